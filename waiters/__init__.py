@@ -1,0 +1,1 @@
+"""Wait on long-running AWS executions."""
