@@ -1,0 +1,131 @@
+"""Calling the describe operation, and what its errors mean."""
+
+from __future__ import annotations
+
+import enum
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import anyio.to_thread
+import botocore.exceptions as bce
+from botocore.parsers import ResponseParserError
+
+from ._machine import ErrorAction, ErrorRule, StateMachine
+
+__all__ = ["Failure", "FailureKind", "POLL_RETRY_CONFIG", "classify", "make_caller"]
+
+# botocore's own throttling codes (botocore.retries.standard) and the AWS CLI's.
+THROTTLING_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException",
+    "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+    "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+    "EC2ThrottledException",
+})
+TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException", "InternalError",
+                             "InternalFailure", "ServiceUnavailable"})
+# Not about the execution: the caller's identity or permissions.
+AUTH_CODES = frozenset({
+    "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+    "InvalidSignatureException", "SignatureDoesNotMatch", "MissingAuthenticationToken",
+    "IncompleteSignature", "AccessDenied", "AccessDeniedException", "AuthFailure",
+    "UnauthorizedOperation", "InvalidAccessKeyId", "NotAuthorized",
+})
+_TRANSIENT_EXCEPTIONS = (bce.ConnectionError, bce.HTTPClientError, ResponseParserError,
+                         bce.ReadTimeoutError, bce.ConnectTimeoutError, ConnectionError,
+                         TimeoutError)
+_SETUP_EXCEPTIONS = (bce.NoCredentialsError, bce.PartialCredentialsError, bce.NoRegionError,
+                     bce.ParamValidationError, bce.UnknownEndpointError, bce.ProfileNotFound,
+                     bce.TokenRetrievalError, bce.SSOError)
+
+#: botocore retry settings for clients this package creates. A poll is itself a
+#: retry: botocore's own retries would hide throttling from the shared budget,
+#: and in standard mode its per-client quota (500 tokens) makes calls fail fast
+#: under a throttling storm. One attempt per poll; the poller does the rest.
+POLL_RETRY_CONFIG: Mapping[str, Any] = {"max_attempts": 1, "mode": "standard"}
+
+
+class FailureKind(enum.Enum):
+    THROTTLED = "throttled"
+    TRANSIENT = "transient"
+    FATAL = "fatal"
+    NOT_FOUND = "not_found"
+    TERMINAL = "terminal"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A failed call, classified."""
+
+    kind: FailureKind
+    code: str
+    message: str
+    status: int | None
+    rule: ErrorRule | None
+    #: Auth and setup failures are about the caller, not the execution.
+    about_caller: bool = False
+
+
+def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
+    """What a call's exception means; None for an exception that is not the service's."""
+    if isinstance(exc, bce.ClientError):
+        error = exc.response.get("Error") or {}
+        code = str(error.get("Code") or "")
+        message = str(error.get("Message") or "")
+        status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        if code in THROTTLING_CODES or status == 429:
+            return Failure(FailureKind.THROTTLED, code, message, status, None)
+        rule = machine.error_rule(code)
+        if rule is not None:
+            kind = {
+                ErrorAction.RETRY: FailureKind.TRANSIENT,
+                ErrorAction.FAIL_FAST: FailureKind.FATAL,
+                ErrorAction.NOT_FOUND: FailureKind.NOT_FOUND,
+                ErrorAction.TERMINAL: FailureKind.TERMINAL,
+            }[rule.action]
+            return Failure(kind, code, message, status, rule)
+        if code in AUTH_CODES or status in (401, 403):
+            return Failure(FailureKind.FATAL, code, message, status, None, about_caller=True)
+        if code in TRANSIENT_CODES or (isinstance(status, int) and status >= 500):
+            return Failure(FailureKind.TRANSIENT, code, message, status, None)
+        return Failure(FailureKind.FATAL, code, message, status, None)
+    if isinstance(exc, _TRANSIENT_EXCEPTIONS):
+        return Failure(FailureKind.TRANSIENT, type(exc).__name__, str(exc), None, None)
+    if isinstance(exc, _SETUP_EXCEPTIONS):
+        return Failure(FailureKind.FATAL, type(exc).__name__, str(exc), None, None,
+                       about_caller=True)
+    return None
+
+
+Caller = Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
+
+
+def is_async_client(client: Any) -> bool:
+    make = getattr(client, "_make_api_call", None)
+    return inspect.iscoroutinefunction(make) or inspect.iscoroutinefunction(
+        getattr(type(client), "_make_api_call", None))
+
+
+def make_caller(client: Any, method_name: str, *,
+                limiter: anyio.CapacityLimiter | None = None) -> Caller:
+    """An awaitable call of *method_name*, whether the client is async or not.
+
+    Blocking boto3 clients run in worker threads, never on the event loop.
+    """
+    method = getattr(client, method_name)
+    if inspect.iscoroutinefunction(method) or is_async_client(client):
+        async def call_async(params: Mapping[str, Any]) -> Mapping[str, Any]:
+            result: Mapping[str, Any] = await method(**params)
+            return result
+
+        return call_async
+
+    async def call_in_thread(params: Mapping[str, Any]) -> Mapping[str, Any]:
+        result: Mapping[str, Any] = await anyio.to_thread.run_sync(
+            partial(method, **params), abandon_on_cancel=True, limiter=limiter)
+        return result
+
+    return call_in_thread

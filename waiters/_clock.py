@@ -1,0 +1,59 @@
+"""Time, injected.
+
+Every wait reads time from a :class:`Clock`. The default reads the event loop's
+monotonic clock, never ``time.time()``, so a virtual-time loop (see
+:mod:`waiters.testing`) runs hours of waiting in milliseconds.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol, runtime_checkable
+
+import anyio
+
+__all__ = ["Clock", "LoopClock", "to_seconds"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """A monotonic clock that can sleep until an absolute time."""
+
+    def now(self) -> float:
+        """Return the current time in seconds."""
+        ...
+
+    async def sleep_until(self, deadline: float) -> None:
+        """Return once :meth:`now` has reached *deadline*."""
+        ...
+
+
+class LoopClock:
+    """The running event loop's clock (the default)."""
+
+    __slots__ = ()
+
+    def now(self) -> float:
+        return anyio.current_time()
+
+    async def sleep_until(self, deadline: float) -> None:
+        await anyio.sleep_until(deadline)
+
+    def __repr__(self) -> str:
+        return "LoopClock()"
+
+
+def to_seconds(value: float | timedelta, *, name: str, allow_zero: bool = True) -> float:
+    """Normalise a duration given as float seconds or a timedelta."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be seconds (float) or a timedelta, got {value!r}")
+    else:
+        seconds = float(value)
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be a finite duration, got {value!r}")
+    if seconds < 0 or (seconds == 0 and not allow_zero):
+        bound = "at least 0" if allow_zero else "greater than 0"
+        raise ValueError(f"{name} must be {bound} seconds, got {value!r}")
+    return seconds

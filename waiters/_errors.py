@@ -1,0 +1,93 @@
+"""One exception tree: :class:`WaiterError` and its categories."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._execution import Execution
+    from ._outcome import Outcome
+
+__all__ = [
+    "DefinitionError",
+    "ExecutionFailed",
+    "ExecutionNotFound",
+    "ExecutionVanished",
+    "InvalidExecution",
+    "ServiceError",
+    "WaitTimeout",
+    "WaiterError",
+]
+
+
+class WaiterError(Exception):
+    """Base of every error this package raises.
+
+    Carries the execution, the reason, the last response and the number of
+    calls made, and, when the wait ended, its :class:`~waiters.Outcome`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        execution: Execution | None = None,
+        reason: str | None = None,
+        last_response: Mapping[str, Any] | None = None,
+        attempts: int = 0,
+        outcome: Outcome | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.execution = execution
+        self.reason = reason
+        self.last_response = last_response
+        self.attempts = attempts
+        self.outcome = outcome
+
+    @classmethod
+    def from_outcome(cls, message: str, outcome: Outcome) -> WaiterError:
+        return cls(
+            message,
+            execution=outcome.execution,
+            reason=outcome.reason,
+            last_response=outcome.response,
+            attempts=outcome.attempts,
+            outcome=outcome,
+        )
+
+
+class ExecutionFailed(WaiterError):
+    """The execution ended in a failed or cancelled state."""
+
+
+class WaitTimeout(WaiterError, TimeoutError):
+    """The wait's deadline passed before the execution ended."""
+
+
+class ExecutionNotFound(WaiterError):
+    """The service does not know the execution (after the grace window)."""
+
+
+class ExecutionVanished(WaiterError):
+    """The execution was seen, then the service stopped reporting it.
+
+    Transfer Family describes only executions in progress, so its executions
+    end this way: finished, with no record of how.
+    """
+
+
+class ServiceError(WaiterError):
+    """The service refused the call for a reason that waiting cannot fix.
+
+    Expired credentials, access denied, a rejected request: the wait ends at
+    once instead of retrying.
+    """
+
+
+class InvalidExecution(WaiterError, ValueError):
+    """The execution was described wrongly; raised before any call."""
+
+
+class DefinitionError(WaiterError, ValueError):
+    """A state machine definition is malformed (names the file and the key)."""

@@ -1,0 +1,140 @@
+"""An execution: its type and identifying parameters, optionally bound to a client."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from ._errors import InvalidExecution
+from ._machine import ParamSpec, StateMachine
+from ._registry import MachineRegistry, default_registry
+
+__all__ = ["Execution", "client_service", "execution"]
+
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "long": (int,),
+    "boolean": (bool,),
+    "float": (int, float),
+    "double": (int, float),
+}
+
+
+class Execution:
+    """One execution to wait on: a first-class value that works alone and in batches.
+
+    Equal executions (same type, same parameters, same client or none) are the
+    same wait: a batch given one twice polls it once.
+    """
+
+    __slots__ = ("_hash", "_key", "client", "machine", "params")
+
+    machine: StateMachine
+    params: Mapping[str, Any]
+    client: Any
+
+    def __init__(self, machine: StateMachine, params: Mapping[str, Any], client: Any = None) -> None:
+        validate_params(machine, params)
+        self.machine = machine
+        self.params = MappingProxyType(dict(params))
+        self.client = client
+        self._key = (machine.name, tuple(sorted(params.items())), id(client) if client else None)
+        self._hash = hash(self._key)
+
+    @property
+    def type(self) -> str:
+        return self.machine.name
+
+    def bind(self, client: Any) -> Execution:
+        """The same execution, observed through *client*."""
+        return Execution(self.machine, self.params, client)
+
+    def describe(self) -> str:
+        """A short human form: ``iot-job-execution(jobId='j', thingName='t')``."""
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self.machine.name}({args})"
+
+    def __repr__(self) -> str:
+        return f"<Execution {self.describe()}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Execution):
+            return NotImplemented
+        return self._key == other._key
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+def client_service(client: Any) -> str:
+    """The botocore service name of a boto3, aioboto3 or simulator client."""
+    try:
+        return str(client.meta.service_model.service_name)
+    except AttributeError:
+        raise InvalidExecution(
+            f"expected a boto3 or aioboto3 client (or an execution type name), got {client!r}"
+        ) from None
+
+
+def execution(target: Any, operation: str | None = None, /, *,
+              registry: MachineRegistry | None = None, **params: Any) -> Execution:
+    """Name an execution the way the describe call does.
+
+    ``execution(iot, "describe_job_execution", jobId="j", thingName="t")`` binds
+    it to a client; ``execution("iot-job-execution", jobId="j", thingName="t")``
+    leaves the client to be resolved later (a poller's session).
+    """
+    machines = registry if registry is not None else default_registry()
+    if isinstance(target, str):
+        if operation is not None:
+            raise InvalidExecution(
+                f"execution({target!r}, {operation!r}): give a client and an operation, "
+                "or an execution type name alone"
+            )
+        return Execution(machines.get(target), params)
+    if operation is None:
+        raise InvalidExecution("execution(client, operation, **params): the operation is missing")
+    machine = machines.for_operation(client_service(target), operation)
+    return Execution(machine, params, target)
+
+
+def validate_params(machine: StateMachine, params: Mapping[str, Any]) -> None:
+    """Reject bad identifying parameters before any call, naming the parameter."""
+    specs = {spec.name: spec for spec in (*machine.identity, *machine.optional)}
+    for name in params:
+        if name not in specs:
+            raise InvalidExecution(
+                f"{machine.name}: unknown parameter {name!r}; {machine.operation} takes "
+                f"{', '.join(specs)}"
+            )
+    for spec in machine.identity:
+        if spec.name not in params:
+            raise InvalidExecution(
+                f"{machine.name}: missing parameter {spec.name!r} ({machine.operation} needs "
+                f"{', '.join(s.name for s in machine.identity)})"
+            )
+    for name, value in params.items():
+        _check_value(machine, specs[name], value)
+
+
+def _check_value(machine: StateMachine, spec: ParamSpec, value: Any) -> None:
+    where = f"{machine.name}: parameter {spec.name}"
+    expected = _PY_TYPES.get(spec.type_name)
+    if expected is not None and (not isinstance(value, expected)
+                                 or (isinstance(value, bool) and bool not in expected)):
+        raise InvalidExecution(f"{where}: expected a {spec.type_name}, got {value!r}")
+    if not isinstance(value, str):
+        return
+    if spec.min_length is not None and len(value) < spec.min_length:
+        raise InvalidExecution(
+            f"{where}: expected at least {spec.min_length} characters, got {value!r}")
+    if spec.max_length is not None and len(value) > spec.max_length:
+        raise InvalidExecution(
+            f"{where}: expected at most {spec.max_length} characters, got {len(value)}")
+    if spec.pattern is not None and spec.pattern.fullmatch(value) is None:
+        raise InvalidExecution(
+            f"{where}: expected a value matching {spec.pattern.pattern}, got {value!r}")
+    if spec.enum is not None and value not in spec.enum:
+        raise InvalidExecution(f"{where}: expected one of {sorted(spec.enum)}, got {value!r}")
