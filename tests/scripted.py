@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
+import anyio
 from botocore.exceptions import ClientError
 
 from waiters._machine import StateMachine, service_model
@@ -48,11 +49,17 @@ class ScriptedClient:
         self.meta = SimpleNamespace(service_model=service_model(service), region_name=region)
         self.answers = list(answers)
         self.calls: list[dict[str, Any]] = []
+        #: The event loop's (possibly virtual) time of each call.
+        self.times: list[float] = []
         self._method = method
         self._async = asynchronous
 
     def _next(self, params: dict[str, Any]) -> Mapping[str, Any]:
         self.calls.append(params)
+        try:
+            self.times.append(anyio.current_time())
+        except RuntimeError:  # a worker thread: no loop to read
+            self.times.append(float("nan"))
         index = min(len(self.calls) - 1, len(self.answers) - 1)
         answer = self.answers[index]
         if isinstance(answer, BaseException):

@@ -1,0 +1,94 @@
+"""Executions as values, and bad input rejected before any call."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.scripted import ScriptedClient, status_response
+from waiters import Execution, InvalidExecution, default_registry, execution, wait_for
+from waiters.testing import run_virtual
+
+
+def _iot() -> ScriptedClient:
+    machine = default_registry().get("iot-job-execution")
+    return ScriptedClient("iot", "describe_job_execution", [status_response(machine, "SUCCEEDED")])
+
+
+def test_execution_from_client_and_operation() -> None:
+    """A client plus the boto3 method name resolves the execution type."""
+    client = _iot()
+    job = execution(client, "describe_job_execution", jobId="job-42", thingName="pump-7")
+    assert job.type == "iot-job-execution"
+    assert dict(job.params) == {"jobId": "job-42", "thingName": "pump-7"}
+    assert job.client is client
+    assert repr(job) == "<Execution iot-job-execution(jobId='job-42', thingName='pump-7')>"
+
+
+def test_execution_by_type_name_is_unbound_and_bindable() -> None:
+    """A type name alone gives an unbound execution; bind() attaches a client."""
+    job = execution("iot-job-execution", jobId="j", thingName="t")
+    assert job.client is None
+    client = _iot()
+    assert job.bind(client).client is client
+
+
+def test_equal_executions_are_one_value() -> None:
+    """Same type, parameters and client compare and hash equal; another client does not."""
+    client = _iot()
+    a = execution(client, "DescribeJobExecution", jobId="j", thingName="t")
+    b = execution(client, "describe_job_execution", thingName="t", jobId="j")
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != a.bind(_iot())
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda c: execution(c, "describe_job", jobId="j"),
+         "no execution type waits with iot operation 'describe_job'"),
+        (lambda c: execution(c, "describe_job_execution", jobId="j"),
+         "iot-job-execution: missing parameter 'thingName'"),
+        (lambda c: execution(c, "describe_job_execution", jobId="j", thingName="t", colour="red"),
+         "iot-job-execution: unknown parameter 'colour'"),
+        (lambda c: execution(c, "describe_job_execution", jobId=42, thingName="t"),
+         "iot-job-execution: parameter jobId: expected a string, got 42"),
+        (lambda c: execution(c, "describe_job_execution", jobId="j", thingName="t",
+                             executionNumber="3"),
+         "parameter executionNumber: expected a long, got '3'"),
+        (lambda c: execution(c, "describe_job_execution", jobId="job 42!", thingName="t"),
+         "parameter jobId: expected a value matching [a-zA-Z0-9_-]+, got 'job 42!'"),
+        (lambda c: execution(c, "describe_job_execution", jobId="j" * 65, thingName="t"),
+         "parameter jobId: expected at most 64 characters, got 65"),
+        (lambda c: execution("no-such-type", jobId="j"), "unknown execution type 'no-such-type'"),
+        (lambda c: execution(object(), "describe_job_execution"),
+         "expected a boto3 or aioboto3 client"),
+    ],
+)
+def test_bad_input_is_rejected_naming_it(call: object, message: str) -> None:
+    """Unknown operations, missing or mistyped parameters fail with a message naming them."""
+    client = _iot()
+    with pytest.raises(InvalidExecution) as info:
+        call(client)  # type: ignore[operator]
+    assert message in str(info.value)
+    assert client.calls == []
+
+
+def test_wait_for_rejects_bad_input_before_any_call() -> None:
+    """wait_for validates the same way and never reaches the service."""
+    client = _iot()
+    with pytest.raises(InvalidExecution, match="missing parameter 'thingName'"):
+        run_virtual(wait_for, client, "describe_job_execution", jobId="j")
+    with pytest.raises(InvalidExecution, match="an Execution already carries its parameters"):
+        job = execution(client, "describe_job_execution", jobId="j", thingName="t")
+        run_virtual(wait_for, job, jobId="other")
+    with pytest.raises(InvalidExecution, match="not bound to a client"):
+        run_virtual(wait_for, execution("iot-job-execution", jobId="j", thingName="t"))
+    assert client.calls == []
+
+
+def test_sitewise_ids_are_checked_against_the_model_pattern() -> None:
+    """The model's UUID pattern for SiteWise execution ids is enforced."""
+    machine = default_registry().get("sitewise-execution")
+    Execution(machine, {"executionId": "0f8e5a1c-1111-4a2b-9c3d-123456789abc"})
+    with pytest.raises(InvalidExecution, match="expected at least 36 characters"):
+        Execution(machine, {"executionId": "short"})
