@@ -21,7 +21,12 @@ from ._errors import (
 from ._execution import Execution, execution
 from ._machine import StateKind, StateMachine
 from ._outcome import Outcome, OutcomeKind, Transition
-from ._registry import MachineRegistry, default_registry, load_machines, machine_from_botocore_waiter
+from ._registry import (
+    MachineRegistry,
+    default_registry,
+    load_machines,
+    machine_from_botocore_waiter,
+)
 from ._wait import DEFAULT_TIMEOUT, wait_for, wait_for_sync
 
 __all__ = (

@@ -165,7 +165,7 @@ def budget_key(client: Any, service: str, operation: str) -> BudgetKey:
     """Identify the account (by access key), region, service and operation of a call."""
     account = "default"
     try:
-        credentials = client._request_signer._credentials  # noqa: SLF001 - no public accessor
+        credentials = client._request_signer._credentials
         access_key = str(getattr(credentials, "_access_key", None) or credentials.access_key)
         # A digest, so budget keys can be shown and logged without the key id.
         account = "key-" + hashlib.sha256(access_key.encode()).hexdigest()[:12]

@@ -15,7 +15,7 @@ from botocore.parsers import ResponseParserError
 
 from ._machine import ErrorAction, ErrorRule, StateMachine
 
-__all__ = ["Failure", "FailureKind", "POLL_RETRY_CONFIG", "classify", "make_caller"]
+__all__ = ["POLL_RETRY_CONFIG", "Failure", "FailureKind", "classify", "make_caller"]
 
 # botocore's own throttling codes (botocore.retries.standard) and the AWS CLI's.
 THROTTLING_CODES = frozenset({

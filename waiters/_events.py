@@ -24,7 +24,7 @@ class Events:
     debug events are filtered out, as they are in production configurations.
     """
 
-    __slots__ = ("debug", "info", "log", "_warned")
+    __slots__ = ("_warned", "debug", "info", "log")
 
     def __init__(self, logger: Any = None) -> None:
         bound = logger if logger is not None else structlog.get_logger("waiters")

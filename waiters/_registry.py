@@ -85,7 +85,7 @@ _default: MachineRegistry | None = None
 
 def default_registry() -> MachineRegistry:
     """The process-wide registry, holding the shipped types (loaded once, on first use)."""
-    global _default  # noqa: PLW0603 - a lazily built process-wide singleton
+    global _default
     if _default is None:
         with _lock:
             if _default is None:

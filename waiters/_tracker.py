@@ -53,8 +53,8 @@ class Tracker:
     """The state of one wait."""
 
     __slots__ = ("attempts", "deadline", "due", "execution", "hint_at", "history", "kind",
-                 "not_found", "outcome", "response", "seen", "settings", "started", "state",
-                 "step", "version")
+                 "not_found", "outcome", "owner", "response", "seen", "settings", "started",
+                 "state", "step", "version")
 
     def __init__(self, execution: Execution, settings: WaitSettings, now: float) -> None:
         self.execution = execution
@@ -73,6 +73,8 @@ class Tracker:
         self.version: Any = None
         self.not_found: Failure | None = None
         self.outcome: Outcome | None = None
+        #: The batch this wait belongs to, when a poller runs it.
+        self.owner: Any = None
 
     # --- answers -----------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -114,13 +115,10 @@ def wait_for_sync(target: Any, operation: str | None = None, /, **kwargs: Any) -
     those of :func:`wait_for`.
     """
     try:
+        asyncio.get_running_loop()
+    except RuntimeError:
         return anyio.run(partial(wait_for, target, operation, **kwargs))
-    except RuntimeError as exc:
-        if "running event loop" in str(exc) or "already running" in str(exc):
-            raise RuntimeError(
-                "wait_for_sync() cannot run inside an event loop; use `await wait_for(...)`"
-            ) from exc
-        raise
+    raise RuntimeError("wait_for_sync() cannot run inside an event loop; use `await wait_for(...)`")
 
 
 @asynccontextmanager

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 __all__ = ["VirtualTimeLoop", "run_virtual"]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
@@ -54,11 +54,11 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         return self._virtual_now
 
 
-def run_virtual(func: Callable[..., Awaitable[T]], *args: Any, start: float = 0.0,
-                **kwargs: Any) -> T:
+def run_virtual(func: Callable[..., Awaitable[_T]], *args: Any, start: float = 0.0,
+                **kwargs: Any) -> _T:
     """Run ``func(*args, **kwargs)`` to completion on a fresh virtual-time loop."""
 
-    async def main() -> T:
+    async def main() -> _T:
         return await func(*args, **kwargs)
 
     with asyncio.Runner(loop_factory=lambda: VirtualTimeLoop(start)) as runner:

@@ -1,0 +1,565 @@
+"""The fan-out poller: many executions, bounded concurrency, shared rate budgets.
+
+Executions are not tasks. Each waiting execution is a :class:`Tracker` in a
+heap ordered by when it is next due; one dispatcher per *lane* (a client and
+an operation) pops the most overdue one when the lane's budget grants a slot
+and a concurrency slot is free, and starts one call. A waiting execution
+costs a heap entry and a small object, not a sleeping task.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ._backoff import Backoff
+from ._budget import BudgetRegistry, RateBudget, budget_key, default_budgets
+from ._calls import Caller, FailureKind, classify, make_caller
+from ._clock import Clock, LoopClock, bound_clock, to_seconds
+from ._errors import InvalidExecution
+from ._events import Events
+from ._execution import Execution
+from ._outcome import Outcome, OutcomeKind, Transition
+from ._progress import BatchResult, FailFast, Progress
+from ._tracker import Tracker, WaitSettings, error_for
+from ._wait import DEFAULT_NOT_FOUND_GRACE, DEFAULT_TIMEOUT, open_client, settings_from
+
+__all__ = ["Batch", "Poller", "wait_all", "wait_all_sync"]
+
+#: How late a final poll at the deadline may start before the wait just times out.
+_DEADLINE_GRACE = 1.0
+_UNSEEN = "unseen"
+
+
+class _Lane:
+    """The executions of one client and operation, and the workers that poll them.
+
+    Workers take turns as leader: the leader sleeps until the most overdue
+    execution is due and the budget grants a slot, pops it, hands leadership
+    on, and makes the call. No task per call, no task per execution.
+    """
+
+    __slots__ = ("budget", "call", "client", "heap", "leader", "limiter", "operation", "poller",
+                 "scope", "sleeping_until")
+
+    def __init__(self, poller: Poller, client: Any, operation: str, method: str,
+                 budget: RateBudget, limiter: anyio.Semaphore) -> None:
+        self.poller = poller
+        self.client = client
+        self.operation = operation
+        self.call: Caller = make_caller(client, method)
+        self.budget = budget
+        self.limiter = limiter
+        self.leader = anyio.Lock()
+        self.heap: list[tuple[float, int, Tracker]] = []
+        self.scope: anyio.CancelScope | None = None
+        self.sleeping_until = math.inf
+
+    def push(self, tracker: Tracker, due: float) -> None:
+        heapq.heappush(self.heap, (due, next(self.poller._seq), tracker))
+        if due < self.sleeping_until and self.scope is not None:
+            # The leader sleeps past this one's due time: wake it.
+            self.scope.cancel()
+
+    async def _sleep_until(self, when: float) -> None:
+        self.sleeping_until = when
+        with anyio.CancelScope() as scope:
+            self.scope = scope
+            await self.poller.clock.sleep_until(when)
+        self.scope = None
+        self.sleeping_until = math.inf
+
+    async def _next(self) -> Tracker:
+        heap = self.heap
+        clock = self.poller.clock
+        while True:
+            while heap and heap[0][2].outcome is not None:
+                heapq.heappop(heap)
+            if not heap:
+                await self._sleep_until(math.inf)
+                continue
+            due = heap[0][0]
+            if due > clock.now():
+                await self._sleep_until(due)
+                continue
+            slot = self.budget.reserve(clock.now())
+            if slot > clock.now():
+                await clock.sleep_until(slot)
+            # The heap may have changed meanwhile; the slot goes to whoever is most overdue now.
+            while heap and heap[0][2].outcome is not None:
+                heapq.heappop(heap)
+            if heap:
+                return heapq.heappop(heap)[2]
+
+    async def work(self) -> None:
+        poll = self.poller._poll
+        limiter = self.limiter
+        leader = self.leader
+        while True:
+            async with limiter:
+                async with leader:
+                    tracker = await self._next()
+                await poll(self, tracker)
+
+
+class Batch:
+    """Executions handed to a poller together; outcomes arrive as they complete."""
+
+    def __init__(self, poller: Poller, executions: list[Execution], duplicates: list[Execution],
+                 *, fail_fast: FailFast | None,
+                 on_transition: Callable[[Execution, Transition], None] | None,
+                 on_outcome: Callable[[Outcome], None] | None) -> None:
+        self.poller = poller
+        self.executions = executions
+        self.duplicates = duplicates
+        self.fail_fast = fail_fast
+        self.on_transition = on_transition
+        self.on_outcome = on_outcome
+        self.started = poller.clock.now()
+        self.trackers: dict[Execution, Tracker] = {}
+        self.outcomes: dict[Execution, Outcome] = {}
+        self.states: dict[str, int] = {_UNSEEN: len(executions)}
+        self.kinds: dict[str, int] = {_UNSEEN: len(executions)}
+        self.results: dict[str, int] = {}
+        self.failures = 0
+        self.aborted = False
+        self.calls = 0
+        self.throttles = 0
+        self.errors = 0
+        self.done = anyio.Event()
+        send, receive = anyio.create_memory_object_stream[Outcome](math.inf)
+        self._send: MemoryObjectSendStream[Outcome] = send
+        self._receive: MemoryObjectReceiveStream[Outcome] = receive
+        if not executions:
+            self._close()
+
+    # Called by the poller, on the event loop, for each answer.
+
+    def _transition(self, tracker: Tracker, before: str | None, before_kind: str | None) -> None:
+        states, kinds = self.states, self.kinds
+        old_state = before or _UNSEEN
+        old_kind = before_kind or _UNSEEN
+        states[old_state] -= 1
+        kinds[old_kind] -= 1
+        new_state = tracker.state or _UNSEEN
+        new_kind = tracker.kind.value if tracker.kind is not None else _UNSEEN
+        states[new_state] = states.get(new_state, 0) + 1
+        kinds[new_kind] = kinds.get(new_kind, 0) + 1
+        if self.on_transition is not None and tracker.history:
+            self.on_transition(tracker.execution, tracker.history[-1])
+
+    def _finished(self, tracker: Tracker, outcome: Outcome) -> None:
+        execution = tracker.execution
+        if execution in self.outcomes:
+            return
+        self.outcomes[execution] = outcome
+        state = tracker.state or _UNSEEN
+        kind = tracker.kind.value if tracker.kind is not None else _UNSEEN
+        self.states[state] -= 1
+        self.kinds[kind] -= 1
+        self.results[outcome.kind.value] = self.results.get(outcome.kind.value, 0) + 1
+        self._send.send_nowait(outcome)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+        if self.fail_fast is not None and outcome.kind in self.fail_fast.kinds:
+            self.failures += 1
+            if not self.aborted and self.fail_fast.tripped(self.failures, len(self.outcomes)):
+                self.abandon("fail-fast threshold reached")
+                return
+        if len(self.outcomes) == len(self.executions):
+            self._close()
+
+    def abandon(self, reason: str) -> None:
+        """Stop waiting: every execution not finished yet gets an abandoned outcome."""
+        self.aborted = True
+        now = self.poller.clock.now()
+        for tracker in list(self.trackers.values()):
+            if tracker.outcome is None:
+                outcome = tracker.finish(OutcomeKind.ABANDONED, now, self.poller.events,
+                                         reason=reason)
+                self._finished(tracker, outcome)
+        self._close()
+
+    def _close(self) -> None:
+        if not self.done.is_set():
+            self._send.close()
+            self.done.set()
+
+    # Public surface.
+
+    def __aiter__(self) -> AsyncIterator[Outcome]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Outcome]:
+        async for outcome in self._receive:
+            yield outcome
+
+    async def wait(self) -> BatchResult:
+        """Wait for every outcome."""
+        await self.done.wait()
+        return self.result()
+
+    def result(self) -> BatchResult:
+        outcomes = tuple(self.outcomes[e] for e in self.executions if e in self.outcomes)
+        return BatchResult(
+            outcomes=outcomes,
+            duplicates=tuple(self.duplicates),
+            aborted=self.aborted,
+            elapsed=self.poller.clock.now() - self.started,
+            counts=dict(self.results),
+        )
+
+    def progress(self) -> Progress:
+        now = self.poller.clock.now()
+        elapsed = now - self.started
+        finished = len(self.outcomes)
+        remaining: float | None = None
+        if 0 < finished < len(self.executions) and elapsed > 0:
+            remaining = (len(self.executions) - finished) * elapsed / finished
+        elif finished == len(self.executions):
+            remaining = 0.0
+        return Progress(
+            total=len(self.executions),
+            finished=finished,
+            states={k: v for k, v in self.states.items() if v},
+            kinds={k: v for k, v in self.kinds.items() if v},
+            outcomes=dict(self.results),
+            calls=self.calls,
+            throttles=self.throttles,
+            errors=self.errors,
+            elapsed=elapsed,
+            remaining=remaining,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Batch {len(self.outcomes)}/{len(self.executions)} finished>"
+
+
+class Poller:
+    """A long-lived poller shared by many waits: clients, budgets and scheduling.
+
+    ::
+
+        async with Poller(session=aioboto3.Session(), region_name="eu-west-1") as poller:
+            result = await poller.wait_all(executions, timeout=1800)
+
+    Executions bound to a client are polled through it; unbound ones
+    (``execution("iot-job-execution", ...)``) through a client the poller
+    opens from *session*, with one botocore attempt per call (see
+    ``POLL_RETRY_CONFIG``: a poll is already a retry).
+    """
+
+    def __init__(
+        self,
+        *,
+        session: Any = None,
+        region_name: str | None = None,
+        backoff: Backoff | None = None,
+        timeout: float | timedelta | None = DEFAULT_TIMEOUT,
+        not_found_grace: float | timedelta = DEFAULT_NOT_FOUND_GRACE,
+        concurrency: int = 10,
+        budgets: BudgetRegistry | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        logger: Any = None,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a positive integer, got {concurrency!r}")
+        self.session = session
+        self.region_name = region_name
+        self.settings = settings_from(timeout, backoff, not_found_grace)
+        self.concurrency = concurrency
+        self.budgets = budgets if budgets is not None else default_budgets()
+        self._clock: Clock = clock if clock is not None else LoopClock()
+        self.clock = self._clock
+        self.rng = rng if rng is not None else random.Random()
+        self.events = Events(logger)
+        self._logger = logger
+        self._seq = itertools.count()
+        self._lanes: dict[tuple[int, str], _Lane] = {}
+        self._limiters: dict[int, anyio.Semaphore] = {}
+        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._task_group: TaskGroup | None = None
+        self._stack: AsyncExitStack | None = None
+        self._batches: set[Batch] = set()
+        self._deadlines: list[tuple[float, int, Tracker]] = []
+        self._watchdog_scope: anyio.CancelScope | None = None
+        self._watchdog_until = math.inf
+        self.calls = 0
+        self.throttles = 0
+
+    async def __aenter__(self) -> Poller:
+        if self._task_group is not None:
+            raise RuntimeError("this Poller is already running")
+        self.clock = bound_clock(self._clock)
+        self._stack = AsyncExitStack()
+        await self._stack.__aenter__()
+        self._task_group = await self._stack.enter_async_context(anyio.create_task_group())
+        self._task_group.start_soon(self._watchdog)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._task_group is not None and self._stack is not None
+        for batch in list(self._batches):
+            batch.abandon("the poller was closed")
+        self._task_group.cancel_scope.cancel()
+        stack, self._stack, self._task_group = self._stack, None, None
+        self._lanes.clear()
+        self._limiters.clear()
+        self._clients.clear()
+        await stack.__aexit__(*exc_info)  # type: ignore[arg-type]
+
+    # --- submitting ----------------------------------------------------------------------
+
+    async def submit(
+        self,
+        executions: Iterable[Execution],
+        *,
+        timeout: float | timedelta | None | Any = ...,
+        backoff: Backoff | None = None,
+        not_found_grace: float | timedelta | None = None,
+        fail_fast: FailFast | None = None,
+        on_transition: Callable[[Execution, Transition], None] | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        immediate: bool = False,
+    ) -> Batch:
+        """Start waiting on *executions*; returns the batch at once.
+
+        Executions given more than once are waited on once and listed in
+        ``batch.duplicates``. First polls are spread over the first backoff
+        interval (no thundering herd) unless *immediate*.
+        """
+        if self._task_group is None:
+            raise RuntimeError("use the Poller as `async with Poller(...) as poller:`")
+        settings = self._settings(timeout, backoff, not_found_grace)
+        unique: dict[Execution, None] = {}
+        duplicates: list[Execution] = []
+        for item in executions:
+            if not isinstance(item, Execution):
+                raise InvalidExecution(f"expected an Execution, got {item!r}")
+            if item in unique:
+                duplicates.append(item)
+            else:
+                unique[item] = None
+        batch = Batch(self, list(unique), duplicates, fail_fast=fail_fast,
+                      on_transition=on_transition, on_outcome=on_outcome)
+        if not unique:
+            return batch
+        lanes = [await self._lane_for(e) for e in batch.executions]
+        self._batches.add(batch)
+        now = self.clock.now()
+        low: float = settings.backoff.min_delay  # type: ignore[assignment]
+        for execution, lane in zip(batch.executions, lanes, strict=True):
+            tracker = Tracker(execution, settings, now)
+            tracker.owner = batch
+            batch.trackers[execution] = tracker
+            if settings.timeout is not None:
+                heapq.heappush(self._deadlines, (tracker.deadline, next(self._seq), tracker))
+            spread = 0.0 if immediate else self.rng.random() * min(low, len(unique) / lane.budget.rate)
+            tracker.due = now + spread
+            lane.push(tracker, tracker.due)
+        if settings.timeout is not None and self._deadlines[0][0] < self._watchdog_until:
+            if self._watchdog_scope is not None:
+                self._watchdog_scope.cancel()
+        return batch
+
+    async def wait(self, execution: Execution, *, timeout: float | timedelta | None | Any = ...,
+                   backoff: Backoff | None = None,
+                   not_found_grace: float | timedelta | None = None) -> Outcome:
+        """Wait on one execution through this poller (its first poll is immediate)."""
+        batch = await self.submit([execution], timeout=timeout, backoff=backoff,
+                                  not_found_grace=not_found_grace, immediate=True)
+        try:
+            await batch.done.wait()
+        except BaseException:
+            batch.abandon("the wait was cancelled")
+            self._batches.discard(batch)
+            raise
+        self._batches.discard(batch)
+        return batch.outcomes[execution]
+
+    async def wait_all(self, executions: Iterable[Execution], **kwargs: Any) -> BatchResult:
+        """Wait on every execution; see :meth:`submit` for the options."""
+        batch = await self.submit(executions, **kwargs)
+        try:
+            return await batch.wait()
+        except BaseException:
+            batch.abandon("the wait was cancelled")
+            raise
+        finally:
+            self._batches.discard(batch)
+
+    async def as_completed(self, executions: Iterable[Execution],
+                           **kwargs: Any) -> AsyncIterator[Outcome]:
+        """Yield each outcome as its execution ends; see :meth:`submit` for the options."""
+        batch = await self.submit(executions, **kwargs)
+        try:
+            async for outcome in batch:
+                yield outcome
+        finally:
+            if not batch.done.is_set():
+                batch.abandon("the consumer stopped iterating")
+            self._batches.discard(batch)
+
+    def _settings(self, timeout: Any, backoff: Backoff | None,
+                  not_found_grace: float | timedelta | None) -> WaitSettings:
+        base = self.settings
+        return WaitSettings(
+            backoff=backoff if backoff is not None else base.backoff,
+            timeout=base.timeout if timeout is ... else (
+                None if timeout is None else to_seconds(timeout, name="timeout")),
+            not_found_grace=base.not_found_grace if not_found_grace is None
+            else to_seconds(not_found_grace, name="not_found_grace"),
+        )
+
+    async def _client_for(self, execution: Execution) -> Any:
+        if execution.client is not None:
+            return execution.client
+        if self.session is None:
+            raise InvalidExecution(
+                f"{execution.describe()} is not bound to a client and the Poller has no session")
+        key = (execution.machine.service, self.region_name)
+        client = self._clients.get(key)
+        if client is None:
+            assert self._stack is not None
+            client = await self._stack.enter_async_context(
+                open_client(self.session, execution.machine.service, self.region_name))
+            self._clients[key] = client
+        return client
+
+    async def _lane_for(self, execution: Execution) -> _Lane:
+        client = await self._client_for(execution)
+        machine = execution.machine
+        key = (id(client), machine.operation)
+        lane = self._lanes.get(key)
+        if lane is None:
+            limiter = self._limiters.get(id(client))
+            if limiter is None:
+                limiter = self._limiters[id(client)] = anyio.Semaphore(self.concurrency)
+            budget = self.budgets.get(budget_key(client, machine.service, machine.operation),
+                                      self.clock.now())
+            lane = self._lanes[key] = _Lane(self, client, machine.operation, machine.method,
+                                            budget, limiter)
+            assert self._task_group is not None
+            for _ in range(self.concurrency):
+                self._task_group.start_soon(lane.work)
+        return lane
+
+    # --- polling -------------------------------------------------------------------------
+
+    async def _poll(self, lane: _Lane, tracker: Tracker) -> None:
+        batch: Batch = tracker.owner
+        clock = self.clock
+        events = self.events
+        try:
+            response = await lane.call(tracker.execution.params)
+        except Exception as exc:  # noqa: BLE001 - classified below; nothing is lost
+            error: Exception | None = exc
+            response = None
+        else:
+            error = None
+        if tracker.outcome is not None:
+            return  # finished meanwhile (deadline watchdog, fail-fast, cancelled wait)
+        now = clock.now()
+        self.calls += 1
+        batch.calls += 1
+        before, before_kind = tracker.state, tracker.kind
+        changes = len(tracker.history)
+        if error is None:
+            assert response is not None
+            lane.budget.on_success(now)
+            outcome = tracker.on_response(response, now, events)
+        else:
+            failure = classify(error, tracker.execution.machine)
+            if failure is None:
+                outcome = tracker.on_exception(error, now, events)
+            elif failure.kind is FailureKind.THROTTLED:
+                lane.budget.on_throttle(now)
+                self.throttles += 1
+                batch.throttles += 1
+                if tracker.timed_out(now):
+                    self._finish(tracker, tracker.time_out(now, events))
+                else:
+                    # Throttling costs the execution nothing but time: straight back in line.
+                    lane.push(tracker, now)
+                return
+            else:
+                if failure.kind is FailureKind.TRANSIENT:
+                    batch.errors += 1
+                outcome = tracker.on_failure(failure, now, events, error)
+        if len(tracker.history) != changes:
+            batch._transition(tracker, before, before_kind.value if before_kind else None)
+        if outcome is None and tracker.timed_out(now):
+            outcome = tracker.time_out(now, events)
+        if outcome is not None:
+            self._finish(tracker, outcome)
+        else:
+            lane.push(tracker, tracker.next_due(now, self.rng))
+
+    def _finish(self, tracker: Tracker, outcome: Outcome) -> None:
+        batch: Batch = tracker.owner
+        batch._finished(tracker, outcome)
+
+    async def _watchdog(self) -> None:
+        """Time out waits whose deadline passed while they queued behind the budget."""
+        deadlines = self._deadlines
+        while True:
+            while deadlines and deadlines[0][2].outcome is not None:
+                heapq.heappop(deadlines)
+            until = deadlines[0][0] + _DEADLINE_GRACE if deadlines else math.inf
+            now = self.clock.now()
+            if until > now:
+                self._watchdog_until = until
+                with anyio.CancelScope() as scope:
+                    self._watchdog_scope = scope
+                    await self.clock.sleep_until(until)
+                self._watchdog_scope = None
+                self._watchdog_until = math.inf
+                continue
+            tracker = heapq.heappop(deadlines)[2]
+            if tracker.outcome is None:
+                self._finish(tracker, tracker.time_out(now, self.events))
+
+
+async def wait_all(executions: Iterable[Execution], *, timeout: float | timedelta | None = ...,  # type: ignore[assignment]
+                   fail_fast: FailFast | None = None, raise_on_failure: bool = False,
+                   on_transition: Callable[[Execution, Transition], None] | None = None,
+                   on_outcome: Callable[[Outcome], None] | None = None,
+                   **poller_options: Any) -> BatchResult:
+    """Wait on many executions with a poller of their own; returns every outcome.
+
+    With ``raise_on_failure=True`` the first failed outcome (in input order)
+    is raised after all have ended.
+    """
+    async with Poller(**poller_options) as poller:
+        result = await poller.wait_all(executions, timeout=timeout, fail_fast=fail_fast,
+                                       on_transition=on_transition, on_outcome=on_outcome)
+    if raise_on_failure:
+        for outcome in result.outcomes:
+            error = error_for(outcome)
+            if error is not None:
+                raise error
+    return result
+
+
+def wait_all_sync(executions: Iterable[Execution], **kwargs: Any) -> BatchResult:
+    """The blocking form of :func:`wait_all`, for scripts."""
+    import asyncio
+    from functools import partial
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return anyio.run(partial(wait_all, executions, **kwargs))
+    raise RuntimeError("wait_all_sync() cannot run inside an event loop; use `await wait_all()`")
+
