@@ -27,11 +27,15 @@ from ._registry import (
     load_machines,
     machine_from_botocore_waiter,
 )
+from ._poller import Batch, Poller, wait_all, wait_all_sync
+from ._progress import BatchResult, FailFast, Progress
 from ._wait import DEFAULT_TIMEOUT, wait_for, wait_for_sync
 
 __all__ = (
     "DEFAULT_TIMEOUT",
     "Backoff",
+    "Batch",
+    "BatchResult",
     "BudgetConfig",
     "BudgetRegistry",
     "BudgetStats",
@@ -41,11 +45,14 @@ __all__ = (
     "ExecutionFailed",
     "ExecutionNotFound",
     "ExecutionVanished",
+    "FailFast",
     "InvalidExecution",
     "LoopClock",
     "MachineRegistry",
     "Outcome",
     "OutcomeKind",
+    "Poller",
+    "Progress",
     "ServiceError",
     "StateKind",
     "StateMachine",
@@ -56,6 +63,8 @@ __all__ = (
     "execution",
     "load_machines",
     "machine_from_botocore_waiter",
+    "wait_all",
+    "wait_all_sync",
     "wait_for",
     "wait_for_sync",
 )
