@@ -1,0 +1,5 @@
+"""``python -m waiters.simulator``: see :mod:`waiters.simulator._cli`."""
+
+from ._cli import main
+
+raise SystemExit(main())

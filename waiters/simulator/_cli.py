@@ -1,0 +1,155 @@
+"""``python -m waiters.simulator``: serve a fleet from its own process.
+
+The first line on stdout is the endpoint URL (flushed), so a parent process
+can read it and connect; the simulator then serves until SIGINT or SIGTERM
+and exits 0.  Executions are created up front with ``--add`` or later
+through the control API (``POST /_simulator/executions``).
+
+The project's ``waiters simulator`` subcommand mounts the same options with
+:func:`add_arguments` and :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from ._fleet import EXECUTION_TYPES, Faults, Fleet, ThrottleConfig
+from ._server import Simulator
+
+__all__ = ["add_arguments", "main", "run"]
+
+
+def _type_count(text: str) -> tuple[str, int]:
+    kind, _, count = text.partition("=")
+    if kind not in EXECUTION_TYPES:
+        raise argparse.ArgumentTypeError(
+            f"unknown execution type {kind!r}; expected one of {sorted(EXECUTION_TYPES)}"
+        )
+    try:
+        number = int(count or "1")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"count must be an integer, got {count!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"count must be >= 0, got {number}")
+    return kind, number
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the simulator's options to *parser*."""
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="port to listen on; 0 picks a free one (default)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of every random draw (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="service time runs this much faster (default: 1)"
+    )
+    parser.add_argument(
+        "--rate", type=float, help="throttle: requests per second per region and operation"
+    )
+    parser.add_argument("--burst", type=float, help="throttle: bucket size (default: the rate)")
+    parser.add_argument(
+        "--region", default="us-east-1", help="default region (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--account", default="123456789012", help="account id in ARNs (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--record-requests", action="store_true", help="keep a record of every request"
+    )
+    parser.add_argument(
+        "--add",
+        metavar="TYPE=COUNT",
+        type=_type_count,
+        action="append",
+        default=[],
+        help="create COUNT executions of TYPE at start (repeatable), e.g. iot-job-execution=1000",
+    )
+    parser.add_argument(
+        "--error-5xx", type=float, default=0.0, help="probability of a modeled 5xx answer"
+    )
+    parser.add_argument(
+        "--reset", type=float, default=0.0, help="probability of a connection reset"
+    )
+    parser.add_argument(
+        "--malformed", type=float, default=0.0, help="probability of a truncated JSON body"
+    )
+    parser.add_argument(
+        "--throttle-fault", type=float, default=0.0, help="probability of a forced throttle"
+    )
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws")
+
+
+def build_fleet(args: argparse.Namespace) -> Fleet:
+    """The fleet the options describe."""
+    throttle = None
+    if args.rate is not None:
+        throttle = ThrottleConfig(
+            rate=args.rate, burst=args.burst if args.burst is not None else max(args.rate, 1.0)
+        )
+    elif args.burst is not None:
+        raise ValueError("--burst needs --rate")
+    faults = None
+    if args.error_5xx or args.reset or args.malformed or args.throttle_fault:
+        faults = Faults(
+            error_5xx=args.error_5xx,
+            reset=args.reset,
+            malformed=args.malformed,
+            throttle=args.throttle_fault,
+            seed=args.fault_seed,
+        )
+    fleet = Fleet(
+        seed=args.seed,
+        speed=args.speed,
+        throttle=throttle,
+        faults=faults,
+        region=args.region,
+        account=args.account,
+        record_requests=args.record_requests,
+    )
+    for kind, count in args.add:
+        fleet.add(kind, count)
+    return fleet
+
+
+async def _serve(simulator: Simulator) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with simulator:
+            print(simulator.endpoint_url, flush=True)  # noqa: T201 - the parent process reads this line
+            await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM; the exit status."""
+    try:
+        fleet = build_fleet(args)
+    except (ValueError, TypeError) as exc:
+        print(f"waiters.simulator: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    asyncio.run(_serve(Simulator(fleet, host=args.host, port=args.port)))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m waiters.simulator``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m waiters.simulator",
+        description="Serve a simulated fleet of AWS executions to boto3 clients.",
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,520 @@
+"""The HTTP face of the simulator: real boto3/aioboto3 clients talk to it.
+
+One port serves every service.  A request is routed by the service in its
+SigV4 credential scope (``Credential=AKID/date/REGION/SERVICE/aws4_request``),
+then by operation exactly as the botocore model defines it: HTTP method and
+``requestUri`` template for rest-json, ``X-Amz-Target`` for JSON 1.1.
+Signatures are never verified, and the ``Authorization`` header is never
+logged.
+
+The server is aiohttp's low-level ``web.Server`` (no router, no middleware):
+the request path is a header split, one precompiled regex match, a bisect in
+the fleet and a ``json.dumps``.
+
+A JSON control API lives under ``/_simulator/`` for processes that cannot
+reach the :class:`Fleet` object, such as the benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Final, Self
+
+from aiohttp import web
+from botocore.config import Config
+
+from ._fleet import Faults, Fleet, Latency, Lifecycle, ThrottleConfig
+from ._protocol import (
+    SERVICES,
+    OperationSpec,
+    ServiceRouter,
+    decode_rest_params,
+    error_payload,
+    router,
+)
+
+__all__ = ["Simulator", "SimulatorThread"]
+
+#: Dummy credentials: botocore insists on signing, the simulator never checks.
+ACCESS_KEY_ID: Final = "AKIASIMULATOR0000000"
+SECRET_ACCESS_KEY: Final = "simulator-secret-access-key-not-checked"  # noqa: S105 - a dummy
+
+_JSON: Final = "application/json"
+
+
+def _json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=json.dumps(data).encode(), status=status, content_type=_JSON)
+
+
+def _aws_error(
+    protocol: str, status: int, code: str, message: str, request_id: str
+) -> web.Response:
+    payload, headers = error_payload(protocol, code, message)
+    headers["x-amzn-RequestId"] = request_id
+    return web.Response(body=payload, status=status, headers=headers)
+
+
+def _reset(request: web.BaseRequest) -> None:
+    """Drop the connection without a response.
+
+    An orderly close rather than an RST: every client path then reports the
+    same botocore ``ConnectionClosedError`` (urllib3 sees RemoteDisconnected,
+    aiohttp ServerDisconnectedError), which is also what the in-process
+    clients raise.  An RST would surface from aiobotocore as a misleading
+    ``EndpointConnectionError`` ("could not connect").
+    """
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+
+
+class Simulator:
+    """The simulator served over HTTP on ``host:port`` (port 0 picks a free one).
+
+    Use it as ``async with Simulator(...) as sim:`` in async code, or
+    ``with Simulator(...).in_thread() as sim:`` from sync code.  Either way
+    ``sim.endpoint_url`` is the URL to give clients and ``sim.fleet`` the
+    :class:`Fleet` behind it; :meth:`client_kwargs` has everything a boto3
+    or aioboto3 client needs.
+
+    Args:
+        fleet: the fleet to serve; a new ``Fleet(**fleet_kwargs)`` if None.
+        host, port: where to listen.
+        fleet_kwargs: passed to :class:`Fleet` when *fleet* is None.
+    """
+
+    def __init__(
+        self,
+        fleet: Fleet | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        **fleet_kwargs: Any,
+    ) -> None:
+        if fleet is not None and fleet_kwargs:
+            raise TypeError(
+                f"Simulator: pass a fleet or fleet arguments, not both (got {sorted(fleet_kwargs)})"
+            )
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"Simulator.port must be an int in [0, 65535], got {port!r}")
+        self.fleet = fleet if fleet is not None else Fleet(**fleet_kwargs)
+        self.host = host
+        self.port = port
+        self._runner: web.ServerRunner | None = None
+        self._routers: dict[str, ServiceRouter] = {service: router(service) for service in SERVICES}
+        self._url: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<Simulator {self._url or 'stopped'} {self.fleet!r}>"
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://host:port`` once started."""
+        if self._url is None:
+            raise RuntimeError(
+                "the simulator is not running: use 'async with Simulator()' or start()"
+            )
+        return self._url
+
+    def client_kwargs(self, region: str | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``boto3.client(service, **kwargs)`` (and aioboto3).
+
+        ``inject_host_prefix=False`` matters: iotsitewise operations carry the
+        endpoint host prefix ``api.``, which would send requests to
+        ``api.127.0.0.1``.  ``retries`` defaults to a single attempt
+        (``total_max_attempts=1``; botocore's ``max_attempts`` counts *retries*,
+        so ``max_attempts=1`` would mean two attempts) so callers see every
+        throttle and fault; override it freely.
+        """
+        return {
+            "endpoint_url": self.endpoint_url,
+            "region_name": region or self.fleet.region,
+            "aws_access_key_id": ACCESS_KEY_ID,
+            "aws_secret_access_key": SECRET_ACCESS_KEY,
+            "config": Config(
+                inject_host_prefix=False, retries={"total_max_attempts": 1, "mode": "standard"}
+            ),
+        }
+
+    async def start(self) -> None:
+        """Bind and start serving."""
+        if self._runner is not None:
+            raise RuntimeError("the simulator is already running")
+        server = web.Server(self._handle, access_log=None)
+        runner = web.ServerRunner(server, handle_signals=False)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        host, port = runner.addresses[0][:2]
+        self.port = port
+        self._url = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        """Stop serving and close every connection."""
+        runner, self._runner = self._runner, None
+        self._url = None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def in_thread(self) -> SimulatorThread:
+        """This simulator served from a background thread: ``with sim.in_thread() as sim:``."""
+        return SimulatorThread(self)
+
+    # -- request path ------------------------------------------------------------
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        raw_path = request.raw_path
+        if raw_path.startswith("/_simulator/"):
+            return await self._control(request)
+        fleet = self.fleet
+        request_id = fleet.next_request_id()
+        authorization = request.headers.get("Authorization", "")
+        start = authorization.find("Credential=")
+        scope = (
+            authorization[start + 11 : authorization.find(",", start)].split("/")
+            if start >= 0
+            else ()
+        )
+        if len(scope) < 5:
+            return _aws_error(
+                "rest-json",
+                403,
+                "MissingAuthenticationTokenException",
+                "Missing SigV4 credential scope",
+                request_id,
+            )
+        region = scope[2]
+        service_router = self._routers.get(scope[3])
+        if service_router is None:
+            return _aws_error(
+                "rest-json",
+                400,
+                "UnknownOperationException",
+                f"Unknown service {scope[3]!r}",
+                request_id,
+            )
+        protocol = service_router.protocol
+        spec: OperationSpec | None
+        if protocol == "json":
+            spec = service_router.match_target(request.headers.get("X-Amz-Target", ""))
+            if spec is None:
+                return _aws_error(
+                    protocol, 400, "UnknownOperationException", "Unknown X-Amz-Target", request_id
+                )
+            try:
+                params = json.loads(await request.read() or b"{}")
+            except ValueError:
+                return _aws_error(
+                    protocol, 400, "SerializationException", "Request body is not JSON", request_id
+                )
+            if not isinstance(params, dict):
+                return _aws_error(
+                    protocol,
+                    400,
+                    "SerializationException",
+                    "Request body is not an object",
+                    request_id,
+                )
+        else:
+            path = raw_path.partition("?")[0]
+            query = request.query
+            found = service_router.match_path(request.method, path, query)
+            if found is None:
+                return _aws_error(
+                    protocol,
+                    404,
+                    "UnknownOperationException",
+                    f"No {scope[3]} operation at {request.method} {path}",
+                    request_id,
+                )
+            spec, path_params = found
+            body = None
+            if spec.has_body and request.body_exists:
+                try:
+                    body = json.loads(await request.read() or b"{}")
+                except ValueError:
+                    return _aws_error(
+                        protocol,
+                        400,
+                        "SerializationException",
+                        "Request body is not JSON",
+                        request_id,
+                    )
+                if not isinstance(body, dict):
+                    return _aws_error(
+                        protocol,
+                        400,
+                        "SerializationException",
+                        "Request body is not an object",
+                        request_id,
+                    )
+            try:
+                params = decode_rest_params(spec, path_params, query, body)
+            except ValueError as exc:
+                return _aws_error(
+                    protocol, spec.invalid.status, spec.invalid.code, str(exc), request_id
+                )
+        outcome = fleet.handle_spec(spec, params, region)
+        if outcome.delay > 0:
+            await asyncio.sleep(outcome.delay)
+        if outcome.fault == "reset":
+            _reset(request)
+            # Nothing can be sent; aiohttp notices the closed transport and
+            # drops the (empty) response quietly.
+            return web.Response(status=500)
+        status, headers, payload = outcome.render(protocol, request_id)
+        return web.Response(body=payload, status=status, headers=headers)
+
+    # -- control API -------------------------------------------------------------
+
+    async def _control(self, request: web.BaseRequest) -> web.StreamResponse:
+        """``/_simulator/*``: inspect and steer the fleet from another process."""
+        path = request.path
+        method = request.method
+        fleet = self.fleet
+        try:
+            if method == "GET" and path == "/_simulator/health":
+                return _json_response(
+                    {"ok": True, "service_time": fleet.now(), "executions": len(fleet)}
+                )
+            if method == "GET" and path == "/_simulator/stats":
+                return _json_response(fleet.stats())
+            if method == "GET" and path == "/_simulator/truth":
+                wanted = request.query.get("type")
+                return _json_response(
+                    {
+                        "executions": [
+                            {"type": kind, "ids": ids, "truth": truth}
+                            for kind, ids, truth in fleet.executions()
+                            if wanted is None or kind == wanted
+                        ]
+                    }
+                )
+            if method == "GET" and path == "/_simulator/requests":
+                return _json_response({"requests": [list(record) for record in fleet.requests]})
+            if method == "POST" and path == "/_simulator/executions":
+                spec = await _json_object(request)
+                return _json_response({"executions": _add_from_json(fleet, spec)})
+            if method == "POST" and path == "/_simulator/faults":
+                spec = await _json_object(request)
+                _configure_from_json(fleet, spec)
+                return _json_response(
+                    {"faults": repr(fleet.faults), "throttle": repr(fleet.throttle)}
+                )
+            if method == "POST" and path == "/_simulator/reset-stats":
+                fleet.reset_stats()
+                return _json_response({"ok": True})
+        except (ValueError, TypeError, KeyError, RuntimeError) as exc:
+            return _json_response({"error": type(exc).__name__, "message": str(exc)}, status=400)
+        return _json_response(
+            {"error": "NotFound", "message": f"no control route {method} {path}"}, status=404
+        )
+
+
+async def _json_object(request: web.BaseRequest) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.read() or b"{}")
+    except ValueError as exc:
+        raise ValueError(f"request body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise TypeError(f"request body must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _lifecycle_from_json(data: Mapping[str, Any]) -> Lifecycle:
+    unknown = set(data) - {"pending", "running", "mix", "timeout_s"}
+    if unknown:
+        raise ValueError(f"lifecycle: unknown fields {sorted(unknown)}")
+    kwargs: dict[str, Any] = dict(data)
+    for name in ("pending", "running"):
+        if name in kwargs and isinstance(kwargs[name], list):
+            kwargs[name] = tuple(kwargs[name])
+    return Lifecycle(**kwargs)
+
+
+def _add_from_json(fleet: Fleet, data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """``POST /_simulator/executions``: the arguments of :meth:`Fleet.add` as JSON.
+
+    ``{"type", "count", "parent", "lifecycle", "schedule", "start_at"}``, or
+    ``"members"`` (thing names, targets, device ids) with a ``"parent"``.
+    """
+    unknown = set(data) - {
+        "type",
+        "count",
+        "parent",
+        "lifecycle",
+        "schedule",
+        "start_at",
+        "members",
+    }
+    if unknown:
+        raise ValueError(f"executions: unknown fields {sorted(unknown)}")
+    lifecycle = data.get("lifecycle")
+    schedule = data.get("schedule")
+    members = data.get("members")
+    if members is not None:
+        if data.get("parent") is None:
+            raise ValueError("executions: 'members' needs a 'parent'")
+        kind = data.get("type")
+        adders = {
+            "iot-job-execution": fleet.add_iot_job,
+            "iot-command-execution": fleet.add_command,
+            "snow-execution": fleet.add_snow_task,
+        }
+        if kind not in adders:
+            raise ValueError(f"executions: 'members' is only for {sorted(adders)}, not {kind!r}")
+        return adders[kind](
+            data["parent"],
+            list(members),
+            lifecycle=_lifecycle_from_json(lifecycle) if lifecycle else None,
+        )
+    return fleet.add(
+        data.get("type", ""),
+        data.get("count", 1),
+        parent=data.get("parent"),
+        lifecycle=_lifecycle_from_json(lifecycle) if lifecycle is not None else None,
+        schedule=[(state, offset) for state, offset in schedule] if schedule is not None else None,
+        start_at=data.get("start_at"),
+    )
+
+
+def _configure_from_json(fleet: Fleet, data: Mapping[str, Any]) -> None:
+    """``POST /_simulator/faults``: ``{"faults": {...} | null, "throttle": {...} | null}``.
+
+    A key that is absent leaves that setting alone; null switches it off.
+    """
+    unknown = set(data) - {"faults", "throttle"}
+    if unknown:
+        raise ValueError(f"faults: unknown fields {sorted(unknown)}")
+    if "faults" in data:
+        raw = data["faults"]
+        if raw is None:
+            fleet.faults = None
+        else:
+            kwargs: dict[str, Any] = dict(raw)
+            latency = kwargs.get("latency")
+            if latency is not None:
+                kwargs["latency"] = Latency(**latency)
+            fleet.faults = Faults(**kwargs)
+    if "throttle" in data:
+        raw = data["throttle"]
+        if raw is None:
+            fleet.throttle = None
+        else:
+            kwargs = dict(raw)
+            per_operation = kwargs.get("per_operation")
+            if per_operation is not None:
+                kwargs["per_operation"] = {
+                    key: tuple(value) for key, value in per_operation.items()
+                }
+            fleet.throttle = ThrottleConfig(**kwargs)
+
+
+class SimulatorThread:
+    """Serve a :class:`Simulator` from a background thread with its own event loop.
+
+    ``with SimulatorThread(sim) as sim:`` (or ``sim.in_thread()``) returns the
+    running simulator; leaving the block stops the server and joins the thread.
+    """
+
+    def __init__(self, simulator: Simulator, *, startup_timeout: float = 10.0) -> None:
+        self.simulator = simulator
+        self.startup_timeout = startup_timeout
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The serving thread while it runs."""
+        return self._thread
+
+    def start(self) -> Simulator:
+        """Start the thread and wait until the server accepts connections."""
+        if self._thread is not None:
+            raise RuntimeError("SimulatorThread already started")
+        self._ready.clear()
+        self._error = None
+        thread = threading.Thread(target=self._run, name="waiters-simulator", daemon=True)
+        self._thread = thread
+        thread.start()
+        if not self._ready.wait(self.startup_timeout):
+            self.stop()
+            raise TimeoutError(f"the simulator did not start within {self.startup_timeout:g} s")
+        if self._error is not None:
+            thread.join()
+            self._thread = None
+            raise RuntimeError("the simulator failed to start") from self._error
+        return self.simulator
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving and join the thread."""
+        thread, loop, stop = self._thread, self._loop, self._stop
+        if thread is None:
+            return
+        if loop is not None and stop is not None and not loop.is_closed():
+            # The loop may close between the check and the call.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout)
+        if thread.is_alive():
+            raise TimeoutError(f"the simulator thread did not stop within {timeout:g} s")
+        self._thread = None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            await self.simulator.start()
+        except Exception as exc:  # noqa: BLE001 - handed to the starting thread
+            self._error = exc
+            self._ready.set()
+            return
+        try:
+            self._ready.set()
+            await self._stop.wait()
+        finally:
+            await self.simulator.stop()
+            self._loop = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
