@@ -31,6 +31,7 @@ from ._events import Events
 from ._execution import Execution
 from ._outcome import Outcome, OutcomeKind, Transition
 from ._progress import BatchResult, FailFast, Progress
+from ._sweep import Group
 from ._tracker import Tracker, WaitSettings, error_for
 from ._wait import DEFAULT_NOT_FOUND_GRACE, DEFAULT_TIMEOUT, open_client, settings_from
 
@@ -39,6 +40,11 @@ __all__ = ["Batch", "Poller", "wait_all", "wait_all_sync"]
 #: How late a final poll at the deadline may start before the wait just times out.
 _DEADLINE_GRACE = 1.0
 _UNSEEN = "unseen"
+
+
+def _stale(entry: tuple[float, int, Tracker]) -> bool:
+    tracker = entry[2]
+    return tracker.outcome is not None or tracker.listed or entry[0] != tracker.due
 
 
 class _Lane:
@@ -66,6 +72,9 @@ class _Lane:
         self.sleeping_until = math.inf
 
     def push(self, tracker: Tracker, due: float) -> None:
+        # An entry is live only while it matches tracker.due, so re-pushing
+        # (after a sweep hands an execution back) never polls it twice.
+        tracker.due = due
         heapq.heappush(self.heap, (due, next(self.poller._seq), tracker))
         if due < self.sleeping_until and self.scope is not None:
             # The leader sleeps past this one's due time: wake it.
@@ -83,7 +92,7 @@ class _Lane:
         heap = self.heap
         clock = self.poller.clock
         while True:
-            while heap and heap[0][2].outcome is not None:
+            while heap and _stale(heap[0]):
                 heapq.heappop(heap)
             if not heap:
                 await self._sleep_until(math.inf)
@@ -96,7 +105,7 @@ class _Lane:
             if slot > clock.now():
                 await clock.sleep_until(slot)
             # The heap may have changed meanwhile; the slot goes to whoever is most overdue now.
-            while heap and heap[0][2].outcome is not None:
+            while heap and _stale(heap[0]):
                 heapq.heappop(heap)
             if heap:
                 return heapq.heappop(heap)[2]
@@ -106,9 +115,11 @@ class _Lane:
         limiter = self.limiter
         leader = self.leader
         while True:
+            async with leader:
+                tracker = await self._next()
+            # In-flight calls are bounded per client (sweeps share the bound), so
+            # the slot is taken for the call only, never while waiting to lead.
             async with limiter:
-                async with leader:
-                    tracker = await self._next()
                 await poll(self, tracker)
 
 
@@ -268,6 +279,10 @@ class Poller:
         timeout: float | timedelta | None = DEFAULT_TIMEOUT,
         not_found_grace: float | timedelta = DEFAULT_NOT_FOUND_GRACE,
         concurrency: int = 10,
+        batch: bool = True,
+        sweep_interval: float | timedelta = 8.0,
+        batch_min: int = 20,
+        straggler_limit: int = 5,
         budgets: BudgetRegistry | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
@@ -279,6 +294,15 @@ class Poller:
         self.region_name = region_name
         self.settings = settings_from(timeout, backoff, not_found_grace)
         self.concurrency = concurrency
+        self.batch = batch
+        self.sweep_interval = to_seconds(sweep_interval, name="sweep_interval", allow_zero=False)
+        for name, value in (("batch_min", batch_min), ("straggler_limit", straggler_limit)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        self.batch_min = max(batch_min, straggler_limit + 1)
+        self.straggler_limit = straggler_limit
+        self._groups: dict[tuple[int, str, Any], Group] = {}
+        self._forming: dict[tuple[int, str, Any], list[Tracker]] = {}
         self.budgets = budgets if budgets is not None else default_budgets()
         self._clock: Clock = clock if clock is not None else LoopClock()
         self.clock = self._clock
@@ -366,8 +390,10 @@ class Poller:
             if settings.timeout is not None:
                 heapq.heappush(self._deadlines, (tracker.deadline, next(self._seq), tracker))
             spread = 0.0 if immediate else self.rng.random() * min(low, len(unique) / lane.budget.rate)
-            tracker.due = now + spread
-            lane.push(tracker, tracker.due)
+            lane.push(tracker, now + spread)
+            spec = execution.machine.batch
+            if self.batch and spec is not None and spec.parent_from is None:
+                self._join_group(lane, tracker, execution.params[spec.parent])
         if settings.timeout is not None and self._deadlines[0][0] < self._watchdog_until:
             if self._watchdog_scope is not None:
                 self._watchdog_scope.cancel()
@@ -455,6 +481,48 @@ class Poller:
                 self._task_group.start_soon(lane.work)
         return lane
 
+    # --- batch observation ---------------------------------------------------------------
+
+    def _join_group(self, lane: _Lane, tracker: Tracker, parent: Any) -> None:
+        """Count the execution toward its parent's group; list the group once it is large."""
+        machine = tracker.execution.machine
+        key = (id(lane.client), machine.name, parent)
+        group = self._groups.get(key)
+        if group is not None:
+            group.add(tracker)
+            return
+        forming = self._forming.setdefault(key, [])
+        forming.append(tracker)
+        if len(forming) < self.batch_min:
+            return
+        del self._forming[key]
+        group = self._groups[key] = Group(self, lane, machine, parent)
+        for member in forming:
+            if member.outcome is None:
+                group.add(member)
+        assert self._task_group is not None
+        self._task_group.start_soon(group.run)
+
+    def _observed(self, tracker: Tracker, state: str | None, item: Any, now: float) -> None:
+        """Apply a state seen (or inferred) by a sweep."""
+        batch: Batch = tracker.owner
+        before, before_kind = tracker.state, tracker.kind
+        changes = len(tracker.history)
+        outcome = tracker.on_summary(state, item, now, self.events)
+        if len(tracker.history) != changes:
+            batch._transition(tracker, before, before_kind.value if before_kind else None)
+        if outcome is not None:
+            self._finish(tracker, outcome)
+
+    def _count_call(self, group: Group, *, throttled: bool, failed: bool) -> None:
+        """Count a sweep's call toward the poller and the batches it serves."""
+        self.calls += 1
+        self.throttles += throttled
+        for batch in {tracker.owner for tracker in group.members.values()}:
+            batch.calls += 1
+            batch.throttles += throttled
+            batch.errors += failed and not throttled
+
     # --- polling -------------------------------------------------------------------------
 
     async def _poll(self, lane: _Lane, tracker: Tracker) -> None:
@@ -503,7 +571,14 @@ class Poller:
             outcome = tracker.time_out(now, events)
         if outcome is not None:
             self._finish(tracker, outcome)
-        else:
+            return
+        spec = tracker.execution.machine.batch
+        if (self.batch and spec is not None and spec.parent_from is not None
+                and error is None and tracker.attempts == 1):
+            parent = spec.parent_from.search(response)
+            if parent is not None:
+                self._join_group(lane, tracker, parent)
+        if not tracker.listed:
             lane.push(tracker, tracker.next_due(now, self.rng))
 
     def _finish(self, tracker: Tracker, outcome: Outcome) -> None:

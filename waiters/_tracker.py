@@ -53,7 +53,7 @@ class Tracker:
     """The state of one wait."""
 
     __slots__ = ("attempts", "deadline", "due", "execution", "hint_at", "history", "kind",
-                 "not_found", "outcome", "owner", "response", "seen", "settings", "started",
+                 "listed", "not_found", "outcome", "owner", "response", "seen", "settings", "started",
                  "state", "step", "version")
 
     def __init__(self, execution: Execution, settings: WaitSettings, now: float) -> None:
@@ -75,6 +75,8 @@ class Tracker:
         self.outcome: Outcome | None = None
         #: The batch this wait belongs to, when a poller runs it.
         self.owner: Any = None
+        #: Observed through list sweeps rather than its own Describe calls.
+        self.listed = False
 
     # --- answers -----------------------------------------------------------------------
 
@@ -137,6 +139,19 @@ class Tracker:
             events.log.debug("waiters.transition", execution=self.execution.describe(),
                              before=previous, after=state, kind=kind.value if kind else None)
         return True
+
+    def on_summary(self, state: str | None, item: Mapping[str, Any] | None, now: float,
+                   events: Events) -> Outcome | None:
+        """Take a state seen in a list call (or inferred from one); the outcome if it ends."""
+        self.seen = True
+        self.not_found = None
+        if item is not None:
+            self.response = item
+        machine = self.execution.machine
+        self.observe(state, machine.kind_of(state), now, events)
+        if self.kind is not None and self.kind.terminal:
+            return self.finish(_OUTCOME_OF[self.kind], now, events)
+        return None
 
     def on_failure(self, failure: Failure, now: float, events: Events,
                    exc: BaseException | None = None) -> Outcome | None:
