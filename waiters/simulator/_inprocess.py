@@ -24,6 +24,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.errorfactory import BaseClientExceptions, ClientExceptionsFactory
 from botocore.exceptions import ClientError, ConnectionClosedError, ParamValidationError
+from botocore.exceptions import ClientError as _ClientError
 from botocore.hooks import HierarchicalEmitter
 from botocore.model import ServiceModel
 from botocore.paginate import Paginator
@@ -35,7 +36,7 @@ from ._protocol import IMPLEMENTED, OperationSpec, Outcome, operation_specs, ser
 if TYPE_CHECKING:
     from ._fleet import Fleet
 
-__all__ = ["AsyncFakeClient", "FakeClient", "FakeClientMeta"]
+__all__ = ["AsyncFakeClient", "FakeClient", "FakeClientExceptions", "FakeClientMeta"]
 
 #: What ``client.meta.endpoint_url`` reports for an in-process client.
 ENDPOINT_URL: Final = "inprocess://"
@@ -67,9 +68,32 @@ class FakeClientMeta:
         return str(self.config.region_name)  # type: ignore[attr-defined]  # stubs omit it
 
 
+class FakeClientExceptions:
+    """``client.exceptions``: the modeled ``ClientError`` subclasses botocore builds.
+
+    The very classes a real client of the same service raises, so
+    ``except client.exceptions.ThrottlingException`` works with either.
+    """
+
+    __slots__ = ("_inner",)
+
+    ClientError: Final = ClientError
+
+    def __init__(self, inner: BaseClientExceptions) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> type[_ClientError]:
+        return cast(type[_ClientError], getattr(self._inner, name))
+
+    def from_code(self, error_code: str) -> type[_ClientError]:
+        """The class for *error_code* (``ClientError`` itself if the model has none)."""
+        return cast(type[_ClientError], self._inner.from_code(error_code))
+
+
 @functools.cache
-def _exceptions(service: str) -> BaseClientExceptions:
-    return ClientExceptionsFactory().create_client_exceptions(service_model(service))
+def _exceptions(service: str) -> FakeClientExceptions:
+    factory = ClientExceptionsFactory()
+    return FakeClientExceptions(factory.create_client_exceptions(service_model(service)))
 
 
 @functools.cache
@@ -183,8 +207,7 @@ class _ClientBase:
         if outcome.error is not None:
             parsed = _parse_wire(spec, outcome, request_id)
             code = parsed.get("Error", {}).get("Code", "")
-            error_class: type[ClientError] = self.exceptions.from_code(code)  # type: ignore[assignment]
-            raise error_class(parsed, spec.name)  # type: ignore[arg-type]
+            raise self.exceptions.from_code(code)(parsed, spec.name)  # type: ignore[arg-type]  # stubs want TypedDict
         if outcome.fault == "malformed":
             return _parse_wire(spec, outcome, request_id)
         body = outcome.body

@@ -484,12 +484,16 @@ def error_payload(
 
     rest-json carries the code in ``x-amzn-ErrorType`` and the message in
     ``{"message": ...}``; JSON 1.1 carries both in the body as ``__type`` and
-    ``Message``.
+    ``Message``; ``"any"`` (for requests whose service is unknown) does both.
     """
     if protocol == "json":
         body: dict[str, Any] = {"__type": code, "Message": message}
-        content_type = "application/x-amz-json-1.1"
-        headers = {"Content-Type": content_type}
+        headers = {"Content-Type": "application/x-amz-json-1.1"}
+    elif protocol == "any":
+        # The service is unknown, so is its protocol: say it both ways, which
+        # JSON 1.0/1.1 and rest-json parsers all read.
+        body = {"__type": code, "message": message}
+        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
     else:
         body = {"message": message}
         headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}

@@ -199,7 +199,7 @@ class Simulator:
         )
         if len(scope) < 5:
             return _aws_error(
-                "rest-json",
+                "any",
                 403,
                 "MissingAuthenticationTokenException",
                 "Missing SigV4 credential scope",
@@ -209,7 +209,7 @@ class Simulator:
         service_router = self._routers.get(scope[3])
         if service_router is None:
             return _aws_error(
-                "rest-json",
+                "any",
                 400,
                 "UnknownOperationException",
                 f"Unknown service {scope[3]!r}",

@@ -1,0 +1,1 @@
+"""Tests of the embedded fleet simulator (waiters.simulator)."""
