@@ -468,3 +468,21 @@ def test_unknown_operation_answers_cleanly() -> None:
     unimplemented = fleet.handle("iot", "CreateJob", {"jobId": "x", "targets": ["a"]})
     assert unimplemented.error is not None
     assert (unimplemented.error.code, unimplemented.status) == ("NotImplemented", 501)
+
+
+def test_configuration_objects_are_hashable_values() -> None:
+    """Frozen configs compare and hash by value, mixes and per-operation limits included."""
+    assert Lifecycle(mix={"SUCCEEDED": 1.0}) == Lifecycle(mix={"SUCCEEDED": 1.0})
+    assert len({Lifecycle(mix={"SUCCEEDED": 1.0}), Lifecycle(mix={"SUCCEEDED": 1.0})}) == 1
+    limits = {"DescribeJob": (1.0, 2.0)}
+    assert hash(ThrottleConfig(1, 2, limits)) == hash(ThrottleConfig(1, 2, dict(limits)))
+    with pytest.raises(AttributeError):
+        Lifecycle().timeout_s = 3.0  # type: ignore[misc]
+
+
+def test_adding_zero_executions_creates_no_job() -> None:
+    """add(count=0) returns nothing and leaves no empty job behind."""
+    fleet = Fleet()
+    assert fleet.add("iot-job-execution", 0, parent="job-0") == []
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        fleet.client("iot").describe_job(jobId="job-0")

@@ -1,18 +1,33 @@
 """An embedded AWS fleet simulator for testing code that waits on executions.
 
 It plays out seeded lifecycles of IoT job and command executions, IoT
-SiteWise, Snow Device Management and Transfer Family executions; throttles
-like AWS and fails like a network.  Use it like moto::
+SiteWise, Snow Device Management and Transfer Family executions, throttles
+like AWS and fails like a network.  Use it like moto.
 
-    from waiters.simulator import Fleet, Simulator
+Over HTTP, with real boto3/aioboto3 clients::
 
-    async with Simulator(seed=1, speed=60.0) as sim:
-        sim.fleet.add_iot_job("job-1", things=100)
-        session = aioboto3.Session()
-        async with session.client("iot", **sim.client_kwargs()) as iot:
+    from waiters.simulator import Faults, Lifecycle, Simulator, ThrottleConfig
+
+    async with Simulator(seed=1, speed=60.0, throttle=ThrottleConfig(rate=10, burst=10)) as sim:
+        sim.fleet.add_iot_job("job-1", things=100, lifecycle=Lifecycle(running=(30, 600)))
+        async with aioboto3.Session().client("iot", **sim.client_kwargs()) as iot:
             await iot.describe_job_execution(jobId="job-1", thingName="thing-00001")
+        sim.fleet.faults = Faults(throttle=0.9)  # a throttle storm, until set back to None
 
-or without HTTP at all, ``Fleet().async_client("iot")``.
+From sync code, ``with Simulator(...).in_thread() as sim:``; from another
+process, ``python -m waiters.simulator`` (first stdout line: the URL) and the
+JSON control API under ``/_simulator/`` (``GET stats``, ``GET truth``,
+``GET requests``, ``GET health``, ``POST executions``, ``POST faults``,
+``POST reset-stats``).
+
+Without HTTP, the same fleet answers boto3-shaped fakes::
+
+    fleet = Fleet(clock=loop.time)
+    async with fleet.async_client("transfer") as transfer: ...
+
+Ground truth, to score a waiter: ``fleet.truth(type, **ids)`` and
+``fleet.executions()`` give the states entered and when, in ``clock`` time;
+``fleet.stats()`` and ``fleet.requests`` show what the service saw.
 """
 
 from ._cli import add_arguments, main, run

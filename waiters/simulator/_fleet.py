@@ -198,6 +198,11 @@ class Lifecycle:
                 )
             object.__setattr__(self, "mix", MappingProxyType(dict(self.mix)))
 
+    def __hash__(self) -> int:
+        # Explicit because the mix is a read-only mapping, which is not hashable.
+        mix = tuple(sorted(self.mix.items())) if self.mix is not None else None
+        return hash((self.pending, self.running, mix, self.timeout_s))
+
     def resolved_mix(self, execution_type: ExecutionType) -> Mapping[str, float]:
         """The mix to draw from for *execution_type*, validated against its states."""
         mix = self.mix if self.mix is not None else _DEFAULT_MIX[execution_type.name]
@@ -262,6 +267,9 @@ class ThrottleConfig:
                 _check_number("ThrottleConfig", f"per_operation[{key!r}].burst", value[1]),
             )
         object.__setattr__(self, "per_operation", MappingProxyType(checked))
+
+    def __hash__(self) -> int:
+        return hash((self.rate, self.burst, tuple(sorted(self.per_operation.items()))))
 
     def limits(self, spec: OperationSpec) -> tuple[float, float]:
         """``(rate, burst)`` for one operation."""
@@ -705,6 +713,8 @@ class Fleet:
                     raise ValueError(f"{type_name} {ids!r} already exists")
                 seen.add(key)
                 batch.append((key, ids))
+            if not batch:
+                return []  # no empty groups: a job without executions has no status
             if group is None:
                 group = self._groups[type_name][parent] = _Group(parent, round(start, 3), lifecycle)
             plan = _Plan(execution_type, chosen, mix, offsets)
