@@ -10,6 +10,7 @@ costs a heap entry and a small object, not a sleeping task.
 from __future__ import annotations
 
 import heapq
+from collections import deque
 import itertools
 import math
 import random
@@ -20,7 +21,6 @@ from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._backoff import Backoff
 from ._budget import BudgetRegistry, RateBudget, budget_key, default_budgets
@@ -148,9 +148,10 @@ class Batch:
         self.throttles = 0
         self.errors = 0
         self.done = anyio.Event()
-        send, receive = anyio.create_memory_object_stream[Outcome](math.inf)
-        self._send: MemoryObjectSendStream[Outcome] = send
-        self._receive: MemoryObjectReceiveStream[Outcome] = receive
+        # Outcomes not yet taken by an iterator; a plain deque, so a batch nobody
+        # iterates holds no stream open.
+        self._ready: deque[Outcome] = deque()
+        self._arrived = anyio.Event()
         if not executions:
             self._close()
 
@@ -179,7 +180,8 @@ class Batch:
         self.states[state] -= 1
         self.kinds[kind] -= 1
         self.results[outcome.kind.value] = self.results.get(outcome.kind.value, 0) + 1
-        self._send.send_nowait(outcome)
+        self._ready.append(outcome)
+        self._arrived.set()
         if self.on_outcome is not None:
             self.on_outcome(outcome)
         if self.fail_fast is not None and outcome.kind in self.fail_fast.kinds:
@@ -203,8 +205,8 @@ class Batch:
 
     def _close(self) -> None:
         if not self.done.is_set():
-            self._send.close()
             self.done.set()
+            self._arrived.set()
 
     # Public surface.
 
@@ -212,8 +214,14 @@ class Batch:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Outcome]:
-        async for outcome in self._receive:
-            yield outcome
+        ready = self._ready
+        while True:
+            while ready:
+                yield ready.popleft()
+            if self.done.is_set():
+                return
+            self._arrived = anyio.Event()
+            await self._arrived.wait()
 
     async def wait(self) -> BatchResult:
         """Wait for every outcome."""
