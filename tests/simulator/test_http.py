@@ -503,3 +503,23 @@ def test_simulator_refuses_fleet_and_fleet_arguments_together() -> None:
     """Passing both a fleet and fleet keyword arguments is a TypeError naming them."""
     with pytest.raises(TypeError, match=r"not both \(got \['seed'\]\)"):
         Simulator(Fleet(), seed=3)
+
+
+def test_a_simulator_bug_still_answers_like_aws(
+    served: Simulator,
+    boto: Callable[[str], Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An unexpected exception in the simulator becomes an AWS-style 500, and is logged."""
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(served.fleet, "handle_spec", broken)
+    with pytest.raises(ClientError) as caught:
+        boto("iot").describe_job(jobId="job-1")
+    assert caught.value.response["Error"]["Code"] == "InternalFailure"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert any("simulator failed" in record.message for record in caplog.records)
+    assert not any("Authorization" in record.getMessage() for record in caplog.records)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 from collections.abc import Mapping
 from types import TracebackType
@@ -45,6 +46,7 @@ ACCESS_KEY_ID: Final = "AKIASIMULATOR0000000"
 SECRET_ACCESS_KEY: Final = "simulator-secret-access-key-not-checked"  # noqa: S105 - a dummy
 
 _JSON: Final = "application/json"
+_log = logging.getLogger(__name__)
 
 
 def _json_response(data: Any, status: int = 200) -> web.Response:
@@ -185,11 +187,20 @@ class Simulator:
     # -- request path ------------------------------------------------------------
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        raw_path = request.raw_path
-        if raw_path.startswith("/_simulator/"):
+        if request.raw_path.startswith("/_simulator/"):
             return await self._control(request)
+        request_id = self.fleet.next_request_id()
+        try:
+            return await self._serve_aws(request, request_id)
+        except Exception:  # noqa: BLE001 - the last line of defence, logged below
+            # A bug in the simulator must still look like AWS to the client
+            # (aiohttp's default is a text/plain 500), and must be visible here.
+            _log.exception("simulator failed on %s %s", request.method, request.path)
+            return _aws_error("any", 500, "InternalFailure", "The simulator failed", request_id)
+
+    async def _serve_aws(self, request: web.BaseRequest, request_id: str) -> web.StreamResponse:
+        raw_path = request.raw_path
         fleet = self.fleet
-        request_id = fleet.next_request_id()
         authorization = request.headers.get("Authorization", "")
         start = authorization.find("Credential=")
         scope = (
