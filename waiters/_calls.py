@@ -45,7 +45,7 @@ _SETUP_EXCEPTIONS = (bce.NoCredentialsError, bce.PartialCredentialsError, bce.No
 #: retry: botocore's own retries would hide throttling from the shared budget,
 #: and in standard mode its per-client quota (500 tokens) makes calls fail fast
 #: under a throttling storm. One attempt per poll; the poller does the rest.
-POLL_RETRY_CONFIG: Mapping[str, Any] = {"max_attempts": 1, "mode": "standard"}
+POLL_RETRY_CONFIG: Mapping[str, Any] = {"total_max_attempts": 1, "mode": "standard"}
 
 
 class FailureKind(enum.Enum):
