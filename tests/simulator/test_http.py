@@ -401,6 +401,13 @@ async def test_raw_requests_get_aws_errors(served: Simulator) -> None:
         async with session.get(url, headers=auth) as response:
             assert response.status == 400
             assert "enum value set" in (await response.json())["message"]
+        transfer = {
+            "Authorization": auth["Authorization"].replace("/iot/", "/transfer/"),
+            "X-Amz-Target": "TransferService.DescribeExecution",
+        }
+        async with session.post(served.endpoint_url, data=b"{oops", headers=transfer) as response:
+            assert response.status == 400
+            assert (await response.json(content_type=None))["__type"] == "SerializationException"
 
 
 # -- control API, thread and process forms ------------------------------------------------------

@@ -234,20 +234,12 @@ class Simulator:
                 return _aws_error(
                     protocol, 400, "UnknownOperationException", "Unknown X-Amz-Target", request_id
                 )
-            try:
-                params = json.loads(await request.read() or b"{}")
-            except ValueError:
+            body = await _read_object(request)
+            if body is None:
                 return _aws_error(
-                    protocol, 400, "SerializationException", "Request body is not JSON", request_id
+                    protocol, 400, "SerializationException", _NOT_AN_OBJECT, request_id
                 )
-            if not isinstance(params, dict):
-                return _aws_error(
-                    protocol,
-                    400,
-                    "SerializationException",
-                    "Request body is not an object",
-                    request_id,
-                )
+            params = body
         else:
             path = raw_path.partition("?")[0]
             query = request.query
@@ -263,23 +255,10 @@ class Simulator:
             spec, path_params = found
             body = None
             if spec.has_body and request.body_exists:
-                try:
-                    body = json.loads(await request.read() or b"{}")
-                except ValueError:
+                body = await _read_object(request)
+                if body is None:
                     return _aws_error(
-                        protocol,
-                        400,
-                        "SerializationException",
-                        "Request body is not JSON",
-                        request_id,
-                    )
-                if not isinstance(body, dict):
-                    return _aws_error(
-                        protocol,
-                        400,
-                        "SerializationException",
-                        "Request body is not an object",
-                        request_id,
+                        protocol, 400, "SerializationException", _NOT_AN_OBJECT, request_id
                     )
             try:
                 params = decode_rest_params(spec, path_params, query, body)
@@ -342,6 +321,18 @@ class Simulator:
         return _json_response(
             {"error": "NotFound", "message": f"no control route {method} {path}"}, status=404
         )
+
+
+_NOT_AN_OBJECT: Final = "The request body is not a JSON object"
+
+
+async def _read_object(request: web.BaseRequest) -> dict[str, Any] | None:
+    """The request's JSON object body ({} when empty), or None if it is not one."""
+    try:
+        data = json.loads(await request.read() or b"{}")
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 async def _json_object(request: web.BaseRequest) -> dict[str, Any]:
