@@ -10,11 +10,40 @@ states and reasons are.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-__all__ = ["Events"]
+if TYPE_CHECKING:
+    from ._machine import StateMachine
+
+__all__ = ["REDACTED", "Events", "redact"]
+
+REDACTED = "<redacted>"
+
+
+def redact(response: Mapping[str, Any], machine: StateMachine) -> dict[str, Any]:
+    """A copy of *response* with the machine's sensitive fields replaced.
+
+    Command parameters and results, and Transfer user details, can carry
+    secrets; they stay out of logs unless the caller opts in.
+    """
+    result = dict(response)
+    for path in machine.sensitive:
+        keys = path.keys
+        if keys is None:
+            continue
+        node: dict[str, Any] = result
+        for key in keys[:-1]:
+            child = node.get(key)
+            if not isinstance(child, Mapping):
+                break
+            node[key] = node = dict(child)
+        else:
+            if keys[-1] in node:
+                node[keys[-1]] = REDACTED
+    return result
 
 
 class Events:
@@ -24,9 +53,10 @@ class Events:
     debug events are filtered out, as they are in production configurations.
     """
 
-    __slots__ = ("_warned", "debug", "info", "log")
+    __slots__ = ("_warned", "debug", "info", "log", "responses", "sensitive")
 
-    def __init__(self, logger: Any = None) -> None:
+    def __init__(self, logger: Any = None, *, responses: bool = False,
+                 sensitive: bool = False) -> None:
         bound = logger if logger is not None else structlog.get_logger("waiters")
         bound = bound.bind() if hasattr(bound, "bind") else bound
         self.log = bound
@@ -34,6 +64,19 @@ class Events:
         self.debug = bool(enabled(logging.DEBUG)) if enabled else True
         self.info = bool(enabled(logging.INFO)) if enabled else True
         self._warned: set[tuple[str, str, str]] = set()
+        #: Add each response to ``waiters.poll`` (debug), redacted unless ``sensitive``.
+        self.responses = responses
+        self.sensitive = sensitive
+
+    def response_fields(self, machine: StateMachine,
+                        response: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``response`` key for a poll event, if responses are logged at all."""
+        if not self.responses:
+            return {}
+        body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+        if not self.sensitive:
+            body = redact(body, machine)
+        return {"response": body}
 
     def warn_once(self, event: str, machine: str, value: str, **kw: Any) -> None:
         """Warn about a definition problem once per (event, type, value), not once per poll."""

@@ -33,7 +33,13 @@ from ._outcome import Outcome, OutcomeKind, Transition
 from ._progress import BatchResult, FailFast, Progress
 from ._sweep import Group
 from ._tracker import Tracker, WaitSettings, error_for
-from ._wait import DEFAULT_NOT_FOUND_GRACE, DEFAULT_TIMEOUT, open_client, settings_from
+from ._wait import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_NOT_FOUND_GRACE,
+    DEFAULT_TIMEOUT,
+    open_client,
+    settings_from,
+)
 
 __all__ = ["Batch", "Poller", "wait_all", "wait_all_sync"]
 
@@ -291,10 +297,13 @@ class Poller:
         sweep_interval: float | timedelta = 8.0,
         batch_min: int = 20,
         straggler_limit: int = 5,
+        call_timeout: float | timedelta = DEFAULT_CALL_TIMEOUT,
         budgets: BudgetRegistry | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
         logger: Any = None,
+        log_responses: bool = False,
+        log_sensitive: bool = False,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be a positive integer, got {concurrency!r}")
@@ -315,7 +324,8 @@ class Poller:
         self._clock: Clock = clock if clock is not None else LoopClock()
         self.clock = self._clock
         self.rng = rng if rng is not None else random.Random()
-        self.events = Events(logger)
+        self.events = Events(logger, responses=log_responses, sensitive=log_sensitive)
+        self.call_timeout = to_seconds(call_timeout, name="call_timeout", allow_zero=False)
         self._logger = logger
         self._seq = itertools.count()
         self._lanes: dict[tuple[int, str], _Lane] = {}
@@ -537,13 +547,15 @@ class Poller:
         batch: Batch = tracker.owner
         clock = self.clock
         events = self.events
+        error: Exception | None = None
+        response = None
         try:
-            response = await lane.call(tracker.execution.params)
+            with anyio.move_on_after(self.call_timeout) as scope:
+                response = await lane.call(tracker.execution.params)
         except Exception as exc:  # noqa: BLE001 - classified below; nothing is lost
-            error: Exception | None = exc
-            response = None
-        else:
-            error = None
+            error = exc
+        if scope.cancelled_caught:
+            error = TimeoutError(f"no answer within {self.call_timeout:g}s")
         if tracker.outcome is not None:
             return  # finished meanwhile (deadline watchdog, fail-fast, cancelled wait)
         now = clock.now()

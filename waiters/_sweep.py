@@ -30,6 +30,8 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from ._budget import RateBudget, budget_key
 from ._calls import Caller, FailureKind, classify, make_caller
 from ._machine import BatchSpec, StateKind, StateMachine
@@ -288,13 +290,15 @@ class Group:
             slot = budget.reserve(clock.now())
             if slot > clock.now():
                 await clock.sleep_until(slot)
+            error: Exception | None = None
             async with self.lane.limiter:
                 try:
-                    response = await caller(params)
+                    with anyio.move_on_after(poller.call_timeout) as scope:
+                        response = await caller(params)
                 except Exception as exc:  # noqa: BLE001 - classified; a sweep never crashes
-                    error: Exception | None = exc
-                else:
-                    error = None
+                    error = exc
+                if scope.cancelled_caught:
+                    error = TimeoutError(f"no answer within {poller.call_timeout:g}s")
             now = clock.now()
             self.calls += 1
             failure = classify(error, self.machine) if error is not None else None

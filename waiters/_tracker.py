@@ -98,7 +98,8 @@ class Tracker:
         state, kind = machine.evaluate(response)
         if events.debug:
             events.log.debug("waiters.poll", execution=self.execution.describe(), state=state,
-                             attempt=self.attempts)
+                             attempt=self.attempts,
+                             **events.response_fields(machine, response))
         if state is None and kind is None:
             events.warn_once("waiters.missing_status", machine.name, "",
                              execution=self.execution.describe())

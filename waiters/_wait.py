@@ -25,13 +25,16 @@ from ._tracker import Tracker, WaitSettings, error_for
 if TYPE_CHECKING:
     from ._poller import Poller
 
-__all__ = ["DEFAULT_NOT_FOUND_GRACE", "DEFAULT_TIMEOUT", "resolve_execution", "settings_from",
+__all__ = ["DEFAULT_CALL_TIMEOUT", "DEFAULT_NOT_FOUND_GRACE", "DEFAULT_TIMEOUT", "resolve_execution", "settings_from",
            "wait_for", "wait_for_sync"]
 
 #: One hour. Pass ``timeout=None`` to wait as long as the execution runs.
 DEFAULT_TIMEOUT = 3600.0
 #: How long "not found" may mean "not visible yet" (eventual consistency).
 DEFAULT_NOT_FOUND_GRACE = 10.0
+#: A call with no answer by then is abandoned and counts as a transient error,
+#: so a hung connection never hangs a wait.
+DEFAULT_CALL_TIMEOUT = 30.0
 
 _UNSET: Any = object()
 
@@ -73,6 +76,9 @@ async def wait_for(
     budgets: BudgetRegistry | None = None,
     rng: random.Random | None = None,
     logger: Any = None,
+    call_timeout: float | timedelta = DEFAULT_CALL_TIMEOUT,
+    log_responses: bool = False,
+    log_sensitive: bool = False,
     **params: Any,
 ) -> Outcome:
     """Wait until one execution ends, and return how it ended.
@@ -99,7 +105,8 @@ async def wait_for(
                 clock=clock or LoopClock(),
                 budgets=budgets or default_budgets(),
                 rng=rng or random.Random(),
-                events=Events(logger),
+                events=Events(logger, responses=log_responses, sensitive=log_sensitive),
+                call_timeout=to_seconds(call_timeout, name="call_timeout", allow_zero=False),
             )
     if raise_on_failure:
         error = error_for(outcome)
@@ -155,7 +162,8 @@ async def open_client(session: Any, service: str, region_name: str | None) -> As
 
 
 async def _wait_one(target: Execution, client: Any, settings: WaitSettings, *, clock: Clock,
-                    budgets: BudgetRegistry, rng: random.Random, events: Events) -> Outcome:
+                    budgets: BudgetRegistry, rng: random.Random, events: Events,
+                    call_timeout: float) -> Outcome:
     machine = target.machine
     call = make_caller(client, machine.method)
     params = dict(target.params)
@@ -169,7 +177,8 @@ async def _wait_one(target: Execution, client: Any, settings: WaitSettings, *, c
         if slot > clock.now():
             await clock.sleep_until(slot)
         try:
-            response = await call(params)
+            with anyio.fail_after(call_timeout):
+                response = await call(params)
         except Exception as exc:  # noqa: BLE001 - every failure is classified or becomes an outcome
             now = clock.now()
             failure = classify(exc, machine)
