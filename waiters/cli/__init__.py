@@ -1,0 +1,132 @@
+"""The ``waiters`` command: wait on AWS executions from a shell or a CI step.
+
+``waiters wait`` waits and exits with how it went (0 succeeded, 1 failed,
+2 usage, 3 timed out, 4 AWS refused, 130/143 on SIGINT/SIGTERM);
+``waiters machines`` lists the execution types; ``waiters demo`` runs the
+whole thing against an embedded simulator; ``waiters simulator`` serves
+that simulator for other tools.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+__all__ = ["main"]
+
+
+class _Terminated(BaseException):
+    """SIGTERM before the event loop's signal receiver took over."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (``waiters = "waiters.cli:main"``)."""
+    from ._exit import ExitCode
+
+    # A pipeline may stop the step at any moment, even while Python is still
+    # importing: exit with 143 and no traceback. Once waiting starts, an
+    # event-loop signal receiver replaces this handler (see _run).
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    except _Terminated:
+        return int(ExitCode.SIGTERM)
+    except KeyboardInterrupt:
+        return int(ExitCode.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from ._args import build_parser, machine_paths, verbosity
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse has printed
+        return exc.code if isinstance(exc.code, int) else 2
+
+    from ._console import Console
+    from ._log import configure_logging
+
+    console = Console(sys.stderr)
+    configure_logging(verbosity(args), console)
+
+    import waiters
+
+    for path in machine_paths(args):
+        try:
+            waiters.load_machines(path)
+        except waiters.DefinitionError as exc:
+            return _usage(f"--machines: {exc}")
+
+    command: str = args.command
+    if command == "machines":
+        return _machines(args)
+    if command == "simulator":
+        from waiters.simulator import run
+
+        return run(args)
+    if command == "wait":
+        return _wait(args, console)
+    return _demo(args, console)
+
+
+def _usage(message: str) -> int:
+    from ._exit import ExitCode
+
+    _print(f"waiters: error: {message}", sys.stderr)
+    return int(ExitCode.USAGE)
+
+
+def _print(text: str, stream: Any) -> None:
+    try:
+        print(text, file=stream)
+        stream.flush()
+    except BrokenPipeError:
+        pass
+
+
+def _machines(args: Any) -> int:
+    import waiters
+
+    from ._machines import run_machines
+
+    try:
+        text = run_machines(args.type, args.output)
+    except waiters.InvalidExecution as exc:
+        return _usage(f"TYPE: {exc}")
+    _print(text.rstrip("\n"), sys.stdout)
+    return 0
+
+
+def _report(args: Any, console: Any) -> Any:
+    from ._console import is_terminal
+    from ._display import Report
+
+    json_lines = args.output == "json" or (args.output == "auto" and not is_terminal(sys.stdout))
+    return Report(
+        json_lines=json_lines, out=sys.stdout, console=console, progress=not args.no_progress
+    )
+
+
+def _wait(args: Any, console: Any) -> int:
+    from ._wait import UsageError, run_wait
+
+    try:
+        return run_wait(args, _report(args, console), console)
+    except UsageError as exc:
+        return _usage(str(exc))
+
+
+def _demo(args: Any, console: Any) -> int:
+    from ._demo import run_demo
+
+    return run_demo(args, _report(args, console))

@@ -1,0 +1,446 @@
+"""The command line's grammar: subcommands, options, durations and parameters.
+
+Every usage error goes through :class:`Parser.error`, so it reads
+``waiters: error: --FLAG: what is wrong`` and exits 2, whichever subcommand
+it came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
+__all__ = [
+    "OUTPUT_CHOICES",
+    "Parser",
+    "build_parser",
+    "deadline",
+    "duration",
+    "parse_assignment",
+    "parse_group",
+]
+
+OUTPUT_CHOICES = ("auto", "text", "json")
+
+_DURATION = re.compile(
+    r"(?:(?P<d>\d+(?:\.\d+)?)d)?(?:(?P<h>\d+(?:\.\d+)?)h)?"
+    r"(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?"
+)
+_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+_NO_DEADLINE = frozenset({"none", "never", "inf"})
+
+_DESCRIPTION = """\
+Wait on long-running AWS executions until they end, the way a CI step needs:
+a live progress display on a terminal, JSON lines in a pipeline, and an exit
+code that says how it went.
+"""
+
+_EPILOG = """\
+exit codes:
+  0    every execution succeeded
+  1    at least one ended badly (failed, cancelled, vanished, not found)
+  2    usage or bad input (unknown type, bad parameter, bad duration)
+  3    the deadline passed first (and none ended badly)
+  4    AWS refused for reasons not about the execution (credentials, access
+       denied, unknown endpoint)
+  130  interrupted (SIGINT);  143  terminated (SIGTERM)
+
+examples:
+  waiters demo
+  waiters machines
+  waiters machines iot-job-execution
+  waiters wait iot-job-execution --param jobId=fw-42 --param thingName=pump-7 --timeout 30m
+  waiters wait iot-job-execution --all-of fw-42 --output json > result.json
+"""
+
+_WAIT_EPILOG = """\
+naming executions:
+  --param NAME=VALUE          one execution, or (with the options below) a
+                              parameter every execution shares
+  --execution 'N=V,N=V'       one execution per option (repeatable)
+  --from FILE|-               JSON lines, one object of parameters per line
+  --all-of PARENT             every execution of an IoT job (jobId), a command
+                              (commandArn), a SiteWise asset (asset id), a Snow
+                              task (taskId) or a Transfer workflow (WorkflowId)
+
+examples:
+  waiters wait iot-job-execution --param jobId=fw-42 --param thingName=pump-7
+  waiters wait iot-job-execution --param jobId=fw-42 \\
+      --execution thingName=pump-7 --execution thingName=pump-8
+  jq -c '{ExecutionId: .id, WorkflowId: .workflow}' runs.json | \\
+      waiters wait transfer-execution --from -
+  waiters wait iot-job-execution --all-of fw-42 --timeout 1h30m --output json
+
+exit codes: 0 all succeeded, 1 one ended badly, 2 usage, 3 timed out,
+4 AWS refused (credentials, access), 130 SIGINT, 143 SIGTERM.
+"""
+
+_DEMO_EPILOG = """\
+The demo needs no AWS account: an embedded simulator on 127.0.0.1 plays out an
+IoT job rolled out to --things devices, plus IoT commands, SiteWise, Snow and
+Transfer Family executions, with a deliberate mix of failures and a tight
+request quota. It exits 0 when the demo completes, failures included.
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one error format: ``waiters: error: --flag: message``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        # argparse words type errors "argument --timeout: ..."; the flag alone reads better.
+        message = message.removeprefix("argument ")
+        self.print_usage(sys.stderr)
+        self.exit(2, f"waiters: error: {message}\n")
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        # A closed pipe (`waiters --help | head`) is not an error worth a traceback.
+        with contextlib.suppress(BrokenPipeError):
+            super().print_help(file)
+
+
+def duration(text: str) -> float:
+    """A duration: ``90s``, ``30m``, ``2h``, ``1h30m`` or plain seconds."""
+    value = _parse_duration(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r} (use 90s, 30m, 2h or seconds)")
+    return value
+
+
+def deadline(text: str) -> float | None:
+    """A duration, or ``none`` for no deadline at all."""
+    if text.strip().lower() in _NO_DEADLINE:
+        return None
+    value = _parse_duration(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(
+            f"invalid duration {text!r} (use 90s, 30m, 2h, seconds or none)"
+        )
+    return value
+
+
+def _parse_duration(text: str) -> float | None:
+    cleaned = text.strip().lower()
+    try:
+        seconds = float(cleaned)
+    except ValueError:
+        pass
+    else:
+        return seconds if seconds >= 0 and seconds != float("inf") else None
+    match = _DURATION.fullmatch(cleaned)
+    if not cleaned or match is None:
+        return None
+    return sum(float(value) * _UNITS[unit] for unit, value in match.groupdict().items() if value)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def fail_fast(text: str) -> tuple[str, float]:
+    """``5`` (stop after five failures) or ``10%`` (after a tenth of those finished failed)."""
+    cleaned = text.strip()
+    try:
+        if cleaned.endswith("%"):
+            fraction = float(cleaned[:-1]) / 100
+            if 0 < fraction <= 1:
+                return "fraction", fraction
+        else:
+            count = int(cleaned)
+            if count >= 1:
+                return "count", float(count)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(
+        f"expected a count of failures (5) or a percentage (10%), got {text!r}"
+    )
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """``NAME=VALUE``; the value may itself contain '='."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def parse_group(text: str) -> dict[str, str]:
+    """``NAME=VALUE,NAME=VALUE``: the parameters of one execution."""
+    params: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, value = parse_assignment(part)
+        if name in params:
+            raise argparse.ArgumentTypeError(f"{name!r} is given twice in {text!r}")
+        params[name] = value
+    if not params:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE[,NAME=VALUE...], got {text!r}")
+    return params
+
+
+def _version() -> str:
+    try:
+        return metadata.version("waiters")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
+def _common() -> Parser:
+    """Options accepted before and after the subcommand (``waiters -v wait`` = ``wait -v``)."""
+    common = Parser(add_help=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="log more to stderr: -v info, -vv debug (one line per poll)",
+    )
+    common.add_argument(
+        "--machines",
+        metavar="PATH",
+        action="append",
+        default=argparse.SUPPRESS,
+        help="load execution type definitions (a .toml/.json file or a directory) first; "
+        "repeatable",
+    )
+    return common
+
+
+def _add_output(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--output",
+        choices=OUTPUT_CHOICES,
+        default="auto",
+        help="text (live progress and a summary table) or json (JSON lines on stdout); "
+        "auto picks text when stdout is a terminal (default: auto)",
+    )
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no live progress display on stderr, even on a terminal",
+    )
+
+
+def _add_aws(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("AWS")
+    group.add_argument("--region", help="AWS region (default: from the profile or environment)")
+    group.add_argument("--profile", help="named profile from the AWS config files")
+    group.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="send every call to URL (a simulator, LocalStack, a VPC endpoint); "
+        "endpoint host prefixes are not added",
+    )
+
+
+def _add_polling(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("polling")
+    group.add_argument(
+        "--timeout",
+        type=deadline,
+        default=3600.0,
+        metavar="DURATION",
+        help="give up on executions still running after this long: 90s, 30m, 2h, 1h30m, "
+        "seconds, or none (default: 1h)",
+    )
+    group.add_argument(
+        "--min-delay",
+        type=duration,
+        default=1.0,
+        metavar="DURATION",
+        help="shortest pause between two polls of one execution (default: 1s)",
+    )
+    group.add_argument(
+        "--max-delay",
+        type=duration,
+        default=30.0,
+        metavar="DURATION",
+        help="longest pause between two polls of one execution (default: 30s)",
+    )
+    group.add_argument(
+        "--not-found-grace",
+        type=duration,
+        default=10.0,
+        metavar="DURATION",
+        help="how long 'not found' may mean 'not visible yet' (default: 10s)",
+    )
+    group.add_argument(
+        "--max-rate",
+        type=positive_float,
+        default=50.0,
+        metavar="CALLS",
+        help="at most this many calls per second per operation; throttling lowers it (default: 50)",
+    )
+    group.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=10,
+        metavar="N",
+        help="calls in flight at once per service (default: 10)",
+    )
+    group.add_argument(
+        "--fail-fast",
+        type=fail_fast,
+        metavar="N|P%",
+        help="stop waiting after N failures, or once P%% of the finished ones failed",
+    )
+
+
+def build_parser() -> Parser:
+    common = _common()
+    parser = Parser(
+        prog="waiters",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"waiters {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.required = True
+
+    wait = commands.add_parser(
+        "wait",
+        help="wait on executions until they end",
+        description="Wait on one execution, a list of them, or every execution of a parent "
+        "(an IoT job, a command, a Snow task, a Transfer workflow).",
+        epilog=_WAIT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    wait.add_argument("type", metavar="TYPE", help="execution type (see `waiters machines`)")
+    what = wait.add_argument_group("executions")
+    what.add_argument(
+        "-p",
+        "--param",
+        metavar="NAME=VALUE",
+        type=parse_assignment,
+        action="append",
+        default=[],
+        help="a parameter of the describe call; alone, they name one execution; with "
+        "--execution, --from or --all-of, every execution shares it",
+    )
+    what.add_argument(
+        "-e",
+        "--execution",
+        metavar="NAME=VALUE,...",
+        type=parse_group,
+        action="append",
+        default=[],
+        help="one execution's parameters, comma-separated (repeatable)",
+    )
+    what.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        help="read executions as JSON lines from FILE ('-' for stdin), one object of "
+        "parameters per line",
+    )
+    what.add_argument(
+        "--all-of",
+        metavar="PARENT",
+        action="append",
+        default=[],
+        help="every execution of PARENT, listed through the type's list call (repeatable)",
+    )
+    _add_polling(wait)
+    _add_aws(wait)
+    _add_output(wait)
+
+    machines = commands.add_parser(
+        "machines",
+        help="list execution types, or show one's lifecycle",
+        description="List the execution types waiters knows, or show one type's states, "
+        "transitions and error handling.",
+        parents=[common],
+    )
+    machines.add_argument("type", metavar="TYPE", nargs="?", help="show this type in detail")
+    machines.add_argument(
+        "--output", choices=("text", "json"), default="text", help="(default: text)"
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        help="watch a simulated fleet: no AWS account needed",
+        description="Start an embedded AWS simulator and wait on a simulated IoT job "
+        "rollout and executions of every other type, with live progress.",
+        epilog=_DEMO_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    demo.add_argument(
+        "--things",
+        type=positive_int,
+        default=1000,
+        metavar="N",
+        help="devices the IoT job is rolled out to (default: 1000)",
+    )
+    demo.add_argument(
+        "--speed",
+        type=positive_float,
+        default=20.0,
+        metavar="X",
+        help="simulated time runs X times faster than real time (default: 20)",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=7, help="seed of the simulated fleet (default: 7)"
+    )
+    demo.add_argument(
+        "--rate",
+        type=positive_float,
+        default=10.0,
+        metavar="CALLS",
+        help="the simulator's quota: calls per second per operation before it throttles "
+        "(default: 10)",
+    )
+    _add_output(demo)
+
+    simulator = commands.add_parser(
+        "simulator",
+        help="serve the AWS simulator on 127.0.0.1 (first stdout line: its URL)",
+        description="Serve a simulated fleet of AWS executions to boto3 clients until "
+        "SIGINT or SIGTERM. Point `waiters wait --endpoint-url` (or any boto3 client) at "
+        "the URL printed on the first line.",
+        parents=[common],
+    )
+    from waiters.simulator import add_arguments
+
+    add_arguments(simulator)
+    return parser
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    return int(getattr(args, "verbose", 0) or 0)
+
+
+def machine_paths(args: argparse.Namespace) -> Sequence[str]:
+    paths: Sequence[str] = getattr(args, "machines", None) or ()
+    return paths
+
+
+def namespace_get(args: argparse.Namespace, name: str, default: Any = None) -> Any:
+    return getattr(args, name, default)

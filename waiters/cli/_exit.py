@@ -1,0 +1,75 @@
+"""Exit codes: what a pipeline step can branch on without parsing anything."""
+
+from __future__ import annotations
+
+import enum
+import signal
+from collections.abc import Iterable
+
+from waiters import Outcome, OutcomeKind
+
+__all__ = ["ExitCode", "describe", "exit_code_for", "for_signal"]
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    #: At least one execution ended badly: failed, cancelled, vanished, not found.
+    FAILED = 1
+    #: Usage or bad input (argparse's convention).
+    USAGE = 2
+    #: The deadline passed before every execution ended, and none ended badly.
+    TIMED_OUT = 3
+    #: AWS refused for a reason not about the execution: credentials, permissions, endpoint.
+    AWS_ERROR = 4
+    SIGINT = 128 + signal.SIGINT
+    SIGTERM = 128 + signal.SIGTERM
+
+
+_BAD_ENDINGS = frozenset(
+    {
+        OutcomeKind.FAILED,
+        OutcomeKind.CANCELLED,
+        OutcomeKind.VANISHED,
+        OutcomeKind.NOT_FOUND,
+        # Only fail-fast abandons a batch that was not interrupted: failures caused it.
+        OutcomeKind.ABANDONED,
+    }
+)
+
+_MEANING = {
+    ExitCode.OK: "every execution succeeded",
+    ExitCode.FAILED: "at least one execution ended badly",
+    ExitCode.USAGE: "usage or bad input",
+    ExitCode.TIMED_OUT: "the deadline passed before every execution ended",
+    ExitCode.AWS_ERROR: "AWS refused calls for a reason not about the executions",
+    ExitCode.SIGINT: "interrupted (SIGINT)",
+    ExitCode.SIGTERM: "terminated (SIGTERM)",
+}
+
+
+def exit_code_for(outcomes: Iterable[Outcome]) -> ExitCode:
+    """The exit code of a finished wait.
+
+    A definite bad ending outranks an AWS error, which outranks a timeout:
+    "the deployment failed" is the answer a pipeline needs first, "fix the
+    credentials" second, and "wait longer" last.
+    """
+    kinds = {outcome.kind for outcome in outcomes}
+    if kinds & _BAD_ENDINGS:
+        return ExitCode.FAILED
+    if OutcomeKind.ERROR in kinds:
+        return ExitCode.AWS_ERROR
+    if OutcomeKind.TIMED_OUT in kinds:
+        return ExitCode.TIMED_OUT
+    return ExitCode.OK
+
+
+def for_signal(signum: int) -> ExitCode:
+    return ExitCode.SIGTERM if signum == signal.SIGTERM else ExitCode.SIGINT
+
+
+def describe(code: int) -> str:
+    try:
+        return _MEANING[ExitCode(code)]
+    except (ValueError, KeyError):
+        return f"exit {code}"

@@ -1,0 +1,205 @@
+"""Running a wait: signals, clients, the poller and the report, shared by ``wait`` and ``demo``.
+
+SIGINT and SIGTERM are received by a task (anyio's signal receiver), not by
+a Python handler that raises wherever the main thread happens to be. While
+executions are being waited on, the first signal abandons the batch: every
+execution still waiting gets an ``abandoned`` outcome with its last state,
+the poller closes (cancelling calls in flight) and the summary says who was
+still waiting. Before that (opening clients, listing a parent) it cancels
+the work outright. A second signal always cancels at once.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import structlog
+from anyio.abc import TaskStatus
+
+from waiters import Backoff, BatchResult, BudgetRegistry, Execution, FailFast, Poller
+
+from ._display import Report, Summary
+from ._exit import exit_code_for, for_signal
+
+__all__ = [
+    "Interrupts",
+    "WaitOptions",
+    "cancelled_early",
+    "open_clients",
+    "run_interruptible",
+    "wait_and_report",
+]
+
+_log = structlog.get_logger("waiters.cli")
+
+
+class Interrupts:
+    """The signals that arrived, and what the first one should do."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.scope: anyio.CancelScope | None = None
+        #: Set while a batch runs: ends the wait gracefully instead of cancelling it.
+        self.graceful: Callable[[str], None] | None = None
+
+    @property
+    def name(self) -> str | None:
+        return signal.Signals(self.signum).name if self.signum is not None else None
+
+    async def watch(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            task_status.started()
+            async for signum in signals:
+                first = self.signum is None
+                if first:
+                    self.signum = int(signum)
+                _log.info("waiters.cli.signal", signal=signal.Signals(signum).name, first=first)
+                if first and self.graceful is not None:
+                    self.graceful(f"interrupted by {signal.Signals(signum).name}")
+                elif self.scope is not None:
+                    self.scope.cancel()
+
+
+async def run_interruptible(
+    body: Callable[[Interrupts], Awaitable[int]],
+    on_cancelled: Callable[[Interrupts], int],
+) -> int:
+    """Run *body* with signal handling; *on_cancelled* reports a signal that cut it short."""
+    interrupts = Interrupts()
+    code: int | None = None
+    error: Exception | None = None
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(interrupts.watch)
+        with anyio.CancelScope() as scope:
+            interrupts.scope = scope
+            try:
+                code = await body(interrupts)
+            except Exception as exc:  # noqa: BLE001 - re-raised below, outside the task group
+                # Raised here it would reach the caller wrapped in an ExceptionGroup.
+                error = exc
+        interrupts.scope = None
+        if code is None and error is None:
+            code = on_cancelled(interrupts)
+        tasks.cancel_scope.cancel()
+    if error is not None:
+        raise error
+    assert code is not None
+    return code
+
+
+@asynccontextmanager
+async def open_clients(
+    session: Any, services: Iterable[str], **client_kwargs: Any
+) -> AsyncIterator[dict[str, Any]]:
+    """One aioboto3 client per service, closed even when the wait is cancelled."""
+    stack = AsyncExitStack()
+    clients: dict[str, Any] = {}
+    try:
+        for service in sorted(set(services)):
+            clients[service] = await stack.enter_async_context(
+                session.client(service, **client_kwargs)
+            )
+        yield clients
+    finally:
+        # Closing awaits the HTTP session; under a cancelled scope it would stop at the
+        # first await and leave connections open.
+        with anyio.CancelScope(shield=True):
+            await stack.aclose()
+
+
+@dataclass
+class WaitOptions:
+    timeout: float | None
+    backoff: Backoff
+    not_found_grace: float
+    concurrency: int
+    budgets: BudgetRegistry
+    fail_fast: FailFast | None = None
+    poller: Mapping[str, Any] = field(default_factory=dict)
+
+
+async def wait_and_report(
+    executions: list[Execution],
+    options: WaitOptions,
+    report: Report,
+    interrupts: Interrupts,
+    *,
+    code_for: Callable[[BatchResult], int] | None = None,
+    note: Callable[[BatchResult], tuple[str, str] | None] | None = None,
+    start_extra: Mapping[str, Any] | None = None,
+) -> int:
+    """Wait on *executions*, show it, and return the exit code."""
+    report.begin(executions, **(start_extra or {}))
+    async with Poller(
+        timeout=options.timeout,
+        backoff=options.backoff,
+        not_found_grace=options.not_found_grace,
+        concurrency=options.concurrency,
+        budgets=options.budgets,
+        **options.poller,
+    ) as poller:
+        batch = await poller.submit(
+            executions,
+            fail_fast=options.fail_fast,
+            on_transition=report.on_transition,
+            on_outcome=report.on_outcome,
+        )
+        report.attach(batch, options.budgets)
+        interrupts.graceful = batch.abandon
+        try:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(report.live)
+                result = await batch.wait()
+                report.stop()
+        finally:
+            interrupts.graceful = None
+        progress = batch.progress()
+    if interrupts.signum is not None:
+        code: int = for_signal(interrupts.signum)
+    elif code_for is not None:
+        code = code_for(result)
+    else:
+        code = exit_code_for(result.outcomes)
+    remark = note(result) if note is not None and interrupts.signum is None else None
+    report.finish(
+        Summary(
+            outcomes=result.outcomes,
+            total=len(result.outcomes),
+            exit_code=code,
+            elapsed=result.elapsed,
+            calls=progress.calls,
+            throttles=progress.throttles,
+            errors=progress.errors,
+            duplicates=len(result.duplicates),
+            interrupted=interrupts.name,
+            aborted=result.aborted,
+            note=remark[0] if remark else None,
+            meaning=remark[1] if remark else None,
+        )
+    )
+    return code
+
+
+def cancelled_early(report: Report) -> Callable[[Interrupts], int]:
+    """The report for a signal that arrived before any execution was waited on."""
+
+    def finish(interrupts: Interrupts) -> int:
+        signum = interrupts.signum if interrupts.signum is not None else signal.SIGINT
+        code = for_signal(signum)
+        report.finish(
+            Summary(
+                outcomes=(),
+                total=0,
+                exit_code=code,
+                elapsed=0.0,
+                interrupted=signal.Signals(signum).name,
+            )
+        )
+        return int(code)
+
+    return finish

@@ -1,0 +1,381 @@
+"""``waiters wait``: name executions, wait on them, exit with how they ended.
+
+Executions come from four places that combine freely: ``--param`` alone (one
+execution), ``--execution`` groups, ``--from`` JSON lines, and ``--all-of``
+parents, listed through the type's list call (its ``batch`` section). With
+any of the last three, ``--param`` values are shared by every execution.
+Everything that can be checked before a call is checked first and reported
+as a usage error (exit 2) naming where the bad value came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import anyio
+import structlog
+
+from waiters import (
+    Backoff,
+    BudgetConfig,
+    BudgetRegistry,
+    Execution,
+    FailFast,
+    InvalidExecution,
+    StateMachine,
+    default_registry,
+)
+
+from ._console import Console
+from ._display import Report, Summary
+from ._exit import ExitCode
+from ._run import (
+    Interrupts,
+    WaitOptions,
+    cancelled_early,
+    open_clients,
+    run_interruptible,
+    wait_and_report,
+)
+
+__all__ = ["UsageError", "run_wait"]
+
+_log = structlog.get_logger("waiters.cli")
+_MAX_LIST_TRIES = 8
+
+
+class UsageError(Exception):
+    """Bad input found after parsing: exit 2 with ``waiters: error: <message>``."""
+
+
+class ListingFailed(Exception):
+    """A parent could not be listed; carries the exit code that says why."""
+
+    def __init__(self, message: str, code: ExitCode) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one execution's parameters came from, for error messages."""
+
+    where: str
+    params: Mapping[str, Any]
+
+
+# --- parameters ----------------------------------------------------------------------------
+
+
+def _convert(machine: StateMachine, name: str, value: Any, where: str) -> Any:
+    """Command-line values are strings; the describe call may want a number or a boolean."""
+    if not isinstance(value, str):
+        return value
+    specs = {spec.name: spec for spec in (*machine.identity, *machine.optional)}
+    spec = specs.get(name)
+    if spec is None:
+        return value  # Execution() names the unknown parameter and lists the known ones.
+    kind = spec.type_name
+    try:
+        if kind in ("integer", "long"):
+            return int(value)
+        if kind in ("float", "double"):
+            return float(value)
+    except ValueError:
+        raise UsageError(f"{where}: {name}: expected {kind} value, got {value!r}") from None
+    if kind == "boolean":
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise UsageError(f"{where}: {name}: expected true or false, got {value!r}")
+    return value
+
+
+def _typed(machine: StateMachine, params: Mapping[str, Any], where: str) -> dict[str, Any]:
+    return {name: _convert(machine, name, value, where) for name, value in params.items()}
+
+
+def _read_lines(path: str, stdin: TextIO) -> Iterator[tuple[int, str]]:
+    if path == "-":
+        yield from enumerate(stdin, start=1)
+        return
+    try:
+        with open(path, encoding="utf-8") as handle:
+            yield from enumerate(handle, start=1)
+    except OSError as exc:
+        raise UsageError(f"--from: cannot read {path!r}: {exc.strerror}") from None
+
+
+def _from_file(path: str, stdin: TextIO) -> list[Source]:
+    sources = []
+    label = "stdin" if path == "-" else path
+    for number, line in _read_lines(path, stdin):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        where = f"--from {label} line {number}"
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{where}: not JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"{where}: expected a JSON object of parameters, got {text[:60]!r}")
+        sources.append(Source(where, data))
+    return sources
+
+
+def static_sources(args: argparse.Namespace, stdin: TextIO) -> tuple[dict[str, str], list[Source]]:
+    """The shared ``--param`` values and the executions named without any call."""
+    shared: dict[str, str] = {}
+    for name, value in args.param:
+        if name in shared and shared[name] != value:
+            raise UsageError(f"--param: {name} is given twice ({shared[name]!r} and {value!r})")
+        shared[name] = value
+    sources = [
+        Source(f"--execution #{i}", group) for i, group in enumerate(args.execution, start=1)
+    ]
+    if args.from_file is not None:
+        sources += _from_file(args.from_file, stdin)
+    return shared, sources
+
+
+def build_executions(
+    machine: StateMachine, shared: Mapping[str, Any], sources: Sequence[Source]
+) -> list[Execution]:
+    executions = []
+    common = _typed(machine, shared, "--param")
+    for source in sources:
+        params = {**common, **_typed(machine, source.params, source.where)}
+        try:
+            executions.append(Execution(machine, params))
+        except InvalidExecution as exc:
+            raise UsageError(f"{source.where}: {exc}") from None
+    return executions
+
+
+# --- listing a parent ----------------------------------------------------------------------
+
+
+def _error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping):
+        return str((response.get("Error") or {}).get("Code") or "")
+    return ""
+
+
+async def list_parent(
+    client: Any, machine: StateMachine, parent: str, shared: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The identifying parameters of every execution the list call reports for *parent*."""
+    from botocore import xform_name
+
+    from waiters._calls import FailureKind, classify
+
+    spec = machine.batch
+    assert spec is not None
+    method = getattr(client, xform_name(spec.operation))
+    identity = {p.name for p in machine.identity}
+    params: dict[str, Any] = {
+        spec.parent: parent,
+        **spec.parent_params,
+        spec.page_size_param: spec.page_size,
+    }
+    found: list[dict[str, Any]] = []
+    pages = 0
+    while True:
+        for attempt in range(_MAX_LIST_TRIES):
+            try:
+                response = await method(**params)
+                break
+            except Exception as exc:
+                failure = classify(exc, machine)
+                retry = failure is not None and failure.kind in (
+                    FailureKind.THROTTLED,
+                    FailureKind.TRANSIENT,
+                )
+                if retry and attempt + 1 < _MAX_LIST_TRIES:
+                    await anyio.sleep(min(5.0, 0.25 * 2**attempt))
+                    continue
+                raise _listing_failed(machine, parent, exc, failure) from exc
+        pages += 1
+        for item in spec.items.search(response) or []:
+            ids: dict[str, Any] = {}
+            for name in identity:
+                path = spec.item_identity.get(name)
+                if path is None:
+                    ids[name] = parent
+                    continue
+                value = path.search(item)
+                if isinstance(value, str) and spec.identity_transform.get(name) == (
+                    "arn_last_segment"
+                ):
+                    value = value.rsplit("/", 1)[-1]
+                ids[name] = value
+            found.append({**shared, **ids})
+        token = response.get(spec.token)
+        if not token:
+            break
+        params[spec.token] = token
+    _log.info(
+        "waiters.cli.listed",
+        type=machine.name,
+        parent=parent,
+        operation=spec.operation,
+        pages=pages,
+        executions=len(found),
+    )
+    return found
+
+
+def _listing_failed(
+    machine: StateMachine, parent: str, exc: BaseException, failure: Any
+) -> ListingFailed:
+    from botocore.exceptions import ParamValidationError
+
+    spec = machine.batch
+    assert spec is not None
+    what = f"--all-of {parent}: {machine.service} {spec.operation}"
+    if isinstance(exc, ParamValidationError):
+        return ListingFailed(f"{what}: {exc}", ExitCode.USAGE)
+    code = _error_code(exc) or type(exc).__name__
+    message = f"{what} failed: {code}: {exc}"
+    if failure is not None and failure.kind.value == "not_found":
+        return ListingFailed(message, ExitCode.FAILED)
+    return ListingFailed(message, ExitCode.AWS_ERROR)
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def _options(args: argparse.Namespace) -> WaitOptions:
+    try:
+        backoff = Backoff(min_delay=args.min_delay, max_delay=args.max_delay)
+    except ValueError:
+        raise UsageError(
+            f"--max-delay: must be at least --min-delay ({args.min_delay:g}s), "
+            f"got {args.max_delay:g}s"
+        ) from None
+    fail_fast = None
+    if args.fail_fast is not None:
+        how, value = args.fail_fast
+        fail_fast = FailFast(count=int(value)) if how == "count" else FailFast(fraction=value)
+    rate = args.max_rate
+    budgets = BudgetRegistry(
+        config=BudgetConfig(initial_rate=min(5.0, rate), max_rate=rate, min_rate=min(0.2, rate))
+    )
+    return WaitOptions(
+        timeout=args.timeout,
+        backoff=backoff,
+        not_found_grace=args.not_found_grace,
+        concurrency=args.concurrency,
+        budgets=budgets,
+        fail_fast=fail_fast,
+    )
+
+
+def _session(args: argparse.Namespace) -> Any:
+    import aioboto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        session = aioboto3.Session(profile_name=args.profile, region_name=args.region)
+        region = session.region_name
+    except ProfileNotFound:
+        raise UsageError(f"--profile: no profile named {args.profile!r}") from None
+    if not region:
+        raise UsageError(
+            "--region: no region configured; pass --region or set AWS_REGION "
+            "(or a region in the profile)"
+        )
+    return session
+
+
+def _client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    from botocore.config import Config
+
+    from waiters._calls import POLL_RETRY_CONFIG
+
+    kwargs: dict[str, Any] = {
+        "config": Config(
+            retries=dict(POLL_RETRY_CONFIG),  # type: ignore[arg-type]  # a plain mapping
+            max_pool_connections=max(10, args.concurrency),
+            # Endpoint host prefixes (iotsitewise's "api.") make no sense on an explicit
+            # endpoint such as a simulator's 127.0.0.1.
+            inject_host_prefix=args.endpoint_url is None,
+            user_agent_extra="waiters-cli",
+        )
+    }
+    if args.endpoint_url is not None:
+        kwargs["endpoint_url"] = args.endpoint_url
+    return kwargs
+
+
+def run_wait(
+    args: argparse.Namespace, report: Report, console: Console, stdin: TextIO = sys.stdin
+) -> int:
+    """Validate everything that needs no call, then wait. Raises UsageError for exit 2."""
+    try:
+        machine = default_registry().get(args.type)
+    except InvalidExecution as exc:
+        raise UsageError(f"TYPE: {exc}") from None
+    if args.all_of and machine.batch is None:
+        raise UsageError(f"--all-of: {machine.name} has no list operation to enumerate a parent")
+    shared, sources = static_sources(args, stdin)
+    if not sources and not args.all_of:
+        if not shared:
+            raise UsageError(
+                "nothing to wait on: name an execution with --param NAME=VALUE, or use "
+                "--execution, --from or --all-of"
+            )
+        sources = [Source("--param", shared)]
+        shared = {}
+    executions = build_executions(machine, shared, sources)
+    options = _options(args)
+    session = _session(args)
+    client_kwargs = _client_kwargs(args)
+
+    async def body(interrupts: Interrupts) -> int:
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            async with open_clients(session, [machine.service], **client_kwargs) as clients:
+                client = clients[machine.service]
+                waiting = list(executions)
+                for parent in args.all_of:
+                    common = _typed(machine, shared, "--param")
+                    for params in await list_parent(client, machine, parent, common):
+                        try:
+                            waiting.append(Execution(machine, params))
+                        except InvalidExecution as exc:
+                            raise UsageError(f"--all-of {parent}: {exc}") from None
+                bound = [execution.bind(client) for execution in waiting]
+                _log.info(
+                    "waiters.cli.waiting",
+                    type=machine.name,
+                    executions=len(bound),
+                    region=session.region_name,
+                    endpoint_url=args.endpoint_url,
+                )
+                return await wait_and_report(bound, options, report, interrupts)
+        except ListingFailed as exc:
+            return _failed_before_waiting(report, str(exc), exc.code)
+        except BotoCoreError as exc:
+            # Client creation: a region botocore has no endpoint for, a broken config file.
+            return _failed_before_waiting(report, f"{machine.service}: {exc}", ExitCode.AWS_ERROR)
+
+    return anyio.run(run_interruptible, body, cancelled_early(report))
+
+
+def _failed_before_waiting(report: Report, message: str, code: ExitCode) -> int:
+    if code is ExitCode.USAGE:
+        raise UsageError(message)
+    print(f"waiters: error: {message}", file=sys.stderr)  # noqa: T201 - the user's answer
+    report.finish(Summary(outcomes=(), total=0, exit_code=int(code), elapsed=0.0))
+    return int(code)
