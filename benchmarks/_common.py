@@ -1,0 +1,79 @@
+"""What the orchestrator and the measured processes share: names, metrics, quiet logs."""
+
+from __future__ import annotations
+
+import logging
+import math
+import resource
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = [
+    "BASELINES",
+    "PROJECT",
+    "SYSTEMS",
+    "cpu_seconds",
+    "peak_rss_kib",
+    "percentile",
+    "quiet_logs",
+    "rss_kib",
+]
+
+#: What a user would otherwise write, in the order the tables list them.
+BASELINES: tuple[str, ...] = ("botocore-waiter", "aiobotocore-waiter", "aioboto3-loop")
+#: This project: one wait_for per execution, the fan-out Poller per Describe, and in batch mode.
+PROJECT: tuple[str, ...] = ("waiters-wait_for", "waiters-poller-describe", "waiters-poller-batch")
+SYSTEMS: tuple[str, ...] = BASELINES + PROJECT
+
+
+def quiet_logs() -> None:
+    """Keep per-poll log events out of a measured process.
+
+    The project's debug events and botocore's retry chatter would otherwise be
+    formatted and printed per call and dominate the CPU being measured.
+    """
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    logging.basicConfig(level=logging.WARNING)
+    # urllib3 warns "Connection pool is full" per discarded connection under load;
+    # that is the client's business, not a result, and printing it costs CPU.
+    for name in ("urllib3", "botocore", "aiobotocore", "aiohttp", "asyncio"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    # Not Linux: ru_maxrss (KiB on Linux, bytes on macOS) is the only figure there is.
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def rss_kib() -> int:
+    """Resident set size of this process now (VmRSS), KiB."""
+    return _status_kib("VmRSS")
+
+
+def peak_rss_kib() -> int:
+    """Peak resident set size of this process so far (VmHWM), KiB."""
+    return _status_kib("VmHWM")
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process (every thread) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The *q*-th percentile (0-100) by linear interpolation; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (len(ordered) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)

@@ -1,0 +1,418 @@
+"""Figures from measurements: per-run metrics, the targets, the markdown table and the plots.
+
+Nothing here measures; everything is computed from what the client processes
+and the simulator reported in the same run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import BASELINES, SYSTEMS, percentile
+
+__all__ = ["PROJECT_DEFAULT", "evaluate_targets", "failure_kind", "render_markdown",
+           "render_plots", "run_metrics"]
+
+#: The project system each end-to-end target is about: the Poller with its defaults (batch mode).
+PROJECT_DEFAULT = "waiters-poller-batch"
+
+
+def _requests(stats: Mapping[str, Mapping[str, Any]]) -> tuple[int, int, dict[str, int]]:
+    """(requests the service received, of which throttled, requests per operation).
+
+    ``served`` counts answered requests (malformed answers included),
+    ``throttled`` every ThrottlingException; injected 5xx answers and resets
+    are counted only under ``faulted``.  Latency and forced throttles are
+    not extra requests.
+    """
+    total = throttled = 0
+    per_operation: dict[str, int] = {}
+    for operation, counts in stats.items():
+        faulted = counts.get("faulted", {})
+        count = (int(counts.get("served", 0)) + int(counts.get("throttled", 0))
+                 + int(faulted.get("error_5xx", 0)) + int(faulted.get("reset", 0)))
+        per_operation[operation] = count
+        total += count
+        throttled += int(counts.get("throttled", 0))
+    return total, throttled, per_operation
+
+
+def failure_kind(reason: str) -> str:
+    """A failed wait's reason, in a few words."""
+    text = reason.lower()
+    if "throttl" in text or "rate exceeded" in text:
+        return "throttled"
+    if "max attempts" in text:
+        return "max attempts"
+    if "timed_out" in text or "timeout" in text:
+        return "timed out"
+    if ("serviceunavailable" in text or "internalfailure" in text or "internal" in text
+            or "server error" in text or " 5" in text):
+        return "server error"
+    return "other"
+
+
+def run_metrics(client: Mapping[str, Any], executions: Sequence[Mapping[str, str]],
+                truth: Iterable[Mapping[str, Any]], stats: Mapping[str, Mapping[str, Any]],
+                terminal_states: frozenset[str]) -> dict[str, Any]:
+    """Score one client run against the simulator's ground truth and counters."""
+    ended_at: dict[tuple[tuple[str, str], ...], tuple[str, float]] = {}
+    for record in truth:
+        for state, at in record["truth"]:
+            if state in terminal_states:
+                ended_at[tuple(sorted(record["ids"].items()))] = (state, float(at))
+                break
+    count = len(executions)
+    latencies: list[float] = []
+    wrong = lost = never_ended = 0
+    failures: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    detected_at = client["detected_at"]
+    for index, ids in enumerate(executions):
+        true_end = ended_at.get(tuple(sorted(ids.items())))
+        error = client["errors"][index]
+        seen = detected_at[index]
+        if error is not None:
+            kind = failure_kind(error)
+            failures[kind] += 1
+            examples.setdefault(kind, error)
+        elif seen is None:
+            lost += 1
+        elif true_end is None:
+            never_ended += 1  # the client claims an end the service never reached
+            wrong += 1
+        elif client["states"][index] != true_end[0]:
+            wrong += 1
+        else:
+            latencies.append(seen - true_end[1])
+    calls, throttled, per_operation = _requests(stats)
+    cpu = float(client["cpu_s"])
+    rss_delta = max(int(client["rss_peak_kib"]) - int(client["rss_setup_kib"]), 0)
+    return {
+        "executions": count,
+        "finished": len(latencies),
+        "failed": sum(failures.values()),
+        "failures": dict(failures),
+        "failure_examples": examples,
+        "lost": lost,
+        "wrong": wrong,
+        "capped": bool(client["capped"]),
+        "wall_s": float(client["ended"]) - float(client["started"]),
+        "latency_p50_s": percentile(latencies, 50),
+        "latency_p99_s": percentile(latencies, 99),
+        "latency_max_s": max(latencies) if latencies else None,
+        "latencies_s": [round(x, 3) for x in latencies],
+        "calls": calls,
+        "calls_by_operation": per_operation,
+        "calls_per_execution": calls / count if count else None,
+        "throttled": throttled,
+        "client_calls": client.get("client_calls"),
+        "cpu_s": cpu,
+        "cpu_per_call_us": cpu / calls * 1e6 if calls else None,
+        "peak_rss_mib": int(client["rss_peak_kib"]) / 1024,
+        "rss_per_execution_kib": rss_delta / count if count else None,
+    }
+
+
+# --- targets -----------------------------------------------------------------------------
+
+
+def _target(name: str, claim: str, measured: str, passed: bool | None) -> dict[str, Any]:
+    verdict = "n/a" if passed is None else ("PASS" if passed else "FAIL")
+    return {"target": name, "claim": claim, "measured": measured, "verdict": verdict}
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if math.isinf(value):
+        return "inf"
+    return f"{value:,.{digits}f}"
+
+
+def _target_rate_limited(scenario: str | None, runs: Mapping[str, Any]) -> dict[str, Any]:
+    claim = ("under 10 calls/s at N=1,000 every baseline fails waits or detects late; the "
+             "Poller loses no wait and its p99 detection latency is >= 5x lower than the "
+             "best baseline's")
+    name = "(a) 10 calls/s, N=1,000"
+    project = runs.get(PROJECT_DEFAULT)
+    baselines = {s: runs[s] for s in BASELINES if s in runs}
+    if scenario is None or project is None or project.get("error") or not baselines:
+        return _target(name, claim, "not measured in this run", None)
+    p99 = project["latency_p99_s"]
+    project_lost = project["failed"] + project["lost"] + project["wrong"]
+    baseline_p99 = {s: m["latency_p99_s"] for s, m in baselines.items()
+                    if not m.get("error") and m["latency_p99_s"] is not None}
+    best_system = min(baseline_p99, key=lambda s: baseline_p99[s]) if baseline_p99 else None
+    best = baseline_p99[best_system] if best_system else None
+    ratio = (best / p99) if best is not None and p99 else None
+    verdicts = []
+    every_baseline_bad = True
+    for system, metrics in baselines.items():
+        if metrics.get("error"):
+            verdicts.append(f"{system}: run failed")
+            continue
+        bad = metrics["failed"] + metrics["lost"] + metrics["wrong"]
+        late = (p99 is not None and metrics["latency_p99_s"] is not None
+                and metrics["latency_p99_s"] >= 5 * p99)
+        every_baseline_bad &= bool(bad or late)
+        verdicts.append(f"{system}: {bad} failed/lost, p99 {_fmt(metrics['latency_p99_s'])} s")
+    passed = (project_lost == 0 and ratio is not None and ratio >= 5 and every_baseline_bad)
+    measured = (f"{scenario}: Poller lost {project_lost}, p99 {_fmt(p99)} s; best baseline "
+                f"p99 {_fmt(best)} s ({best_system}); ratio {_fmt(ratio)}x. "
+                + "; ".join(verdicts))
+    return _target(name, claim, measured, passed)
+
+
+def _target_cpu(core: Mapping[str, Any], calibration: Mapping[str, Any] | None) -> dict[str, Any]:
+    claim = "framework CPU per poll <= 5% of aiobotocore's own CPU per call"
+    name = "(b) CPU per poll"
+    points = [p for p in core.get("cpu", []) if not p.get("error")]
+    if not points or not calibration or calibration.get("error"):
+        return _target(name, claim, "not measured in this run", None)
+    worst = max(points, key=lambda p: p["framework_us_per_poll"])
+    per_call = calibration["cpu_per_call_us"]
+    ratio = worst["framework_us_per_poll"] / per_call
+    measured = (f"worst framework {_fmt(worst['framework_us_per_poll'])} us/poll "
+                f"(N={worst['executions']:,}) vs aiobotocore {_fmt(per_call)} us/call: "
+                f"{ratio * 100:.1f}%")
+    return _target(name, claim, measured, ratio <= 0.05)
+
+
+def _target_memory(core: Mapping[str, Any]) -> dict[str, Any]:
+    claim = "RSS per waiting execution <= 1/10 of the aiobotocore-waiter baseline's"
+    name = "(c) memory per wait"
+    points = [p for p in core.get("memory", []) if not p.get("error")]
+    baseline = [p for p in points if p["system"] == "aiobotocore-waiter"]
+    if not baseline:
+        return _target(name, claim, "not measured in this run", None)
+    reference = max(baseline, key=lambda p: p["executions"])
+    size = reference["executions"]
+    pollers = [p for p in points if p["system"].startswith("waiters-poller")
+               and p["executions"] == size]
+    if not pollers:
+        return _target(name, claim, "not measured in this run", None)
+    worst = max(pollers, key=lambda p: p["bytes_per_execution"])
+    ratio = worst["bytes_per_execution"] / reference["bytes_per_execution"]
+    measured = (f"N={size:,}: {worst['system']} {_fmt(worst['bytes_per_execution'], 0)} B vs "
+                f"aiobotocore-waiter {_fmt(reference['bytes_per_execution'], 0)} B per "
+                f"execution: {ratio:.2f} of it")
+    return _target(name, claim, measured, ratio <= 0.1)
+
+
+def _target_batch(scenario: str | None, runs: Mapping[str, Any]) -> dict[str, Any]:
+    claim = ("10,000-execution IoT job under 10 calls/s per operation: every outcome seen, "
+             "p99 <= 10 s, <= 0.05 calls per execution (batch mode)")
+    name = "(d) batch mode, N=10,000"
+    batch = runs.get("waiters-poller-batch")
+    if scenario is None or batch is None or batch.get("error"):
+        return _target(name, claim, "not measured in this run", None)
+    unseen = batch["failed"] + batch["lost"] + batch["wrong"]
+    p99 = batch["latency_p99_s"]
+    calls = batch["calls_per_execution"]
+    passed = unseen == 0 and p99 is not None and p99 <= 10 and calls <= 0.05
+    describe = runs.get("waiters-poller-describe")
+    compare = ""
+    if describe and not describe.get("error"):
+        compare = (f"; Describe mode: {describe['failed'] + describe['lost']} unseen, p99 "
+                   f"{_fmt(describe['latency_p99_s'])} s, "
+                   f"{_fmt(describe['calls_per_execution'], 3)} calls/execution")
+    measured = (f"{scenario}: {unseen} unseen, p99 {_fmt(p99)} s, {_fmt(calls, 3)} "
+                f"calls/execution{compare}")
+    return _target(name, claim, measured, passed)
+
+
+def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The four claims, each with what was measured and PASS, FAIL or n/a."""
+    scenarios = results["scenarios"]
+
+    def find(role: str) -> tuple[str | None, Mapping[str, Any]]:
+        for scenario in scenarios:
+            if role in scenario.get("roles", ()):
+                return scenario["name"], scenario["runs"]
+        return None, {}
+
+    rate_name, rate_runs = find("rate-limited")
+    batch_name, batch_runs = find("batch")
+    core = results.get("core", {})
+    return [
+        _target_rate_limited(rate_name, rate_runs),
+        _target_cpu(core, results.get("calibration")),
+        _target_memory(core),
+        _target_batch(batch_name, batch_runs),
+    ]
+
+
+# --- markdown ----------------------------------------------------------------------------
+
+
+def _row(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def render_markdown(results: Mapping[str, Any]) -> str:
+    lines = ["# waiters benchmark results", ""]
+    meta = results["meta"]
+    lines.append(f"Mode: **{meta['mode']}**; started {meta['started_utc']}; commit "
+                 f"`{meta['commit']}`; {meta['cpus']} CPUs; Python {meta['python']}. "
+                 f"Simulator and client each in their own process"
+                 f"{' (pinned to separate CPUs)' if meta.get('pinned') else ''}.")
+    lines += ["", "## Targets", ""]
+    lines.append(_row(["target", "claim", "measured", "verdict"]))
+    lines.append(_row(["---"] * 4))
+    for target in results["targets"]:
+        lines.append(_row([target["target"], target["claim"], target["measured"],
+                           f"**{target['verdict']}**"]))
+    header = ["system", "finished", "failed", "lost", "wrong", "wall s", "p50 s", "p99 s",
+              "max s", "calls/exec", "throttled", "CPU s", "CPU/call us", "peak RSS MiB",
+              "RSS/exec KiB"]
+    for scenario in results["scenarios"]:
+        lines += ["", f"## {scenario['name']}", "", scenario["description"], ""]
+        lines.append(_row(header))
+        lines.append(_row(["---"] * len(header)))
+        notes: list[str] = []
+        for system in SYSTEMS:
+            metrics = scenario["runs"].get(system)
+            if metrics is None:
+                continue
+            if metrics.get("error"):
+                lines.append(_row([system, f"run failed: {metrics['error']}"] + [""] * 13))
+                continue
+            count = metrics["executions"]
+            lines.append(_row([
+                system + (" (capped)" if metrics["capped"] else ""),
+                f"{metrics['finished']:,}/{count:,}",
+                f"{metrics['failed']:,}", f"{metrics['lost']:,}", f"{metrics['wrong']:,}",
+                _fmt(metrics["wall_s"]), _fmt(metrics["latency_p50_s"]),
+                _fmt(metrics["latency_p99_s"]), _fmt(metrics["latency_max_s"]),
+                _fmt(metrics["calls_per_execution"], 3), f"{metrics['throttled']:,}",
+                _fmt(metrics["cpu_s"], 2), _fmt(metrics["cpu_per_call_us"], 0),
+                _fmt(metrics["peak_rss_mib"]), _fmt(metrics["rss_per_execution_kib"], 2),
+            ]))
+            for kind, example in metrics["failure_examples"].items():
+                notes.append(f"- {system}: {metrics['failures'][kind]:,} failed ({kind}), "
+                             f"e.g. `{example[:160]}`")
+        if notes:
+            lines += ["", "Failed waits:", "", *notes]
+    calibration = results.get("calibration")
+    core = results.get("core", {})
+    lines += ["", "## Core microbenchmark", ""]
+    if calibration and not calibration.get("error"):
+        lines.append(f"aiobotocore's own CPU per describe call against the simulator "
+                     f"({calibration['calibration_calls']:,} calls, 10 in flight): "
+                     f"{_fmt(calibration['cpu_per_call_us'])} us.")
+        lines.append("")
+    if core.get("cpu"):
+        lines.append(_row(["executions", "polls", "polls/s", "CPU s", "transport CPU s",
+                           "framework us/poll"]))
+        lines.append(_row(["---"] * 6))
+        for point in core["cpu"]:
+            if point.get("error"):
+                lines.append(_row([f"{point['executions']:,}", f"failed: {point['error']}",
+                                   "", "", "", ""]))
+                continue
+            lines.append(_row([f"{point['executions']:,}", f"{point['polls']:,}",
+                               _fmt(point["polls_per_s"], 0), _fmt(point["cpu_s"], 2),
+                               _fmt(point["transport_cpu_s"], 3),
+                               _fmt(point["framework_us_per_poll"])]))
+        lines.append("")
+    if core.get("memory"):
+        lines.append(_row(["system", "executions", "waiting at measurement",
+                           "bytes/execution (submitted, before any poll)",
+                           "bytes/execution (all polled)"]))
+        lines.append(_row(["---"] * 5))
+        for point in core["memory"]:
+            if point.get("error"):
+                lines.append(_row([point["system"], f"{point['executions']:,}",
+                                   f"failed: {point['error']}", "", ""]))
+                continue
+            lines.append(_row([point["system"], f"{point['executions']:,}",
+                               f"{point['waiting']:,}",
+                               _fmt(point["bytes_per_execution_submitted"], 0),
+                               _fmt(point["bytes_per_execution"], 0)]))
+    trimmed = results.get("trimmed")
+    if trimmed:
+        lines += ["", "## Cells not run", "", *(f"- {line}" for line in trimmed)]
+    return "\n".join(lines) + "\n"
+
+
+# --- plots -------------------------------------------------------------------------------
+
+_COLOURS = {"botocore-waiter": "#8c564b", "aiobotocore-waiter": "#d62728",
+            "aioboto3-loop": "#ff7f0e", "waiters-wait_for": "#9ecae1",
+            "waiters-poller-describe": "#4292c6", "waiters-poller-batch": "#08306b"}
+
+
+def render_plots(results: Mapping[str, Any], directory: Path) -> list[Path]:
+    """latency.png (distribution per system, per scenario) and calls.png (calls per execution)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenarios = results["scenarios"]
+    written: list[Path] = []
+    columns = min(2, len(scenarios)) or 1
+    rows = math.ceil(len(scenarios) / columns) or 1
+    figure, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 4.2 * rows),
+                                squeeze=False)
+    for position, scenario in enumerate(scenarios):
+        axis = axes[position // columns][position % columns]
+        systems = [s for s in SYSTEMS if s in scenario["runs"]]
+        data: list[list[float]] = []
+        labels: list[str] = []
+        for system in systems:
+            metrics = scenario["runs"][system]
+            values = [] if metrics.get("error") else [max(v, 0.01) for v in metrics["latencies_s"]]
+            data.append(values or [math.nan])
+            missing = 0 if metrics.get("error") else (
+                metrics["failed"] + metrics["lost"] + metrics["wrong"])
+            labels.append(system.replace("waiters-", "w-") + (f"\n({missing:,} unseen)"
+                                                               if missing else ""))
+        boxes = axis.boxplot(data, whis=(1, 99), showfliers=True, patch_artist=True,
+                             flierprops={"markersize": 2})
+        for patch, system in zip(boxes["boxes"], systems, strict=True):
+            patch.set_facecolor(_COLOURS.get(system, "#999999"))
+        axis.set_xticks(range(1, len(labels) + 1), labels, rotation=30, ha="right", fontsize=7)
+        axis.set_yscale("log")
+        axis.set_ylabel("detection latency, s (whiskers p1-p99)")
+        axis.set_title(scenario["name"], fontsize=10)
+        axis.grid(axis="y", alpha=0.3)
+    for position in range(len(scenarios), rows * columns):
+        axes[position // columns][position % columns].set_visible(False)
+    figure.suptitle("Detection latency against the simulator's ground truth")
+    figure.tight_layout()
+    path = directory / "latency.png"
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    written.append(path)
+
+    figure, axis = plt.subplots(figsize=(max(8.0, 1.6 * len(scenarios) + 3), 4.8))
+    width = 0.8 / len(SYSTEMS)
+    for offset, system in enumerate(SYSTEMS):
+        xs: list[float] = []
+        ys: list[float] = []
+        for position, scenario in enumerate(scenarios):
+            metrics = scenario["runs"].get(system)
+            if metrics and not metrics.get("error") and metrics["calls_per_execution"]:
+                xs.append(position + (offset - (len(SYSTEMS) - 1) / 2) * width)
+                ys.append(metrics["calls_per_execution"])
+        axis.bar(xs, ys, width, label=system, color=_COLOURS.get(system))
+    axis.set_xticks(range(len(scenarios)), [s["name"] for s in scenarios], rotation=20,
+                    ha="right", fontsize=8)
+    axis.set_yscale("log")
+    axis.set_ylabel("API calls per execution (simulator count)")
+    axis.set_title("API calls per execution, every attempt counted (throttled ones too)")
+    axis.legend(fontsize=7, ncols=2)
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    path = directory / "calls.png"
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    written.append(path)
+    return written
+
