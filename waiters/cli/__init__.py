@@ -47,7 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     from ._args import build_parser, machine_paths, verbosity
 
-    parser = build_parser()
+    # Only `waiters simulator` needs the simulator's options (and its aiohttp import).
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(simulator="simulator" in words)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors: argparse has printed

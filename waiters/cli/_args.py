@@ -36,6 +36,8 @@ _DURATION = re.compile(
 )
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _NO_DEADLINE = frozenset({"none", "never", "inf"})
+# argparse names an option by all its strings ("-p/--param"); the long one is enough.
+_SHORT_AND_LONG = re.compile(r"^-\w/(--[\w-]+)")
 
 _DESCRIPTION = """\
 Wait on long-running AWS executions until they end, the way a CI step needs:
@@ -96,7 +98,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         # argparse words type errors "argument --timeout: ..."; the flag alone reads better.
-        message = message.removeprefix("argument ")
+        message = _SHORT_AND_LONG.sub(r"\1", message.removeprefix("argument "))
         self.print_usage(sys.stderr)
         self.exit(2, f"waiters: error: {message}\n")
 
@@ -310,7 +312,9 @@ def _add_polling(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> Parser:
+def build_parser(*, simulator: bool = True) -> Parser:
+    """The whole grammar; *simulator* False skips importing the simulator (and aiohttp)
+    for the simulator subcommand's options, which only ``waiters simulator`` needs."""
     common = _common()
     parser = Parser(
         prog="waiters",
@@ -419,7 +423,7 @@ def build_parser() -> Parser:
     )
     _add_output(demo)
 
-    simulator = commands.add_parser(
+    simulator_parser = commands.add_parser(
         "simulator",
         help="serve the AWS simulator on 127.0.0.1 (first stdout line: its URL)",
         description="Serve a simulated fleet of AWS executions to boto3 clients until "
@@ -427,9 +431,10 @@ def build_parser() -> Parser:
         "the URL printed on the first line.",
         parents=[common],
     )
-    from waiters.simulator import add_arguments
+    if simulator:
+        from waiters.simulator import add_arguments
 
-    add_arguments(simulator)
+        add_arguments(simulator_parser)
     return parser
 
 

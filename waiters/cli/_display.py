@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import textwrap
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,10 +26,10 @@ import anyio
 
 from waiters import Batch, BudgetRegistry, Execution, Outcome, OutcomeKind, Progress, Transition
 
-from ._console import Console
+from ._console import Console, is_terminal
 from ._exit import describe
 
-__all__ = ["Report", "Summary", "Tally", "render_progress", "render_summary"]
+__all__ = ["Rate", "Report", "Summary", "Tally", "render_progress", "render_summary"]
 
 #: Redraws per second of the live display: fast enough to feel live, cheap enough to ignore.
 REFRESH_HZ = 4
@@ -101,9 +103,16 @@ def _pairs(pairs: Sequence[tuple[str, int]]) -> str:
     return " · ".join(f"{name} {count:,}" for name, count in pairs)
 
 
-def render_progress(
-    tally: Tally, progress: Progress, rates: Sequence[tuple[str, float]] = ()
-) -> list[str]:
+@dataclass(frozen=True)
+class Rate:
+    """One adaptive budget as the display shows it."""
+
+    operation: str
+    rate: float
+    cuts: int
+
+
+def render_progress(tally: Tally, progress: Progress, rates: Sequence[Rate] = ()) -> list[str]:
     """The live block: a headline, a line per type, a line about calls."""
     left = (
         f" · about {_seconds(progress.remaining)} left"
@@ -126,9 +135,15 @@ def render_progress(
         f"  calls {progress.calls:,} · throttled {progress.throttles:,} · "
         f"errors {progress.errors:,}"
     )
-    if rates:
-        calls += " · rate " + ", ".join(f"{op} {rate:.1f}/s" for op, rate in rates)
     lines.append(calls)
+    if rates:
+        lines.append(
+            "  rate  "
+            + " · ".join(
+                f"{r.operation} {r.rate:.1f}/s" + (f" (cut {r.cuts}x)" if r.cuts else "")
+                for r in rates
+            )
+        )
     return lines
 
 
@@ -243,8 +258,11 @@ def _round_robin(outcomes: Sequence[Outcome]) -> list[Outcome]:
     return mixed
 
 
-def render_summary(summary: Summary) -> str:
-    """The table a person reads at the end: counts per type, then what did not succeed."""
+def render_summary(summary: Summary, width: int | None = None) -> str:
+    """The table a person reads at the end: counts per type, then what did not succeed.
+
+    With *width* (a terminal's), reasons are cut to fit and remarks wrapped.
+    """
     lines: list[str] = []
     by_type: dict[str, Counter[str]] = {}
     for outcome in summary.outcomes:
@@ -275,18 +293,18 @@ def render_summary(summary: Summary) -> str:
         shown = _round_robin([o for o in summary.outcomes if not o.ok])
         title = f"Not succeeded ({len(shown):,}):"
     if shown:
-        rows = [["OUTCOME", "STATE", "TYPE", "EXECUTION", "REASON"]]
-        for outcome in shown[:DETAIL_ROWS]:
+        rows = [["OUTCOME", "STATE", "TYPE", "EXECUTION"]]
+        rows += [
+            [o.kind.value, o.state or "-", o.execution.type, _label(o.execution)]
+            for o in shown[:DETAIL_ROWS]
+        ]
+        # What is left of the line once the other columns and the indent are laid out.
+        used = sum(max(len(row[i]) for row in rows) + 2 for i in range(4)) + 2
+        room = max(24, width - used) if width is not None else 80
+        rows[0].append("REASON")
+        for row, outcome in zip(rows[1:], shown, strict=False):
             reason = outcome.reason or ""
-            rows.append(
-                [
-                    outcome.kind.value,
-                    outcome.state or "-",
-                    outcome.execution.type,
-                    _label(outcome.execution),
-                    reason if len(reason) <= 60 else reason[:57] + "...",
-                ]
-            )
+            row.append(reason if len(reason) <= room else reason[: room - 3] + "...")
         lines += ["", title, *("  " + line for line in _table(rows))]
         if len(shown) > DETAIL_ROWS:
             lines.append(
@@ -305,7 +323,7 @@ def render_summary(summary: Summary) -> str:
     if summary.aborted and not summary.interrupted:
         lines.append("Stopped early: the --fail-fast threshold was reached.")
     if summary.note:
-        lines.append(summary.note)
+        lines += textwrap.wrap(summary.note, width) if width else [summary.note]
     lines.append(f"exit {summary.exit_code}: {summary.meaning or describe(summary.exit_code)}")
     return "\n".join(lines) + "\n"
 
@@ -395,19 +413,21 @@ class Report:
         if self.json_lines:
             self.emit(summary_record(summary))
         else:
-            self.write(render_summary(summary))
+            width = shutil.get_terminal_size().columns - 1 if is_terminal(self.out) else None
+            self.write(render_summary(summary, width))
 
     # --- output ----------------------------------------------------------------------
 
-    def _rates(self) -> list[tuple[str, float]]:
+    def _rates(self) -> list[Rate]:
         if self.budgets is None:
             return []
-        rates: dict[str, float] = {}
-        for stats in self.budgets.stats():
-            if stats.calls:
-                operation = stats.key[3]
-                rates[operation] = min(rates.get(operation, stats.rate), stats.rate)
-        return sorted(rates.items())
+        rates = [
+            Rate(f"{stats.key[2]}:{stats.key[3]}", stats.rate, stats.cuts)
+            for stats in self.budgets.stats()
+            if stats.calls
+        ]
+        # The budgets throttling pushed down are the interesting ones: first.
+        return sorted(rates, key=lambda r: (-r.cuts, r.operation))
 
     def _wall(self, at: float) -> str:
         moment = datetime.fromtimestamp(at + self._wall_offset, tz=UTC)

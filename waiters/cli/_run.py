@@ -177,7 +177,7 @@ async def wait_and_report(
             errors=progress.errors,
             duplicates=len(result.duplicates),
             interrupted=interrupts.name,
-            aborted=result.aborted,
+            aborted=result.aborted and interrupts.signum is None,
             note=remark[0] if remark else None,
             meaning=remark[1] if remark else None,
         )

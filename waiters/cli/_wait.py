@@ -181,7 +181,6 @@ async def list_parent(
     spec = machine.batch
     assert spec is not None
     method = getattr(client, xform_name(spec.operation))
-    identity = {p.name for p in machine.identity}
     params: dict[str, Any] = {
         spec.parent: parent,
         **spec.parent_params,
@@ -207,7 +206,7 @@ async def list_parent(
         pages += 1
         for item in spec.items.search(response) or []:
             ids: dict[str, Any] = {}
-            for name in identity:
+            for name in (spec.name for spec in machine.identity):
                 path = spec.item_identity.get(name)
                 if path is None:
                     ids[name] = parent
@@ -244,8 +243,12 @@ def _listing_failed(
     what = f"--all-of {parent}: {machine.service} {spec.operation}"
     if isinstance(exc, ParamValidationError):
         return ListingFailed(f"{what}: {exc}", ExitCode.USAGE)
-    code = _error_code(exc) or type(exc).__name__
-    message = f"{what} failed: {code}: {exc}"
+    code = _error_code(exc)
+    if code:
+        detail = str((getattr(exc, "response", {}).get("Error") or {}).get("Message") or "")
+        message = f"{what} failed: {code}: {detail}".rstrip(": ")
+    else:
+        message = f"{what} failed: {type(exc).__name__}: {exc}"
     if failure is not None and failure.kind.value == "not_found":
         return ListingFailed(message, ExitCode.FAILED)
     return ListingFailed(message, ExitCode.AWS_ERROR)

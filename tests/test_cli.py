@@ -1,0 +1,644 @@
+"""The ``waiters`` command line, driven as a subprocess against the simulator over HTTP.
+
+Every test runs ``python -m waiters.cli`` in a child process, as a CI step
+would, against the embedded simulator served from a thread of this process
+on 127.0.0.1 (real AWS protocol, real aioboto3 clients in the child). Each
+test gives its executions their own parent, so the shared simulator needs no
+resetting between tests.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from waiters._registry import builtin_directory
+from waiters.simulator import Simulator
+
+REPO = Path(__file__).resolve().parent.parent
+# Fast polling: lifecycles below last about a second.
+QUICK = ("--min-delay", "0.05", "--max-delay", "0.2", "--region", "us-east-1")
+RUNNING_FOREVER = [("QUEUED", 0.0), ("IN_PROGRESS", 0.2)]
+
+
+def _schedule(final: str, *, after: float = 0.6) -> list[tuple[str | None, float]]:
+    return [("QUEUED", 0.0), ("IN_PROGRESS", 0.2), (final, after)]
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    """The simulator in a background thread, real time (speed 1), for the whole module."""
+    with Simulator(seed=5, speed=1.0).in_thread() as running:
+        yield running
+
+
+def _base_env(tmp: Path) -> dict[str, str]:
+    """The environment without any AWS configuration of the machine running the tests."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_CONFIG_FILE=str(tmp / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp / "no-credentials"),
+        # Never ask an instance metadata service (it is not on 127.0.0.1).
+        AWS_EC2_METADATA_DISABLED="true",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("NO_COLOR", None)
+    return env
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """Dummy credentials: the simulator never checks signatures."""
+    return _base_env(tmp_path) | {
+        "AWS_ACCESS_KEY_ID": "AKIASIMULATOR0000000",
+        "AWS_SECRET_ACCESS_KEY": "not-checked",
+    }
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "waiters.cli", *args]
+
+
+def run_cli(
+    *args: str, env: dict[str, str], stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        _command(*args),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def summary_of(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    records = json_lines(result.stdout)
+    assert records, result.stderr
+    summary = records[-1]
+    assert summary["event"] == "summary", summary
+    return summary
+
+
+def wait_args(sim: Simulator, type_name: str = "iot-job-execution") -> tuple[str, ...]:
+    return ("wait", type_name, "--endpoint-url", sim.endpoint_url, *QUICK)
+
+
+def add_job(
+    sim: Simulator, job: str, schedule: Sequence[tuple[str | None, float]], count: int = 1
+) -> list[dict[str, str]]:
+    return sim.fleet.add("iot-job-execution", count, parent=job, schedule=schedule)
+
+
+# --- exit codes -----------------------------------------------------------------------------
+
+
+def test_success_exits_0_with_parseable_json_lines(sim: Simulator, env: dict[str, str]) -> None:
+    """A succeeded execution exits 0; piped stdout gets transition events and a summary."""
+    (ids,) = add_job(sim, "cli-ok", _schedule("SUCCEEDED"))
+    result = run_cli(
+        *wait_args(sim),
+        "--param",
+        "jobId=cli-ok",
+        "--param",
+        f"thingName={ids['thingName']}",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    records = json_lines(result.stdout)
+    assert records[0]["event"] == "start" and records[0]["total"] == 1
+    transitions = [r for r in records if r["event"] == "transition"]
+    assert transitions, records
+    assert transitions[-1]["execution"] == {"type": "iot-job-execution", **ids}
+    assert transitions[-1]["state"] == "SUCCEEDED" and transitions[-1]["kind"] == "succeeded"
+    assert transitions[-1]["at"].endswith("Z")
+    summary = records[-1]
+    assert summary["event"] == "summary" and summary["exit_code"] == 0
+    assert summary["counts"]["succeeded"] == 1
+    (outcome,) = summary["outcomes"]
+    assert outcome["type"] == "iot-job-execution" and outcome["params"] == ids
+    assert outcome["outcome"] == "succeeded" and outcome["state"] == "SUCCEEDED"
+    assert outcome["attempts"] >= 1 and outcome["elapsed"] >= 0
+
+
+def test_a_failed_execution_exits_1(sim: Simulator, env: dict[str, str]) -> None:
+    """One failed execution among succeeded ones makes the exit code 1."""
+    ok = add_job(sim, "cli-mixed", _schedule("SUCCEEDED"), count=2)
+    (bad,) = sim.fleet.add("iot-job-execution", 1, parent="cli-mixed", schedule=_schedule("FAILED"))
+    groups = [f"thingName={ids['thingName']}" for ids in [*ok, bad]]
+    result = run_cli(
+        *wait_args(sim),
+        "--param",
+        "jobId=cli-mixed",
+        *(arg for group in groups for arg in ("--execution", group)),
+        "--output",
+        "json",
+        env=env,
+    )
+    assert result.returncode == 1, result.stderr
+    summary = summary_of(result)
+    assert summary["exit_code"] == 1
+    assert summary["counts"]["succeeded"] == 2 and summary["counts"]["failed"] == 1
+    assert [o["outcome"] for o in summary["outcomes"]] == ["succeeded", "succeeded", "failed"]
+
+
+def test_the_deadline_passing_exits_3(sim: Simulator, env: dict[str, str]) -> None:
+    """An execution still running at --timeout exits 3, with its last state reported."""
+    (ids,) = add_job(sim, "cli-slow", RUNNING_FOREVER)
+    result = run_cli(
+        *wait_args(sim),
+        "--param",
+        "jobId=cli-slow",
+        "--param",
+        f"thingName={ids['thingName']}",
+        "--timeout",
+        "1s",
+        "--output",
+        "json",
+        env=env,
+    )
+    assert result.returncode == 3, result.stderr
+    (outcome,) = summary_of(result)["outcomes"]
+    assert outcome["outcome"] == "timed_out" and outcome["state"] == "IN_PROGRESS"
+
+
+def test_missing_credentials_exit_4(sim: Simulator, tmp_path: Path) -> None:
+    """No credentials anywhere is an AWS error not about the execution: exit 4."""
+    (ids,) = add_job(sim, "cli-nocreds", _schedule("SUCCEEDED"))
+    result = run_cli(
+        *wait_args(sim),
+        "--param",
+        "jobId=cli-nocreds",
+        "--param",
+        f"thingName={ids['thingName']}",
+        "--output",
+        "json",
+        env=_base_env(tmp_path),
+    )
+    assert result.returncode == 4, result.stderr
+    summary = summary_of(result)
+    assert summary["counts"]["error"] == 1
+    assert "NoCredentialsError" in summary["outcomes"][0]["reason"]
+
+
+def test_a_missing_parent_exits_1(sim: Simulator, env: dict[str, str]) -> None:
+    """--all-of a job the service does not know ends badly (exit 1) and says which."""
+    result = run_cli(*wait_args(sim), "--all-of", "cli-no-such-job", env=env)
+    assert result.returncode == 1
+    assert "cli-no-such-job" in result.stderr and "ResourceNotFoundException" in result.stderr
+    assert summary_of(result)["total"] == 0
+
+
+# --- usage errors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--timeout", "10 minutes"), "--timeout: invalid duration '10 minutes'"),
+        (("--min-delay", "soon"), "--min-delay: invalid duration 'soon'"),
+        (("--concurrency", "0"), "--concurrency: expected a positive integer, got '0'"),
+        (("--output", "xml"), "--output: invalid choice: 'xml'"),
+        (("--param", "thingName"), "--param: expected NAME=VALUE, got 'thingName'"),
+        (("--fail-fast", "half"), "--fail-fast: expected a count of failures"),
+    ],
+)
+def test_bad_flags_exit_2_naming_the_flag(
+    sim: Simulator, env: dict[str, str], args: tuple[str, ...], message: str
+) -> None:
+    """A malformed option value exits 2 with 'waiters: error:' naming the flag and value."""
+    result = run_cli(
+        *wait_args(sim), "--param", "jobId=j", "--param", "thingName=t", *args, env=env
+    )
+    assert result.returncode == 2
+    assert f"waiters: error: {message}" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--param", "jobId=j"), "missing parameter 'thingName'"),
+        (
+            ("--param", "jobId=j", "--param", "thingName=t", "--param", "color=red"),
+            "unknown parameter 'color'",
+        ),
+        (
+            ("--param", "jobId=j", "--param", "thingName=t", "--param", "executionNumber=x"),
+            "--param: executionNumber: expected long value, got 'x'",
+        ),
+        (
+            ("--param", "jobId=j", "--execution", "thingName=a", "--execution", "thing=b"),
+            "--execution #2: iot-job-execution: unknown parameter 'thing'",
+        ),
+        ((), "nothing to wait on"),
+        (
+            (
+                "--param",
+                "jobId=j",
+                "--param",
+                "thingName=t",
+                "--min-delay",
+                "5s",
+                "--max-delay",
+                "1s",
+            ),
+            "--max-delay: must be at least --min-delay",
+        ),
+    ],
+)
+def test_bad_executions_exit_2_before_any_call(
+    sim: Simulator, env: dict[str, str], args: tuple[str, ...], message: str
+) -> None:
+    """Parameters the describe call would refuse exit 2, naming the parameter and its source."""
+    before = sim.fleet.stats()
+    result = run_cli(*wait_args(sim), *args, env=env)
+    assert result.returncode == 2, result.stderr
+    assert "waiters: error:" in result.stderr and message in result.stderr
+    assert sim.fleet.stats() == before
+
+
+def test_an_unknown_type_exits_2_listing_the_known_ones(env: dict[str, str]) -> None:
+    """An execution type nobody defined exits 2 and lists the types that exist."""
+    result = run_cli("wait", "iot-job", "--param", "jobId=j", env=env)
+    assert result.returncode == 2
+    assert "unknown execution type 'iot-job'" in result.stderr
+    assert "iot-job-execution" in result.stderr
+
+
+def test_bad_json_lines_exit_2_naming_the_line(sim: Simulator, env: dict[str, str]) -> None:
+    """--from reports the line that is not a JSON object of parameters."""
+    lines = '{"jobId": "j", "thingName": "t"}\n\n[1, 2]\n'
+    result = run_cli(*wait_args(sim), "--from", "-", stdin=lines, env=env)
+    assert result.returncode == 2
+    assert "--from stdin line 3: expected a JSON object" in result.stderr
+
+
+def test_version_and_help(env: dict[str, str]) -> None:
+    """--version prints the version; --help documents exit codes and shows examples."""
+    version = run_cli("--version", env=env)
+    assert version.returncode == 0 and version.stdout.startswith("waiters ")
+    top = run_cli("--help", env=env)
+    assert top.returncode == 0
+    assert "exit codes:" in top.stdout and "143" in top.stdout
+    assert "waiters demo" in top.stdout
+    wait = run_cli("wait", "--help", env=env)
+    assert wait.returncode == 0
+    assert "--all-of" in wait.stdout and "--execution" in wait.stdout
+    assert "waiters wait iot-job-execution --param jobId=" in wait.stdout
+
+
+# --- naming many executions -----------------------------------------------------------------
+
+
+def test_groups_and_json_lines_from_stdin_combine(sim: Simulator, env: dict[str, str]) -> None:
+    """--execution groups and --from stdin add up, sharing --param; duplicates wait once."""
+    things = [ids["thingName"] for ids in add_job(sim, "cli-many", _schedule("SUCCEEDED"), 4)]
+    stdin = "".join(json.dumps({"thingName": name}) + "\n" for name in things[2:])
+    # The second group repeats the first stdin line: one wait, counted as a duplicate.
+    result = run_cli(
+        *wait_args(sim),
+        "--param",
+        "jobId=cli-many",
+        "--execution",
+        f"thingName={things[0]}",
+        "--execution",
+        f"thingName={things[2]}",
+        "-e",
+        f"thingName={things[1]}",
+        "--from",
+        "-",
+        "--output",
+        "json",
+        stdin=stdin,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(result)
+    assert summary["total"] == 4 and summary["duplicates"] == 1
+    assert [o["params"]["thingName"] for o in summary["outcomes"]] == [
+        things[0],
+        things[2],
+        things[1],
+        things[3],
+    ]
+    assert all(o["params"]["jobId"] == "cli-many" for o in summary["outcomes"])
+
+
+def test_all_of_waits_on_every_execution_of_a_job(sim: Simulator, env: dict[str, str]) -> None:
+    """--all-of JOB lists the job's executions (paging included) and waits on each."""
+    created = add_job(sim, "cli-rollout", _schedule("SUCCEEDED", after=0.4), count=260)
+    # No --output: piped stdout means JSON lines.
+    result = run_cli(*wait_args(sim), "--all-of", "cli-rollout", "--max-rate", "200", env=env)
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(result)
+    assert summary["total"] == 260 and summary["counts"]["succeeded"] == 260
+    assert {o["params"]["thingName"] for o in summary["outcomes"]} == {
+        ids["thingName"] for ids in created
+    }
+
+
+# --- signals --------------------------------------------------------------------------------
+
+
+def _read_until(process: subprocess.Popen[str], event: str, timeout: float) -> list[str]:
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if json.loads(line)["event"] == event:
+            return lines
+    raise AssertionError(f"no {event!r} event within {timeout}s: {lines}")
+
+
+def test_sigterm_mid_wait_exits_143_with_a_summary(sim: Simulator, env: dict[str, str]) -> None:
+    """SIGTERM while waiting: exit 143, no traceback, a summary naming who was still waiting."""
+    add_job(sim, "cli-term", RUNNING_FOREVER, count=3)
+    process = subprocess.Popen(
+        _command(*wait_args(sim), "--all-of", "cli-term", "--output", "json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    try:
+        _read_until(process, "transition", timeout=30)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    summary = json_lines(stdout)[-1]
+    assert summary["event"] == "summary" and summary["exit_code"] == 143
+    assert summary["interrupted"] == "SIGTERM" and summary["waiting"] == 3
+    assert {o["outcome"] for o in summary["outcomes"]} == {"abandoned"}
+    assert {o["state"] for o in summary["outcomes"]} <= {"QUEUED", "IN_PROGRESS", None}
+    assert all(o["reason"] == "interrupted by SIGTERM" for o in summary["outcomes"])
+
+
+def test_sigint_mid_wait_exits_130_listing_the_waiting(sim: Simulator, env: dict[str, str]) -> None:
+    """Ctrl-C (SIGINT) while waiting: exit 130 and a text summary of the executions left."""
+    (ids,) = add_job(sim, "cli-int", RUNNING_FOREVER)
+    process = subprocess.Popen(
+        _command(
+            *wait_args(sim),
+            "--param",
+            "jobId=cli-int",
+            "--param",
+            f"thingName={ids['thingName']}",
+            "--output",
+            "text",
+            "-v",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    try:
+        assert process.stderr is not None
+        # -v logs when waiting starts (JSON lines on a pipe): the signal receiver is in place.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if not line or "waiters.cli.waiting" in line:
+                break
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert "Still waiting when SIGINT arrived (1)" in stdout
+    assert ids["thingName"] in stdout and "exit 130" in stdout
+
+
+# --- machines -------------------------------------------------------------------------------
+
+
+def test_machines_lists_every_type(env: dict[str, str]) -> None:
+    """`waiters machines` lists each type with its service, operation and parameters."""
+    result = run_cli("machines", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["TYPE", "SERVICE", "OPERATION"]
+    rows = {line.split()[0]: line for line in lines[1:] if line and not line.startswith("Det")}
+    assert set(rows) == {
+        "iot-command-execution",
+        "iot-job-execution",
+        "sitewise-execution",
+        "snow-execution",
+        "transfer-execution",
+    }
+    assert "DescribeJobExecution" in rows["iot-job-execution"]
+    assert "jobId, thingName" in rows["iot-job-execution"]
+    assert "--all-of JOB_ID" in rows["iot-job-execution"]
+    assert "ExecutionId, WorkflowId" in rows["transfer-execution"]
+
+
+def test_machines_shows_one_lifecycle(env: dict[str, str]) -> None:
+    """`waiters machines TYPE` groups states by kind and writes transitions as A -> B, C."""
+    result = run_cli("machines", "iot-job-execution", env=env)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "iot DescribeJobExecution(jobId, thingName[, executionNumber])" in text
+    assert "  pending    QUEUED" in text
+    assert "  failed     FAILED, TIMED_OUT, REJECTED  (terminal)" in text
+    assert "  cancelled  REMOVED, CANCELED  (terminal)" in text
+    assert "QUEUED      -> IN_PROGRESS, SUCCEEDED, FAILED" in text
+    assert "ResourceNotFoundException" in text and "retry" in text
+    assert "ListJobExecutionsForJob(jobId)" in text
+    unknown = run_cli("machines", "nope", env=env)
+    assert unknown.returncode == 2 and "unknown execution type 'nope'" in unknown.stderr
+
+
+def _user_definition(tmp_path: Path) -> Path:
+    text = (builtin_directory() / "iot-job-execution.toml").read_text()
+    text = text.replace('name = "iot-job-execution"', 'name = "firmware-update"')
+    text = text.replace(
+        'description = "AWS IoT job execution on a thing"',
+        'description = "Our firmware rollout, one device"',
+    )
+    path = tmp_path / "firmware.toml"
+    path.write_text(text)
+    return path
+
+
+def test_user_definitions_load_with_machines_path(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    """--machines PATH adds a type that `machines` lists and `wait` waits on."""
+    path = _user_definition(tmp_path)
+    listed = run_cli("--machines", str(path), "machines", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "firmware-update" in listed.stdout and "iot-job-execution" in listed.stdout
+    shown = run_cli("machines", "firmware-update", "--machines", str(path), env=env)
+    assert shown.returncode == 0 and "Our firmware rollout, one device" in shown.stdout
+    (ids,) = add_job(sim, "cli-user-type", _schedule("SUCCEEDED"))
+    waited = run_cli(
+        "--machines",
+        str(path),
+        *wait_args(sim, "firmware-update"),
+        "--param",
+        "jobId=cli-user-type",
+        "--param",
+        f"thingName={ids['thingName']}",
+        "--output",
+        "json",
+        env=env,
+    )
+    assert waited.returncode == 0, waited.stderr
+    assert summary_of(waited)["outcomes"][0]["type"] == "firmware-update"
+
+
+def test_a_malformed_user_definition_exits_2_naming_the_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A definition with a mistake fails at load time: exit 2, the file and key named."""
+    path = tmp_path / "broken.toml"
+    path.write_text(_user_definition(tmp_path).read_text().replace('"pending"', '"waiting"'))
+    result = run_cli("--machines", str(path), "machines", env=env)
+    assert result.returncode == 2
+    assert "--machines:" in result.stderr and "broken.toml" in result.stderr
+    assert "states.QUEUED" in result.stderr
+
+
+# --- the demo and the simulator subcommand ----------------------------------------------------
+
+
+def test_demo_completes_with_exit_0_and_a_json_summary(env: dict[str, str]) -> None:
+    """The demo waits on every simulated type and exits 0 although some fail by design."""
+    result = run_cli(
+        "demo", "--things", "50", "--speed", "50", "--output", "json", env=env, timeout=90
+    )
+    assert result.returncode == 0, result.stderr
+    records = json_lines(result.stdout)
+    start, summary = records[0], records[-1]
+    assert start["event"] == "start" and start["demo"] is True
+    assert start["types"]["iot-job-execution"] == 50 and len(start["types"]) == 5
+    assert summary["event"] == "summary" and summary["exit_code"] == 0
+    assert summary["total"] == sum(start["types"].values()) == len(summary["outcomes"])
+    assert sum(summary["counts"].values()) == summary["total"]
+    assert summary["counts"]["succeeded"] > 0
+    assert summary["counts"]["timed_out"] == summary["counts"]["error"] == 0
+    assert summary["counts"]["vanished"] == start["types"]["transfer-execution"]
+    assert "by design" in summary["note"]
+    assert any(r["event"] == "transition" for r in records)
+
+
+def test_simulator_subcommand_serves_until_sigterm(env: dict[str, str]) -> None:
+    """`waiters simulator` prints its URL first, answers, and exits 0 on SIGTERM."""
+    process = subprocess.Popen(
+        _command("simulator", "--port", "0", "--add", "snow-execution=2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(f"{url}/_simulator/health", timeout=10) as response:
+            assert json.load(response)["executions"] == 2
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+
+
+# --- on a terminal ----------------------------------------------------------------------------
+
+
+def _run_in_pty(args: Sequence[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
+    """Run the CLI with stdout and stderr on one pseudo-terminal; return (status, output)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
+    process = subprocess.Popen(
+        _command(*args),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env | {"TERM": "xterm"},
+        cwd=REPO,
+        close_fds=True,
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the child closed its end
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif process.poll() is not None:
+                break
+        status = process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    return status, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_terminal_gets_a_live_display_and_a_summary_table(
+    sim: Simulator, env: dict[str, str]
+) -> None:
+    """On a terminal: a progress block redrawn in place with counts per state, then a table."""
+    add_job(sim, "cli-tty", _schedule("SUCCEEDED", after=1.8), count=3)
+    add_job(sim, "cli-tty", _schedule("FAILED", after=2.0), count=1)
+    status, output = _run_in_pty([*wait_args(sim), "--all-of", "cli-tty"], env, timeout=60)
+    assert status == 1, output
+    # The progress block: counts per state, calls, redrawn with cursor movement.
+    assert "waiting on 4 executions" in output
+    assert "IN_PROGRESS 4" in output or "IN_PROGRESS 3" in output
+    assert "calls " in output and "throttled " in output
+    assert "\r\x1b[" in output and "\x1b[J" in output
+    # The summary table on stdout.
+    assert "TYPE" in output and "SUCCEEDED" in output and "FAILED" in output
+    table = output[output.rindex("TYPE               TOTAL") :]
+    assert re.search(r"^iot-job-execution +4 +3 +1\s*$", table, re.MULTILINE), table
+    assert "exit 1: at least one execution ended badly" in table
