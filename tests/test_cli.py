@@ -21,7 +21,7 @@ import sys
 import termios
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -210,72 +210,110 @@ def test_a_missing_parent_exits_1(sim: Simulator, env: dict[str, str]) -> None:
     assert summary_of(result)["total"] == 0
 
 
+def test_verbose_logs_each_poll_as_json_without_credentials(
+    sim: Simulator, env: dict[str, str]
+) -> None:
+    """-vv logs a JSON line per poll on a piped stderr; credentials and responses never appear."""
+    (ids,) = add_job(sim, "cli-logs", _schedule("SUCCEEDED"))
+    result = run_cli(
+        *wait_args(sim),
+        "-vv",
+        "--param",
+        "jobId=cli-logs",
+        "--param",
+        f"thingName={ids['thingName']}",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    logs = json_lines(result.stderr)
+    events = {record["event"] for record in logs}
+    assert {"waiters.poll", "waiters.finished", "waiters.cli.waiting"} <= events
+    assert all("level" in record and "timestamp" in record for record in logs)
+    assert env["AWS_SECRET_ACCESS_KEY"] not in result.stderr
+    assert env["AWS_ACCESS_KEY_ID"] not in result.stderr
+    assert "statusDetails" not in result.stderr  # a response field: responses are not logged
+    quiet = run_cli(
+        *wait_args(sim),
+        "--param",
+        "jobId=cli-logs",
+        "--param",
+        f"thingName={ids['thingName']}",
+        env=env,
+    )
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
 # --- usage errors ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("--timeout", "10 minutes"), "--timeout: invalid duration '10 minutes'"),
-        (("--min-delay", "soon"), "--min-delay: invalid duration 'soon'"),
-        (("--concurrency", "0"), "--concurrency: expected a positive integer, got '0'"),
-        (("--output", "xml"), "--output: invalid choice: 'xml'"),
-        (("--param", "thingName"), "--param: expected NAME=VALUE, got 'thingName'"),
-        (("--fail-fast", "half"), "--fail-fast: expected a count of failures"),
-    ],
-)
-def test_bad_flags_exit_2_naming_the_flag(
-    sim: Simulator, env: dict[str, str], args: tuple[str, ...], message: str
-) -> None:
+BAD_FLAGS = {
+    ("--timeout", "10 minutes"): "--timeout: invalid duration '10 minutes'",
+    ("--min-delay", "soon"): "--min-delay: invalid duration 'soon'",
+    ("--concurrency", "0"): "--concurrency: expected a positive integer, got '0'",
+    ("--output", "xml"): "--output: invalid choice: 'xml'",
+    ("--param", "thingName"): "--param: expected NAME=VALUE, got 'thingName'",
+    ("--fail-fast", "half"): "--fail-fast: expected a count of failures",
+}
+
+BAD_EXECUTIONS = {
+    ("--param", "jobId=j"): "missing parameter 'thingName'",
+    ("--param", "jobId=j", "--param", "thingName=t", "--param", "color=red"): (
+        "unknown parameter 'color'"
+    ),
+    ("--param", "jobId=j", "--param", "thingName=t", "--param", "executionNumber=x"): (
+        "--param: executionNumber: expected long value, got 'x'"
+    ),
+    ("--param", "jobId=j", "--execution", "thingName=a", "--execution", "thing=b"): (
+        "--execution #2: iot-job-execution: unknown parameter 'thing'"
+    ),
+    (): "nothing to wait on",
+    ("--param", "jobId=j", "--param", "thingName=t", "--min-delay", "5s", "--max-delay", "1s"): (
+        "--max-delay: must be at least --min-delay"
+    ),
+}
+
+
+def run_all(argvs: Sequence[Sequence[str]], env: dict[str, str]) -> list[tuple[int, str, str]]:
+    """Run several CLI processes at once; (status, stdout, stderr) of each, in order."""
+    processes = [
+        subprocess.Popen(
+            _command(*argv),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
+        for argv in argvs
+    ]
+    try:
+        outputs = [process.communicate(timeout=60) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    return [(p.returncode, out, err) for p, (out, err) in zip(processes, outputs, strict=True)]
+
+
+def test_bad_flags_exit_2_naming_the_flag(sim: Simulator, env: dict[str, str]) -> None:
     """A malformed option value exits 2 with 'waiters: error:' naming the flag and value."""
-    result = run_cli(
-        *wait_args(sim), "--param", "jobId=j", "--param", "thingName=t", *args, env=env
-    )
-    assert result.returncode == 2
-    assert f"waiters: error: {message}" in result.stderr
-    assert result.stdout == ""
+    valid = (*wait_args(sim), "--param", "jobId=j", "--param", "thingName=t")
+    results = run_all([(*valid, *args) for args in BAD_FLAGS], env)
+    for (status, stdout, stderr), message in zip(results, BAD_FLAGS.values(), strict=True):
+        assert status == 2, (message, stderr)
+        assert f"waiters: error: {message}" in stderr
+        assert stdout == ""
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("--param", "jobId=j"), "missing parameter 'thingName'"),
-        (
-            ("--param", "jobId=j", "--param", "thingName=t", "--param", "color=red"),
-            "unknown parameter 'color'",
-        ),
-        (
-            ("--param", "jobId=j", "--param", "thingName=t", "--param", "executionNumber=x"),
-            "--param: executionNumber: expected long value, got 'x'",
-        ),
-        (
-            ("--param", "jobId=j", "--execution", "thingName=a", "--execution", "thing=b"),
-            "--execution #2: iot-job-execution: unknown parameter 'thing'",
-        ),
-        ((), "nothing to wait on"),
-        (
-            (
-                "--param",
-                "jobId=j",
-                "--param",
-                "thingName=t",
-                "--min-delay",
-                "5s",
-                "--max-delay",
-                "1s",
-            ),
-            "--max-delay: must be at least --min-delay",
-        ),
-    ],
-)
-def test_bad_executions_exit_2_before_any_call(
-    sim: Simulator, env: dict[str, str], args: tuple[str, ...], message: str
-) -> None:
+def test_bad_executions_exit_2_before_any_call(sim: Simulator, env: dict[str, str]) -> None:
     """Parameters the describe call would refuse exit 2, naming the parameter and its source."""
     before = sim.fleet.stats()
-    result = run_cli(*wait_args(sim), *args, env=env)
-    assert result.returncode == 2, result.stderr
-    assert "waiters: error:" in result.stderr and message in result.stderr
+    results = run_all([(*wait_args(sim), *args) for args in BAD_EXECUTIONS], env)
+    for (status, _, stderr), message in zip(results, BAD_EXECUTIONS.values(), strict=True):
+        assert status == 2, (message, stderr)
+        assert "waiters: error:" in stderr and message in stderr
     assert sim.fleet.stats() == before
 
 
@@ -297,16 +335,14 @@ def test_bad_json_lines_exit_2_naming_the_line(sim: Simulator, env: dict[str, st
 
 def test_version_and_help(env: dict[str, str]) -> None:
     """--version prints the version; --help documents exit codes and shows examples."""
-    version = run_cli("--version", env=env)
-    assert version.returncode == 0 and version.stdout.startswith("waiters ")
-    top = run_cli("--help", env=env)
-    assert top.returncode == 0
-    assert "exit codes:" in top.stdout and "143" in top.stdout
-    assert "waiters demo" in top.stdout
-    wait = run_cli("wait", "--help", env=env)
-    assert wait.returncode == 0
-    assert "--all-of" in wait.stdout and "--execution" in wait.stdout
-    assert "waiters wait iot-job-execution --param jobId=" in wait.stdout
+    version, top, wait = run_all([("--version",), ("--help",), ("wait", "--help")], env)
+    assert version[0] == 0 and version[1].startswith("waiters ")
+    assert top[0] == 0
+    assert "exit codes:" in top[1] and "143" in top[1]
+    assert "waiters demo" in top[1]
+    assert wait[0] == 0
+    assert "--all-of" in wait[1] and "--execution" in wait[1]
+    assert "waiters wait iot-job-execution --param jobId=" in wait[1]
 
 
 # --- naming many executions -----------------------------------------------------------------
@@ -359,6 +395,57 @@ def test_all_of_waits_on_every_execution_of_a_job(sim: Simulator, env: dict[str,
     }
 
 
+def test_all_of_enumerates_each_type_by_its_parent(sim: Simulator, env: dict[str, str]) -> None:
+    """--all-of takes each type's parent: command ARN, asset id, Snow task, Transfer workflow."""
+    fleet = sim.fleet
+    # Never-ending executions: what is listed cannot depend on how fast the CLI starts
+    # (Transfer lists only executions in progress), and --timeout ends each wait.
+    running = {
+        "iot-command-execution": [("CREATED", 0.0), ("IN_PROGRESS", 0.1)],
+        "sitewise-execution": [("RUNNING", 0.0)],
+        "snow-execution": [("QUEUED", 0.0), ("IN_PROGRESS", 0.1)],
+        "transfer-execution": [("IN_PROGRESS", 0.0)],
+    }
+    parents = {
+        "iot-command-execution": "cli-cmd",
+        "sitewise-execution": "0f0e0d0c-0b0a-4909-8807-060504030201",
+        "snow-execution": "cli-task",
+        "transfer-execution": "w-0000000000000cl11",
+    }
+    created = {
+        name: fleet.add(name, 3, parent=parent, schedule=running[name])
+        for name, parent in parents.items()
+    }
+    # The simulator names the command by ARN, as ListCommandExecutions takes it.
+    parents["iot-command-execution"] = created["iot-command-execution"][0]["targetArn"].replace(
+        "thing/thing-00001", "command/cli-cmd"
+    )
+    processes = {
+        name: subprocess.Popen(
+            _command(*wait_args(sim, name), "--all-of", parent, "--timeout", "0.5s"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
+        for name, parent in parents.items()
+    }
+    try:
+        results = {name: p.communicate(timeout=60) for name, p in processes.items()}
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    for name, (stdout, stderr) in results.items():
+        assert processes[name].returncode == 3, (name, stderr)
+        summary = json_lines(stdout)[-1]
+        assert summary["total"] == 3, (name, stdout, stderr)
+        assert [o["params"] for o in summary["outcomes"]] == created[name], name
+        assert {o["outcome"] for o in summary["outcomes"]} == {"timed_out"}, name
+
+
 # --- signals --------------------------------------------------------------------------------
 
 
@@ -396,7 +483,8 @@ def test_sigterm_mid_wait_exits_143_with_a_summary(sim: Simulator, env: dict[str
             process.kill()
             process.communicate()
     assert process.returncode == 143, stderr
-    assert "Traceback" not in stderr
+    # Cancelled calls and closed clients leave nothing behind to complain at exit.
+    assert "Traceback" not in stderr and "Unclosed" not in stderr
     summary = json_lines(stdout)[-1]
     assert summary["event"] == "summary" and summary["exit_code"] == 143
     assert summary["interrupted"] == "SIGTERM" and summary["waiting"] == 3
@@ -553,7 +641,9 @@ def test_demo_completes_with_exit_0_and_a_json_summary(env: dict[str, str]) -> N
     assert sum(summary["counts"].values()) == summary["total"]
     assert summary["counts"]["succeeded"] > 0
     assert summary["counts"]["timed_out"] == summary["counts"]["error"] == 0
-    assert summary["counts"]["vanished"] == start["types"]["transfer-execution"]
+    # Transfer forgets finished executions: seen running, then gone (or never seen at all).
+    transfer = [o for o in summary["outcomes"] if o["type"] == "transfer-execution"]
+    assert {o["outcome"] for o in transfer} <= {"vanished", "not_found"}
     assert "by design" in summary["note"]
     assert any(r["event"] == "transition" for r in records)
 
@@ -586,8 +676,16 @@ def test_simulator_subcommand_serves_until_sigterm(env: dict[str, str]) -> None:
 # --- on a terminal ----------------------------------------------------------------------------
 
 
-def _run_in_pty(args: Sequence[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
-    """Run the CLI with stdout and stderr on one pseudo-terminal; return (status, output)."""
+def _run_in_pty(
+    args: Sequence[str],
+    env: dict[str, str],
+    timeout: float,
+    on_output: Callable[[str], None] = lambda _: None,
+) -> tuple[int, str]:
+    """Run the CLI with stdout and stderr on one pseudo-terminal; return (status, output).
+
+    *on_output* sees the output so far each time more arrives.
+    """
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
     process = subprocess.Popen(
@@ -613,6 +711,7 @@ def _run_in_pty(args: Sequence[str], env: dict[str, str], timeout: float) -> tup
                 if not data:
                     break
                 chunks.append(data)
+                on_output(b"".join(chunks).decode("utf-8", "replace"))
             elif process.poll() is not None:
                 break
         status = process.wait(timeout=10)
@@ -628,17 +727,27 @@ def test_terminal_gets_a_live_display_and_a_summary_table(
     sim: Simulator, env: dict[str, str]
 ) -> None:
     """On a terminal: a progress block redrawn in place with counts per state, then a table."""
-    add_job(sim, "cli-tty", _schedule("SUCCEEDED", after=1.8), count=3)
-    add_job(sim, "cli-tty", _schedule("FAILED", after=2.0), count=1)
-    status, output = _run_in_pty([*wait_args(sim), "--all-of", "cli-tty"], env, timeout=60)
+    things = [f"thing-{n:05d}" for n in range(1, 5)]
+    created: list[dict[str, str]] = []
+
+    def start_the_rollout(output: str) -> None:
+        # Only once the display is up, so the states change while it runs, however slowly
+        # the CLI started (until then the executions are unseen, within the grace window).
+        if not created and "waiting on 4 executions" in output:
+            created.extend(add_job(sim, "cli-tty", _schedule("SUCCEEDED", after=1.2), count=3))
+            created.extend(add_job(sim, "cli-tty", _schedule("FAILED", after=1.4)))
+
+    args = [*wait_args(sim), "--param", "jobId=cli-tty", "--not-found-grace", "30s"]
+    args += [arg for thing in things for arg in ("--execution", f"thingName={thing}")]
+    status, output = _run_in_pty(args, env, timeout=60, on_output=start_the_rollout)
+    assert [ids["thingName"] for ids in created] == things
     assert status == 1, output
-    # The progress block: counts per state, calls, redrawn with cursor movement.
-    assert "waiting on 4 executions" in output
-    assert "IN_PROGRESS 4" in output or "IN_PROGRESS 3" in output
+    # The progress block: counts per state, calls, redrawn in place with cursor movement.
+    assert "unseen 4" in output
+    assert re.search(r"iot-job-execution +4  (QUEUED \d · )?IN_PROGRESS \d", output), output
     assert "calls " in output and "throttled " in output
     assert "\r\x1b[" in output and "\x1b[J" in output
-    # The summary table on stdout.
-    assert "TYPE" in output and "SUCCEEDED" in output and "FAILED" in output
+    # The summary table on stdout, after the display is erased.
     table = output[output.rindex("TYPE               TOTAL") :]
     assert re.search(r"^iot-job-execution +4 +3 +1\s*$", table, re.MULTILINE), table
     assert "exit 1: at least one execution ended badly" in table

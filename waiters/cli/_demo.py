@@ -24,6 +24,7 @@ from waiters import (
     BatchResult,
     BudgetRegistry,
     Execution,
+    Outcome,
     OutcomeKind,
     default_registry,
 )
@@ -77,13 +78,13 @@ def _populate(fleet: Any, things: int) -> dict[str, list[dict[str, str]]]:
 
     per_type = max(2, things // 50)
     return {
-        # Devices pick the job up over two minutes and take one to three to install.
+        # Devices pick the job up within a minute and a half and take up to two to install.
         "iot-job-execution": fleet.add_iot_job(
             JOB_ID,
             things=things,
             lifecycle=Lifecycle(
-                pending=(0.0, 120.0),
-                running=(20.0, 150.0),
+                pending=(0.0, 90.0),
+                running=(20.0, 120.0),
                 mix={"SUCCEEDED": 0.93, "FAILED": 0.04, "TIMED_OUT": 0.02, "REJECTED": 0.01},
             ),
         ),
@@ -92,7 +93,7 @@ def _populate(fleet: Any, things: int) -> dict[str, list[dict[str, str]]]:
             targets=max(3, things // 20),
             lifecycle=Lifecycle(
                 pending=(0.0, 30.0),
-                running=(10.0, 120.0),
+                running=(10.0, 100.0),
                 mix={"SUCCEEDED": 0.9, "FAILED": 0.06, "TIMED_OUT": 0.04},
             ),
         ),
@@ -101,7 +102,7 @@ def _populate(fleet: Any, things: int) -> dict[str, list[dict[str, str]]]:
             per_type,
             lifecycle=Lifecycle(
                 pending=(0.0, 0.0),
-                running=(30.0, 200.0),
+                running=(30.0, 150.0),
                 mix={"COMPLETED": 0.8, "FAILED": 0.2},
             ),
         ),
@@ -109,8 +110,8 @@ def _populate(fleet: Any, things: int) -> dict[str, list[dict[str, str]]]:
             SNOW_TASK_ID,
             devices=per_type,
             lifecycle=Lifecycle(
-                pending=(0.0, 60.0),
-                running=(20.0, 150.0),
+                pending=(0.0, 45.0),
+                running=(20.0, 120.0),
                 mix={"SUCCEEDED": 0.85, "FAILED": 0.1, "CANCELED": 0.05},
             ),
         ),
@@ -121,29 +122,38 @@ def _populate(fleet: Any, things: int) -> dict[str, list[dict[str, str]]]:
             per_type,
             lifecycle=Lifecycle(
                 pending=(0.0, 0.0),
-                running=(60.0, 200.0),
+                running=(60.0, 150.0),
                 mix={"COMPLETED": 0.9, "EXCEPTION": 0.1},
             ),
         ),
     }
 
 
+def _designed(outcome: Outcome) -> bool:
+    if outcome.kind in _DESIGNED:
+        return True
+    # Transfer forgets an execution once it ends; one that ended before its first poll
+    # (a slow start on a busy machine) was never seen, hence "not found".
+    return outcome.kind is OutcomeKind.NOT_FOUND and outcome.execution.type == "transfer-execution"
+
+
 def _code(result: BatchResult) -> int:
     """0 when the demo played out: its failures are part of the show."""
-    if all(outcome.kind in _DESIGNED for outcome in result.outcomes):
+    if all(_designed(outcome) for outcome in result.outcomes):
         return ExitCode.OK
     return exit_code_for(result.outcomes)
 
 
 def _note(result: BatchResult) -> tuple[str, str] | None:
     """The closing remark and the exit code's meaning, when the demo played out."""
-    if not all(outcome.kind in _DESIGNED for outcome in result.outcomes):
+    if not all(_designed(outcome) for outcome in result.outcomes):
         return None
     bad = sum(1 for outcome in result.outcomes if not outcome.ok)
     return (
         f"The {bad:,} executions that did not succeed failed by design: the simulated fleet "
         "has a realistic mix of failures, and Transfer Family forgets finished executions, "
-        "so they end 'vanished'. `waiters wait` would exit 1 here.",
+        "so they end 'vanished' (or 'not found' when they ended unseen). "
+        "`waiters wait` would exit 1 here.",
         "demo complete (its failures are part of the demo)",
     )
 

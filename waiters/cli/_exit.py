@@ -5,8 +5,11 @@ from __future__ import annotations
 import enum
 import signal
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from waiters import Outcome, OutcomeKind
+if TYPE_CHECKING:
+    # Not at run time: usage errors should not pay for importing the library.
+    from waiters import Outcome
 
 __all__ = ["ExitCode", "describe", "exit_code_for", "for_signal"]
 
@@ -25,14 +28,15 @@ class ExitCode(enum.IntEnum):
     SIGTERM = 128 + signal.SIGTERM
 
 
+# OutcomeKind values.
 _BAD_ENDINGS = frozenset(
     {
-        OutcomeKind.FAILED,
-        OutcomeKind.CANCELLED,
-        OutcomeKind.VANISHED,
-        OutcomeKind.NOT_FOUND,
+        "failed",
+        "cancelled",
+        "vanished",
+        "not_found",
         # Only fail-fast abandons a batch that was not interrupted: failures caused it.
-        OutcomeKind.ABANDONED,
+        "abandoned",
     }
 )
 
@@ -54,12 +58,12 @@ def exit_code_for(outcomes: Iterable[Outcome]) -> ExitCode:
     "the deployment failed" is the answer a pipeline needs first, "fix the
     credentials" second, and "wait longer" last.
     """
-    kinds = {outcome.kind for outcome in outcomes}
+    kinds = {outcome.kind.value for outcome in outcomes}
     if kinds & _BAD_ENDINGS:
         return ExitCode.FAILED
-    if OutcomeKind.ERROR in kinds:
+    if "error" in kinds:
         return ExitCode.AWS_ERROR
-    if OutcomeKind.TIMED_OUT in kinds:
+    if "timed_out" in kinds:
         return ExitCode.TIMED_OUT
     return ExitCode.OK
 
