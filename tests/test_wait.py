@@ -292,10 +292,26 @@ def test_missing_status_field_keeps_waiting() -> None:
     """A response without the status field is not terminal, and is reported."""
     name = "iot-job-execution"
     machine = default_registry().get(name)
-    client = _client(name, [status_response(machine, None), status_response(machine, "SUCCEEDED")])
+    client = _client(name, [status_response(machine, None, execution={"jobId": "job-1"}),
+                            status_response(machine, "SUCCEEDED")])
     with structlog.testing.capture_logs() as logs:
         assert _wait(name, client).ok
     assert any(e["event"] == "waiters.missing_status" for e in logs)
+
+
+def test_an_empty_answer_is_a_failed_call_not_a_sighting() -> None:
+    """botocore turns a truncated body into an empty response: a transient failure, so a
+    Transfer execution answered that way and then not found is not found, not vanished."""
+    name = "transfer-execution"
+    machine = default_registry().get(name)
+    client = _client(name, [status_response(machine, None),
+                            client_error("ResourceNotFoundException", 400)])
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(0))
+    with structlog.testing.capture_logs() as logs:
+        outcome = _wait(name, client, raise_on_failure=False, not_found_grace=5)
+    assert outcome.kind is OutcomeKind.NOT_FOUND
+    assert any(e["event"] == "waiters.transient_error" and e["code"] == "MalformedResponse"
+               for e in logs)
 
 
 def test_hinted_deadline_pulls_the_next_poll_in() -> None:

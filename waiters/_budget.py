@@ -94,19 +94,24 @@ class RateBudget:
     def reserve(self, now: float) -> float:
         """Take the next call slot; returns when the call may be made (>= now)."""
         with self._lock:
+            if self.rate < self.config.max_rate:
+                self._grow(now)
             slot = self._tat if self._tat > now else now
             self._tat = slot + self._interval
             self.calls += 1
             return slot
 
     def on_success(self, now: float) -> None:
-        rate = self.rate
+        if self.rate < self.config.max_rate:
+            self._grow(now)
+
+    def _grow(self, now: float) -> None:
+        # The cubic curve is a function of time since the last cut, so a budget
+        # left quiet after a storm is back up when calls resume.
         config = self.config
-        if rate >= config.max_rate:
-            return
         t = now - self._t_cut - self._k
         target = config.growth * t * t * t + self._w_max
-        if target > rate:
+        if target > self.rate:
             self.rate = target if target < config.max_rate else config.max_rate
             self._interval = _SPACING / self.rate
 
@@ -126,7 +131,10 @@ class RateBudget:
             if self._tat < now + self._interval:
                 self._tat = now + self._interval
 
-    def stats(self) -> BudgetStats:
+    def stats(self, now: float | None = None) -> BudgetStats:
+        """A snapshot; with *now*, the rate includes the recovery since the last call."""
+        if now is not None and self.rate < self.config.max_rate:
+            self._grow(now)
         return BudgetStats(self.key, self.rate, self.calls, self.throttles, self.cuts)
 
     def __repr__(self) -> str:
@@ -149,8 +157,8 @@ class BudgetRegistry:
                 key, RateBudget(key, self.operations.get(key[3], self.config), now))
         return budget
 
-    def stats(self) -> list[BudgetStats]:
-        return [budget.stats() for budget in self._budgets.values()]
+    def stats(self, now: float | None = None) -> list[BudgetStats]:
+        return [budget.stats(now) for budget in self._budgets.values()]
 
 
 _DEFAULT = BudgetRegistry()

@@ -78,6 +78,10 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
         status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
         if code in THROTTLING_CODES or status == 429:
             return Failure(FailureKind.THROTTLED, code, message, status, None)
+        if code in AUTH_CODES:
+            # About the caller, whatever the definition says of the code.
+            return Failure(FailureKind.FATAL, code, message, status, machine.error_rule(code),
+                           about_caller=True)
         rule = machine.error_rule(code)
         if rule is not None:
             kind = {
@@ -87,7 +91,7 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
                 ErrorAction.TERMINAL: FailureKind.TERMINAL,
             }[rule.action]
             return Failure(kind, code, message, status, rule)
-        if code in AUTH_CODES or status in (401, 403):
+        if status in (401, 403):
             return Failure(FailureKind.FATAL, code, message, status, None, about_caller=True)
         if code in TRANSIENT_CODES or (isinstance(status, int) and status >= 500):
             return Failure(FailureKind.TRANSIENT, code, message, status, None)

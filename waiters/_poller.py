@@ -61,8 +61,8 @@ class _Lane:
     on, and makes the call. No task per call, no task per execution.
     """
 
-    __slots__ = ("budget", "call", "client", "heap", "leader", "limiter", "operation", "poller",
-                 "scope", "sleeping_until")
+    __slots__ = ("budget", "call", "client", "heap", "idle", "leader", "limiter", "operation",
+                 "poller", "scope", "sleeping_until", "workers")
 
     def __init__(self, poller: Poller, client: Any, operation: str, method: str,
                  budget: RateBudget, limiter: anyio.Semaphore) -> None:
@@ -76,6 +76,8 @@ class _Lane:
         self.heap: list[tuple[float, int, Tracker]] = []
         self.scope: anyio.CancelScope | None = None
         self.sleeping_until = math.inf
+        self.workers = 1
+        self.idle = 0
 
     def push(self, tracker: Tracker, due: float) -> None:
         # An entry is live only while it matches tracker.due, so re-pushing
@@ -116,13 +118,22 @@ class _Lane:
             if heap:
                 return heapq.heappop(heap)[2]
 
-    async def work(self) -> None:
+    async def work(self, task_group: TaskGroup) -> None:
         poll = self.poller._poll
         limiter = self.limiter
         leader = self.leader
         while True:
-            async with leader:
-                tracker = await self._next()
+            self.idle += 1
+            try:
+                async with leader:
+                    tracker = await self._next()
+            finally:
+                self.idle -= 1
+            # Workers are added only while every one is busy calling, so a lane
+            # of a few executions (or a quiet one) costs one task, not `concurrency`.
+            if not self.idle and self.workers < self.poller.concurrency:
+                self.workers += 1
+                task_group.start_soon(self.work, task_group)
             # In-flight calls are bounded per client (sweeps share the bound), so
             # the slot is taken for the call only, never while waiting to lead.
             async with limiter:
@@ -200,6 +211,8 @@ class Batch:
 
     def abandon(self, reason: str) -> None:
         """Stop waiting: every execution not finished yet gets an abandoned outcome."""
+        if self.done.is_set():
+            return
         self.aborted = True
         now = self.poller.clock.now()
         for tracker in list(self.trackers.values()):
@@ -304,12 +317,14 @@ class Poller:
         logger: Any = None,
         log_responses: bool = False,
         log_sensitive: bool = False,
+        keep_responses: bool = False,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be a positive integer, got {concurrency!r}")
         self.session = session
         self.region_name = region_name
         self.settings = settings_from(timeout, backoff, not_found_grace)
+        self.settings.keep_responses = keep_responses
         self.concurrency = concurrency
         self.batch = batch
         self.sweep_interval = to_seconds(sweep_interval, name="sweep_interval", allow_zero=False)
@@ -374,6 +389,7 @@ class Poller:
         on_transition: Callable[[Execution, Transition], None] | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
         immediate: bool = False,
+        keep_responses: bool | None = None,
     ) -> Batch:
         """Start waiting on *executions*; returns the batch at once.
 
@@ -383,7 +399,7 @@ class Poller:
         """
         if self._task_group is None:
             raise RuntimeError("use the Poller as `async with Poller(...) as poller:`")
-        settings = self._settings(timeout, backoff, not_found_grace)
+        settings = self._settings(timeout, backoff, not_found_grace, keep_responses)
         unique: dict[Execution, None] = {}
         duplicates: list[Execution] = []
         for item in executions:
@@ -422,7 +438,8 @@ class Poller:
                    not_found_grace: float | timedelta | None = None) -> Outcome:
         """Wait on one execution through this poller (its first poll is immediate)."""
         batch = await self.submit([execution], timeout=timeout, backoff=backoff,
-                                  not_found_grace=not_found_grace, immediate=True)
+                                  not_found_grace=not_found_grace, immediate=True,
+                                  keep_responses=True)
         try:
             await batch.done.wait()
         except BaseException:
@@ -456,7 +473,8 @@ class Poller:
             self._batches.discard(batch)
 
     def _settings(self, timeout: Any, backoff: Backoff | None,
-                  not_found_grace: float | timedelta | None) -> WaitSettings:
+                  not_found_grace: float | timedelta | None,
+                  keep_responses: bool | None = None) -> WaitSettings:
         base = self.settings
         return WaitSettings(
             backoff=backoff if backoff is not None else base.backoff,
@@ -464,6 +482,7 @@ class Poller:
                 None if timeout is None else to_seconds(timeout, name="timeout")),
             not_found_grace=base.not_found_grace if not_found_grace is None
             else to_seconds(not_found_grace, name="not_found_grace"),
+            keep_responses=base.keep_responses if keep_responses is None else keep_responses,
         )
 
     async def _client_for(self, execution: Execution) -> Any:
@@ -495,8 +514,7 @@ class Poller:
             lane = self._lanes[key] = _Lane(self, client, machine.operation, machine.method,
                                             budget, limiter)
             assert self._task_group is not None
-            for _ in range(self.concurrency):
-                self._task_group.start_soon(lane.work)
+            self._task_group.start_soon(lane.work, self._task_group)
         return lane
 
     # --- batch observation ---------------------------------------------------------------
@@ -585,6 +603,10 @@ class Poller:
                 if failure.kind is FailureKind.TRANSIENT:
                     batch.errors += 1
                 outcome = tracker.on_failure(failure, now, events, error)
+                if failure.about_caller:
+                    # Credentials or permissions: every call of this lane would fail
+                    # the same way, so end them all now instead of one call each.
+                    self._fail_lane(lane, failure, error, now)
         if len(tracker.history) != changes:
             batch._transition(tracker, before, before_kind.value if before_kind else None)
         if outcome is None and tracker.timed_out(now):
@@ -600,6 +622,15 @@ class Poller:
                 self._join_group(lane, tracker, parent)
         if not tracker.listed:
             lane.push(tracker, tracker.next_due(now, self.rng))
+
+    def _fail_lane(self, lane: _Lane, failure: Any, error: BaseException | None,
+                   now: float) -> None:
+        reason = f"{failure.code}: {failure.message}".rstrip(": ")
+        for _, _, other in lane.heap:
+            if other.outcome is None and not other.listed:
+                self._finish(other, other.finish(OutcomeKind.ERROR, now, self.events,
+                                                 reason=reason, error=error))
+        lane.heap.clear()
 
     def _finish(self, tracker: Tracker, outcome: Outcome) -> None:
         batch: Batch = tracker.owner

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ._budget import RateBudget, budget_key
-from ._calls import Caller, FailureKind, classify, make_caller
+from ._calls import Caller, Failure, FailureKind, classify, make_caller
 from ._machine import BatchSpec, StateKind, StateMachine
+from ._paths import Path
 from ._tracker import Tracker
 
 if TYPE_CHECKING:
@@ -98,6 +99,9 @@ class Group:
             self._progress = make_caller(client, _snake(self.spec.progress_operation))
             self._progress_budget = poller.budgets.get(
                 budget_key(client, service, self.spec.progress_operation), poller.clock.now())
+        # Every count path starts at the same member (DescribeJob's `job`).
+        first = next(iter(self.spec.progress_counts.values()), None)
+        self._progress_root = Path(first.keys[0]) if first and first.keys else Path("job")
         ordered = sorted(
             (s for s, k in machine.states.items() if not k.terminal),
             key=lambda s: _RANK.get(machine.states[s], 1))
@@ -248,7 +252,7 @@ class Group:
     async def _counts(self) -> dict[str, int]:
         assert self._progress is not None and self._progress_budget is not None
         response = await self._call(self._progress, self._progress_budget,
-                                    {self.spec.parent: self.parent})
+                                    {self.spec.parent: self.parent}, self._progress_root)
         counts: dict[str, int] = {}
         for state, path in self.spec.progress_counts.items():
             value = path.search(response)
@@ -266,10 +270,10 @@ class Group:
         members = self.members
         poller = self.poller
         while True:
-            response = await self._call(self._list, self._list_budget, params)
+            response = await self._call(self._list, self._list_budget, params, spec.items)
             now = poller.clock.now()
-            items = spec.items.search(response) or []
-            for item in items:
+            items = spec.items.search(response)
+            for item in items or ():
                 key = _item_identity(self.machine, spec, self.parent, item)
                 seen.add(key)
                 tracker = members.get(key)
@@ -282,11 +286,19 @@ class Group:
                 return seen
             params[spec.token] = token
 
-    async def _call(self, caller: Caller, budget: RateBudget,
-                    params: Mapping[str, Any]) -> Mapping[str, Any]:
+    async def _call(self, caller: Caller, budget: RateBudget, params: Mapping[str, Any],
+                    required: Path) -> Mapping[str, Any]:
+        """One call through the budget, retried while throttled or transiently failing.
+
+        botocore parses a truncated JSON body into an empty response, so an
+        answer without the *required* member is treated as malformed and retried.
+        """
         poller = self.poller
         clock = poller.clock
-        for attempt in range(_MAX_PAGE_TRIES):
+        attempt = 0
+        # Throttles only cost time (the budget paces the retries); other
+        # transient failures get a few tries before the group falls back.
+        while attempt < _MAX_PAGE_TRIES:
             slot = budget.reserve(clock.now())
             if slot > clock.now():
                 await clock.sleep_until(slot)
@@ -301,16 +313,24 @@ class Group:
                     error = TimeoutError(f"no answer within {poller.call_timeout:g}s")
             now = clock.now()
             self.calls += 1
-            failure = classify(error, self.machine) if error is not None else None
+            if error is None and required.search(response) is None:
+                failure: Failure | None = Failure(
+                    FailureKind.TRANSIENT, "MalformedResponse", f"no {required.expression}",
+                    None, None)
+            elif error is not None:
+                failure = classify(error, self.machine)
+            else:
+                failure = None
             throttled = failure is not None and failure.kind is FailureKind.THROTTLED
-            poller._count_call(self, throttled=throttled, failed=error is not None)
-            if error is None:
+            poller._count_call(self, throttled=throttled, failed=failure is not None)
+            if failure is None and error is None:
                 budget.on_success(now)
                 return response
             if failure is not None and failure.kind is FailureKind.THROTTLED:
                 budget.on_throttle(now)
                 continue
             if failure is not None and failure.kind is FailureKind.TRANSIENT:
+                attempt += 1
                 await clock.sleep_until(now + min(8.0, 0.25 * 2**attempt))
                 continue
             poller.events.log.warning(

@@ -34,6 +34,8 @@ _RANK = {StateKind.PENDING: 0, StateKind.RUNNING: 1, StateKind.SUCCEEDED: 2,
          StateKind.FAILED: 2, StateKind.CANCELLED: 2}
 _OUTCOME_OF = {StateKind.SUCCEEDED: OutcomeKind.SUCCEEDED, StateKind.FAILED: OutcomeKind.FAILED,
                StateKind.CANCELLED: OutcomeKind.CANCELLED}
+_MALFORMED = Failure(FailureKind.TRANSIENT, "MalformedResponse", "no members in the answer",
+                     None, None)
 # Poll a moment after a hinted deadline, not on it.
 _HINT_MARGIN = 0.5
 
@@ -41,12 +43,17 @@ _HINT_MARGIN = 0.5
 class WaitSettings:
     """The resolved options of a wait (internal; users pass keyword arguments)."""
 
-    __slots__ = ("backoff", "not_found_grace", "timeout")
+    __slots__ = ("backoff", "keep_responses", "not_found_grace", "timeout")
 
-    def __init__(self, *, backoff: Backoff, timeout: float | None, not_found_grace: float) -> None:
+    def __init__(self, *, backoff: Backoff, timeout: float | None, not_found_grace: float,
+                 keep_responses: bool = True) -> None:
         self.backoff = backoff
         self.timeout = timeout
         self.not_found_grace = not_found_grace
+        #: Hold every answer until the next one, so any outcome carries the last
+        #: response. Off in big batches: a parsed response outweighs the rest of a
+        #: waiting execution, and terminal outcomes still carry theirs.
+        self.keep_responses = keep_responses
 
 
 class Tracker:
@@ -83,6 +90,10 @@ class Tracker:
     def on_response(self, response: Mapping[str, Any], now: float, events: Events) -> Outcome | None:
         """Take a describe answer; the outcome if it ends the wait."""
         machine = self.execution.machine
+        if machine.status is not None and response.keys() <= {"ResponseMetadata"}:
+            # botocore parses a truncated JSON body into an empty response: that
+            # is a failed call, not a sighting of the execution.
+            return self.on_failure(_MALFORMED, now, events)
         self.attempts += 1
         self.seen = True
         self.not_found = None
@@ -94,8 +105,9 @@ class Tracker:
                     # An older answer than one already seen (eventual consistency).
                     return self._after_poll(now)
                 self.version = version
-        self.response = response
         state, kind = machine.evaluate(response)
+        if self.settings.keep_responses or (kind is not None and kind.terminal):
+            self.response = response
         if events.debug:
             events.log.debug("waiters.poll", execution=self.execution.describe(), state=state,
                              attempt=self.attempts,
@@ -146,10 +158,11 @@ class Tracker:
         """Take a state seen in a list call (or inferred from one); the outcome if it ends."""
         self.seen = True
         self.not_found = None
-        if item is not None:
-            self.response = item
         machine = self.execution.machine
-        self.observe(state, machine.kind_of(state), now, events)
+        kind = machine.kind_of(state)
+        if item is not None and (self.settings.keep_responses or (kind and kind.terminal)):
+            self.response = item
+        self.observe(state, kind, now, events)
         if self.kind is not None and self.kind.terminal:
             return self.finish(_OUTCOME_OF[self.kind], now, events)
         return None

@@ -285,7 +285,7 @@ def render_summary(summary: Summary, width: int | None = None) -> str:
     shown: list[Outcome]
     if waiting:
         title = f"Still waiting when {summary.interrupted} arrived ({len(waiting):,}):"
-        shown = waiting
+        shown = _round_robin(waiting)
     elif len(summary.outcomes) <= DETAIL_ROWS:
         title = "Executions:"
         shown = list(summary.outcomes)
