@@ -35,8 +35,10 @@ def status_response(machine: StateMachine, state: str | None, **extra: Any) -> d
 
 def client_error(code: str, status: int, operation: str = "Describe") -> ClientError:
     return ClientError(
-        {"Error": {"Code": code, "Message": f"{code} message"},
-         "ResponseMetadata": {"HTTPStatusCode": status}},
+        {
+            "Error": {"Code": code, "Message": f"{code} message"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
         operation,
     )
 
@@ -44,8 +46,15 @@ def client_error(code: str, status: int, operation: str = "Describe") -> ClientE
 class ScriptedClient:
     """Answers each call with the next item; the last one repeats forever."""
 
-    def __init__(self, service: str, method: str, answers: Sequence[Answer], *,
-                 asynchronous: bool = True, region: str = "us-east-1") -> None:
+    def __init__(
+        self,
+        service: str,
+        method: str,
+        answers: Sequence[Answer],
+        *,
+        asynchronous: bool = True,
+        region: str = "us-east-1",
+    ) -> None:
         self.meta = SimpleNamespace(service_model=service_model(service), region_name=region)
         self.answers = list(answers)
         self.calls: list[dict[str, Any]] = []
@@ -70,10 +79,13 @@ class ScriptedClient:
         if name != self._method:
             raise AttributeError(name)
         if self._async:
+
             async def call_async(**params: Any) -> Mapping[str, Any]:
                 return self._next(params)
+
             return call_async
 
         def call(**params: Any) -> Mapping[str, Any]:
             return self._next(params)
+
         return call

@@ -18,8 +18,9 @@ from waiters import Backoff
     step=st.integers(min_value=0, max_value=10_000),
     seed=st.integers(min_value=0, max_value=2**32),
 )
-def test_delay_is_within_min_and_exponential_cap(low: float, extra: float, step: int,
-                                                  seed: int) -> None:
+def test_delay_is_within_min_and_exponential_cap(
+    low: float, extra: float, step: int, seed: int
+) -> None:
     """Each delay lies in [min_delay, min(max_delay, min_delay * 2**step)]."""
     backoff = Backoff(min_delay=low, max_delay=low + extra)
     delay = backoff.delay(step, random.Random(seed))

@@ -44,24 +44,43 @@ def test_equal_executions_are_one_value() -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda c: execution(c, "describe_job", jobId="j"),
-         "no execution type waits with iot operation 'describe_job'"),
-        (lambda c: execution(c, "describe_job_execution", jobId="j"),
-         "iot-job-execution: missing parameter 'thingName'"),
-        (lambda c: execution(c, "describe_job_execution", jobId="j", thingName="t", colour="red"),
-         "iot-job-execution: unknown parameter 'colour'"),
-        (lambda c: execution(c, "describe_job_execution", jobId=42, thingName="t"),
-         "iot-job-execution: parameter jobId: expected a string, got 42"),
-        (lambda c: execution(c, "describe_job_execution", jobId="j", thingName="t",
-                             executionNumber="3"),
-         "parameter executionNumber: expected a long, got '3'"),
-        (lambda c: execution(c, "describe_job_execution", jobId="job 42!", thingName="t"),
-         "parameter jobId: expected a value matching [a-zA-Z0-9_-]+, got 'job 42!'"),
-        (lambda c: execution(c, "describe_job_execution", jobId="j" * 65, thingName="t"),
-         "parameter jobId: expected at most 64 characters, got 65"),
+        (
+            lambda c: execution(c, "describe_job", jobId="j"),
+            "no execution type waits with iot operation 'describe_job'",
+        ),
+        (
+            lambda c: execution(c, "describe_job_execution", jobId="j"),
+            "iot-job-execution: missing parameter 'thingName'",
+        ),
+        (
+            lambda c: execution(
+                c, "describe_job_execution", jobId="j", thingName="t", colour="red"
+            ),
+            "iot-job-execution: unknown parameter 'colour'",
+        ),
+        (
+            lambda c: execution(c, "describe_job_execution", jobId=42, thingName="t"),
+            "iot-job-execution: parameter jobId: expected a string, got 42",
+        ),
+        (
+            lambda c: execution(
+                c, "describe_job_execution", jobId="j", thingName="t", executionNumber="3"
+            ),
+            "parameter executionNumber: expected a long, got '3'",
+        ),
+        (
+            lambda c: execution(c, "describe_job_execution", jobId="job 42!", thingName="t"),
+            "parameter jobId: expected a value matching [a-zA-Z0-9_-]+, got 'job 42!'",
+        ),
+        (
+            lambda c: execution(c, "describe_job_execution", jobId="j" * 65, thingName="t"),
+            "parameter jobId: expected at most 64 characters, got 65",
+        ),
         (lambda c: execution("no-such-type", jobId="j"), "unknown execution type 'no-such-type'"),
-        (lambda c: execution(object(), "describe_job_execution"),
-         "expected a boto3 or aioboto3 client"),
+        (
+            lambda c: execution(object(), "describe_job_execution"),
+            "expected a boto3 or aioboto3 client",
+        ),
     ],
 )
 def test_bad_input_is_rejected_naming_it(call: object, message: str) -> None:
@@ -78,8 +97,8 @@ def test_wait_for_rejects_bad_input_before_any_call() -> None:
     client = _iot()
     with pytest.raises(InvalidExecution, match="missing parameter 'thingName'"):
         run_virtual(wait_for, client, "describe_job_execution", jobId="j")
+    job = execution(client, "describe_job_execution", jobId="j", thingName="t")
     with pytest.raises(InvalidExecution, match="an Execution already carries its parameters"):
-        job = execution(client, "describe_job_execution", jobId="j", thingName="t")
         run_virtual(wait_for, job, jobId="other")
     with pytest.raises(InvalidExecution, match="not bound to a client"):
         run_virtual(wait_for, execution("iot-job-execution", jobId="j", thingName="t"))

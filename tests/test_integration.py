@@ -25,8 +25,13 @@ from waiters import (
 )
 from waiters.simulator import Fleet, Lifecycle, Simulator, ThrottleConfig
 
-TYPES = ("iot-job-execution", "iot-command-execution", "sitewise-execution", "snow-execution",
-         "transfer-execution")
+TYPES = (
+    "iot-job-execution",
+    "iot-command-execution",
+    "sitewise-execution",
+    "snow-execution",
+    "transfer-execution",
+)
 # Service time runs 20x faster: lifecycles of tens of seconds end in about a second.
 SPEED = 20.0
 QUICK = Backoff(min_delay=0.05, max_delay=0.4)
@@ -43,9 +48,13 @@ def test_aioboto3_wait_for_every_type(type_name: str) -> None:
             machine = default_registry().get(type_name)
             session = aioboto3.Session()
             async with session.client(machine.service, **sim.client_kwargs()) as client:
-                outcome = await wait_for(client, machine.method, **ids, backoff=QUICK,
-                                         timeout=60, raise_on_failure=False,
-                                         budgets=BudgetRegistry())
+                outcome = await wait_for(
+                    execution(client, machine.method, **ids),
+                    backoff=QUICK,
+                    timeout=60,
+                    raise_on_failure=False,
+                    budgets=BudgetRegistry(),
+                )
             return outcome, sim.fleet
 
     outcome, fleet = anyio.run(main)
@@ -61,8 +70,15 @@ def test_boto3_blocking_wait_for_every_type(type_name: str) -> None:
         machine = default_registry().get(type_name)
         client = boto3.client(machine.service, **sim.client_kwargs())
         try:
-            outcome = wait_for_sync(client, machine.method, **ids, backoff=QUICK, timeout=60,
-                                    raise_on_failure=False, budgets=BudgetRegistry())
+            outcome = wait_for_sync(
+                client,
+                machine.method,
+                **ids,
+                backoff=QUICK,
+                timeout=60,
+                raise_on_failure=False,
+                budgets=BudgetRegistry(),
+            )
         finally:
             client.close()
         _check_against_truth(sim.fleet, [outcome])
@@ -72,18 +88,26 @@ def test_rollout_of_2000_under_a_50_per_second_budget() -> None:
     """2,000 job executions through aioboto3 under 50 calls/s: every outcome correct."""
 
     async def main() -> tuple[Any, Fleet, Counter[str]]:
-        fleet = Fleet(seed=13, speed=SPEED, record_requests=True,
-                      throttle=ThrottleConfig(rate=50, burst=50))
+        fleet = Fleet(
+            seed=13, speed=SPEED, record_requests=True, throttle=ThrottleConfig(rate=50, burst=50)
+        )
         async with Simulator(fleet) as sim:
-            ids = fleet.add_iot_job("rollout-2000", things=2000, lifecycle=Lifecycle(
-                pending=(0, 40), running=(20, 120),
-                mix={"SUCCEEDED": 0.9, "FAILED": 0.05, "REJECTED": 0.05}))
+            ids = fleet.add_iot_job(
+                "rollout-2000",
+                things=2000,
+                lifecycle=Lifecycle(
+                    pending=(0, 40),
+                    running=(20, 120),
+                    mix={"SUCCEEDED": 0.9, "FAILED": 0.05, "REJECTED": 0.05},
+                ),
+            )
             session = aioboto3.Session()
             budgets = BudgetRegistry(BudgetConfig(initial_rate=20, max_rate=50))
             async with session.client("iot", **sim.client_kwargs()) as iot:
                 jobs = [execution(iot, "describe_job_execution", **p) for p in ids]
-                async with Poller(budgets=budgets, backoff=QUICK, timeout=120,
-                                  sweep_interval=0.5) as poller:
+                async with Poller(
+                    budgets=budgets, backoff=QUICK, timeout=120, sweep_interval=0.5
+                ) as poller:
                     result = await poller.wait_all(jobs)
             operations = Counter(r.operation for r in fleet.requests)
             return result, fleet, operations
@@ -110,13 +134,18 @@ def test_describe_mode_over_http_for_mixed_types() -> None:
                 machine = default_registry().get(type_name)
                 if machine.service not in clients:
                     clients[machine.service] = await session.client(
-                        machine.service, **sim.client_kwargs()).__aenter__()
+                        machine.service, **sim.client_kwargs()
+                    ).__aenter__()
                 client = clients[machine.service]
                 for ids in fleet.add(type_name, 30, lifecycle=SHORT):
                     executions.append(execution(client, machine.method, **ids))
             try:
-                async with Poller(batch=False, backoff=QUICK, timeout=120,
-                                  budgets=BudgetRegistry(BudgetConfig(20, 50))) as poller:
+                async with Poller(
+                    batch=False,
+                    backoff=QUICK,
+                    timeout=120,
+                    budgets=BudgetRegistry(BudgetConfig(20, 50)),
+                ) as poller:
                     result = await poller.wait_all(executions)
             finally:
                 for client in clients.values():
@@ -137,12 +166,17 @@ def test_unbound_executions_through_an_aioboto3_session() -> None:
         async with Simulator(seed=15, speed=SPEED) as sim:
             ids = sim.fleet.add("snow-execution", 5, lifecycle=SHORT)
             kwargs = sim.client_kwargs()
-            session = aioboto3.Session(aws_access_key_id=kwargs["aws_access_key_id"],
-                                       aws_secret_access_key=kwargs["aws_secret_access_key"])
+            session = aioboto3.Session(
+                aws_access_key_id=kwargs["aws_access_key_id"],
+                aws_secret_access_key=kwargs["aws_secret_access_key"],
+            )
             jobs = [execution("snow-execution", **p) for p in ids]
-            async with Poller(session=_EndpointSession(session, sim.endpoint_url),
-                              region_name="us-east-1", backoff=QUICK,
-                              budgets=BudgetRegistry()) as poller:
+            async with Poller(
+                session=_EndpointSession(session, sim.endpoint_url),
+                region_name="us-east-1",
+                backoff=QUICK,
+                budgets=BudgetRegistry(),
+            ) as poller:
                 result = await poller.wait_all(jobs)
         # Counted once the server has closed its side of the connections too.
         return result, sim.fleet, len(asyncio.all_tasks()) - before
@@ -163,5 +197,4 @@ class _EndpointSession:
         from botocore.config import Config
 
         config = kwargs.pop("config").merge(Config(inject_host_prefix=False))
-        return self._session.client(service, endpoint_url=self._endpoint, config=config,
-                                    **kwargs)
+        return self._session.client(service, endpoint_url=self._endpoint, config=config, **kwargs)

@@ -24,8 +24,11 @@ SEED_TYPES = {
     "iot-job-execution": ("iot", "DescribeJobExecution", ["jobId", "thingName"]),
     "iot-command-execution": ("iot", "GetCommandExecution", ["executionId", "targetArn"]),
     "sitewise-execution": ("iotsitewise", "DescribeExecution", ["executionId"]),
-    "snow-execution": ("snow-device-management", "DescribeExecution",
-                       ["managedDeviceId", "taskId"]),
+    "snow-execution": (
+        "snow-device-management",
+        "DescribeExecution",
+        ["managedDeviceId", "taskId"],
+    ),
     "transfer-execution": ("transfer", "DescribeExecution", ["ExecutionId", "WorkflowId"]),
 }
 
@@ -64,7 +67,12 @@ def test_state_kinds_follow_the_issue_table() -> None:
     assert job.states_of(StateKind.RUNNING) == ("IN_PROGRESS",)
     assert job.states_of(StateKind.SUCCEEDED) == ("SUCCEEDED",)
     assert set(job.states_of(StateKind.FAILED, StateKind.CANCELLED)) == {
-        "FAILED", "TIMED_OUT", "REJECTED", "REMOVED", "CANCELED"}
+        "FAILED",
+        "TIMED_OUT",
+        "REJECTED",
+        "REMOVED",
+        "CANCELED",
+    }
     transfer = default_registry().get("transfer-execution")
     assert transfer.states_of(StateKind.RUNNING) == ("IN_PROGRESS", "HANDLING_EXCEPTION")
     assert transfer.terminal_states == {"COMPLETED", "EXCEPTION"}
@@ -92,7 +100,7 @@ def test_hints_are_compiled() -> None:
 
 
 def _mutate(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    data = json.loads(json.dumps(base))
+    data: dict[str, Any] = json.loads(json.dumps(base))
     node = data
     *parents, leaf = path.split(".")
     for key in parents:
@@ -190,12 +198,24 @@ def test_every_acceptor_kind_is_expressible() -> None:
         "operation": "DescribeJob",
         "identity": ["jobId"],
         "acceptors": [
-            {"matcher": "path", "argument": "job.status", "expected": "COMPLETED",
-             "state": "success"},
-            {"matcher": "pathAll", "argument": "job.targets[]", "expected": "done",
-             "state": "success"},
-            {"matcher": "pathAny", "argument": "job.targets[]", "expected": "broken",
-             "state": "failure"},
+            {
+                "matcher": "path",
+                "argument": "job.status",
+                "expected": "COMPLETED",
+                "state": "success",
+            },
+            {
+                "matcher": "pathAll",
+                "argument": "job.targets[]",
+                "expected": "done",
+                "state": "success",
+            },
+            {
+                "matcher": "pathAny",
+                "argument": "job.targets[]",
+                "expected": "broken",
+                "state": "failure",
+            },
             {"matcher": "status", "expected": 202, "state": "retry"},
             {"matcher": "error", "expected": "ResourceNotFoundException", "state": "failure"},
         ],

@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,12 +28,21 @@ from waiters import (
 from waiters.simulator import Faults, Fleet, Lifecycle, ThrottleConfig
 from waiters.testing import run_virtual
 
-TYPES = ("iot-job-execution", "iot-command-execution", "sitewise-execution", "snow-execution",
-         "transfer-execution")
+TYPES = (
+    "iot-job-execution",
+    "iot-command-execution",
+    "sitewise-execution",
+    "snow-execution",
+    "transfer-execution",
+)
 _TERMINAL_KIND = {
-    "SUCCEEDED": OutcomeKind.SUCCEEDED, "COMPLETED": OutcomeKind.SUCCEEDED,
-    "FAILED": OutcomeKind.FAILED, "TIMED_OUT": OutcomeKind.FAILED, "REJECTED": OutcomeKind.FAILED,
-    "EXCEPTION": OutcomeKind.FAILED, "CANCELED": OutcomeKind.CANCELLED,
+    "SUCCEEDED": OutcomeKind.SUCCEEDED,
+    "COMPLETED": OutcomeKind.SUCCEEDED,
+    "FAILED": OutcomeKind.FAILED,
+    "TIMED_OUT": OutcomeKind.FAILED,
+    "REJECTED": OutcomeKind.FAILED,
+    "EXCEPTION": OutcomeKind.FAILED,
+    "CANCELED": OutcomeKind.CANCELLED,
     "REMOVED": OutcomeKind.CANCELLED,
 }
 
@@ -114,23 +124,39 @@ def test_every_execution_yields_exactly_one_true_outcome(scenario: dict[str, Any
     """Random lifecycles, throttles and faults: one outcome each, matching the ground truth,
     and the budget is never exceeded in any one-second window as the service sees it."""
 
-    async def main() -> tuple[Fleet, Any, BudgetRegistry]:
-        fleet = _fleet(seed=scenario["seed"], record_requests=True, faults=scenario["faults"],
-                       throttle=ThrottleConfig(rate=scenario["service_rate"],
-                                               burst=scenario["service_rate"]))
+    async def main() -> tuple[Fleet, Any]:
+        fleet = _fleet(
+            seed=scenario["seed"],
+            record_requests=True,
+            faults=scenario["faults"],
+            throttle=ThrottleConfig(rate=scenario["service_rate"], burst=scenario["service_rate"]),
+        )
         executions: list[Execution] = []
-        for index, type_name in enumerate(scenario["types"]):
-            ids = fleet.add(type_name, scenario["count"], lifecycle=scenario["lifecycle"],
-                            parent=None if index % 2 else None)
+        for type_name in scenario["types"]:
+            ids = fleet.add(
+                type_name,
+                scenario["count"],
+                lifecycle=scenario["lifecycle"],
+            )
             executions += _executions(fleet, type_name, ids)
-        budgets = BudgetRegistry(BudgetConfig(initial_rate=min(2.0, scenario["ceiling"]),
-                                              max_rate=scenario["ceiling"], min_rate=0.2))
-        async with Poller(budgets=budgets, timeout=None, batch=scenario["batch"],
-                          backoff=Backoff(0.5, 20), batch_min=10) as poller:
+        budgets = BudgetRegistry(
+            BudgetConfig(
+                initial_rate=min(2.0, scenario["ceiling"]),
+                max_rate=scenario["ceiling"],
+                min_rate=0.2,
+            )
+        )
+        async with Poller(
+            budgets=budgets,
+            timeout=None,
+            batch=scenario["batch"],
+            backoff=Backoff(0.5, 20),
+            batch_min=10,
+        ) as poller:
             result = await poller.wait_all(executions)
-        return fleet, result, budgets
+        return fleet, result
 
-    fleet, result, budgets = run_virtual(main)
+    fleet, result = run_virtual(main)
     given_count = len(scenario["types"]) * scenario["count"]
     assert len(result.outcomes) == given_count
     assert len({o.execution for o in result.outcomes}) == given_count
@@ -150,8 +176,9 @@ def test_rate_recovers_after_a_throttling_episode() -> None:
         ids = fleet.add("snow-execution", 200, lifecycle=Lifecycle(running=(300, 400)))
         budgets = BudgetRegistry(BudgetConfig(initial_rate=20, max_rate=20))
         rates: list[float] = []
-        async with Poller(budgets=budgets, timeout=None, batch=False,
-                          backoff=Backoff(0.1, 0.2)) as poller:
+        async with Poller(
+            budgets=budgets, timeout=None, batch=False, backoff=Backoff(0.1, 0.2)
+        ) as poller:
             batch = await poller.submit(_executions(fleet, "snow-execution", ids))
             await anyio.sleep(30)
             (stats,) = budgets.stats()
@@ -189,10 +216,17 @@ def test_fail_fast_abandons_the_rest_and_loses_none() -> None:
 
     async def main() -> Any:
         fleet = _fleet(seed=2)
-        ids = fleet.add("snow-execution", 50, lifecycle=Lifecycle(
-            running=(5, 600), mix={"FAILED": 0.5, "SUCCEEDED": 0.5}))
-        return await wait_all(_executions(fleet, "snow-execution", ids),
-                              fail_fast=FailFast(count=3), budgets=BudgetRegistry(), batch=False)
+        ids = fleet.add(
+            "snow-execution",
+            50,
+            lifecycle=Lifecycle(running=(5, 600), mix={"FAILED": 0.5, "SUCCEEDED": 0.5}),
+        )
+        return await wait_all(
+            _executions(fleet, "snow-execution", ids),
+            fail_fast=FailFast(count=3),
+            budgets=BudgetRegistry(),
+            batch=False,
+        )
 
     result = run_virtual(main)
     assert result.aborted
@@ -200,7 +234,8 @@ def test_fail_fast_abandons_the_rest_and_loses_none() -> None:
     kinds = Counter(o.kind for o in result.outcomes)
     assert kinds[OutcomeKind.FAILED] == 3
     assert kinds[OutcomeKind.ABANDONED] == 50 - sum(
-        v for k, v in kinds.items() if k is not OutcomeKind.ABANDONED)
+        v for k, v in kinds.items() if k is not OutcomeKind.ABANDONED
+    )
     assert all(o.reason == "fail-fast threshold reached" for o in result.of(OutcomeKind.ABANDONED))
 
 
@@ -221,8 +256,9 @@ def test_total_deadline_times_out_the_rest_on_time() -> None:
         ids = fleet.add("snow-execution", 300, lifecycle=Lifecycle(running=(3000, 4000)))
         budgets = BudgetRegistry(BudgetConfig(initial_rate=1, max_rate=1))
         start = anyio.current_time()
-        result = await wait_all(_executions(fleet, "snow-execution", ids), timeout=60,
-                                budgets=budgets, batch=False)
+        result = await wait_all(
+            _executions(fleet, "snow-execution", ids), timeout=60, budgets=budgets, batch=False
+        )
         return result, anyio.current_time() - start
 
     result, elapsed = run_virtual(main)
@@ -239,8 +275,7 @@ def test_outcomes_arrive_as_they_complete() -> None:
         ids = fleet.add("sitewise-execution", 30, lifecycle=Lifecycle(running=(1, 200)))
         seen: list[float] = []
         async with Poller(budgets=BudgetRegistry(), batch=False) as poller:
-            async for outcome in poller.as_completed(_executions(fleet, "sitewise-execution",
-                                                                 ids)):
+            async for outcome in poller.as_completed(_executions(fleet, "sitewise-execution", ids)):
                 seen.append(outcome.elapsed)
         return seen
 
@@ -257,10 +292,13 @@ def test_progress_counts_states_calls_and_throttles() -> None:
         ids = fleet.add("iot-command-execution", 40, lifecycle=Lifecycle(running=(20, 60)))
         snapshots = []
         transitions: list[str | None] = []
-        async with Poller(budgets=BudgetRegistry(BudgetConfig(initial_rate=10, max_rate=10)),
-                          batch=False) as poller:
-            batch = await poller.submit(_executions(fleet, "iot-command-execution", ids),
-                                        on_transition=lambda e, t: transitions.append(t.state))
+        async with Poller(
+            budgets=BudgetRegistry(BudgetConfig(initial_rate=10, max_rate=10)), batch=False
+        ) as poller:
+            batch = await poller.submit(
+                _executions(fleet, "iot-command-execution", ids),
+                on_transition=lambda e, t: transitions.append(t.state),
+            )
             while not batch.done.is_set():
                 snapshots.append(batch.progress())
                 await anyio.sleep(5)
@@ -316,7 +354,7 @@ def test_cancelling_the_caller_leaks_no_tasks() -> None:
                 batch = await poller.submit(_executions(fleet, "snow-execution", ids))
                 batch_holder.append(batch)
                 await batch.wait()
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return len(asyncio.all_tasks()) - before, batch_holder[0]
 
     leaked, batch = run_virtual(main)
@@ -324,8 +362,11 @@ def test_cancelling_the_caller_leaks_no_tasks() -> None:
     result = batch.result()
     assert len(result.outcomes) == 100
     assert result.aborted
-    assert {o.kind for o in result.outcomes} <= {OutcomeKind.ABANDONED, OutcomeKind.SUCCEEDED,
-                                                 OutcomeKind.FAILED}
+    assert {o.kind for o in result.outcomes} <= {
+        OutcomeKind.ABANDONED,
+        OutcomeKind.SUCCEEDED,
+        OutcomeKind.FAILED,
+    }
 
 
 def test_unbound_executions_resolve_through_the_session() -> None:

@@ -15,8 +15,10 @@ def test_all_lists_exactly_the_public_names() -> None:
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name} is listed but missing"
         public = {
-            name for name, value in vars(module).items()
-            if not name.startswith("_") and not isinstance(value, types.ModuleType)
+            name
+            for name, value in vars(module).items()
+            if not name.startswith("_")
+            and not isinstance(value, types.ModuleType)
             and getattr(value, "__module__", module.__name__).startswith("waiters")
         }
         assert public <= set(module.__all__) | {"annotations"}, public - set(module.__all__)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import boto3
 import pytest
 import structlog
@@ -36,6 +37,7 @@ from waiters import (
     OutcomeKind,
     Poller,
     ServiceError,
+    WaiterError,
     default_registry,
     execution,
     wait_all,
@@ -45,15 +47,21 @@ from waiters import (
 from waiters.simulator import GONE, Faults, Fleet, Latency, Lifecycle, Simulator
 from waiters.testing import run_virtual
 
-MIXED = ("iot-job-execution", "iot-command-execution", "sitewise-execution", "snow-execution",
-         "transfer-execution")
+MIXED = (
+    "iot-job-execution",
+    "iot-command-execution",
+    "sitewise-execution",
+    "snow-execution",
+    "transfer-execution",
+)
 
 
 def _mixed_fleet(fleet: Fleet, count: int, lifecycle: Lifecycle) -> list[Any]:
     executions = []
     for type_name in MIXED:
-        executions += _executions(fleet, type_name, fleet.add(type_name, count,
-                                                              lifecycle=lifecycle))
+        executions += _executions(
+            fleet, type_name, fleet.add(type_name, count, lifecycle=lifecycle)
+        )
     return executions
 
 
@@ -66,8 +74,9 @@ def test_throttle_storm_then_recovery() -> None:
         fleet = _fleet(seed=21, faults=Faults(throttle=0.9, seed=2))
         executions = _mixed_fleet(fleet, 30, Lifecycle(pending=(0, 30), running=(30, 240)))
         budgets = BudgetRegistry(BudgetConfig(initial_rate=10, max_rate=10))
-        async with Poller(budgets=budgets, timeout=None, batch_min=10,
-                          backoff=Backoff(1, 20)) as poller:
+        async with Poller(
+            budgets=budgets, timeout=None, batch_min=10, backoff=Backoff(1, 20)
+        ) as poller:
             batch = await poller.submit(executions)
             await anyio.sleep(180)
             during = budgets.stats(anyio.current_time())
@@ -91,12 +100,25 @@ def test_network_faults_do_not_end_waits() -> None:
     Checked: every wait still ends in its true final state."""
 
     async def main() -> tuple[Fleet, Any]:
-        fleet = _fleet(seed=22, faults=Faults(
-            error_5xx=0.2, reset=0.1, malformed=0.05,
-            latency=Latency(60, 120, probability=0.05), seed=3))
+        fleet = _fleet(
+            seed=22,
+            faults=Faults(
+                error_5xx=0.2,
+                reset=0.1,
+                malformed=0.05,
+                latency=Latency(60, 120, probability=0.05),
+                seed=3,
+            ),
+        )
         executions = _mixed_fleet(fleet, 12, Lifecycle(pending=(0, 20), running=(10, 120)))
-        result = await wait_all(executions, timeout=None, call_timeout=5, budgets=BudgetRegistry(),
-                                batch_min=10, backoff=Backoff(1, 15))
+        result = await wait_all(
+            executions,
+            timeout=None,
+            call_timeout=5,
+            budgets=BudgetRegistry(),
+            batch_min=10,
+            backoff=Backoff(1, 15),
+        )
         return fleet, result
 
     fleet, result = run_virtual(main)
@@ -125,20 +147,30 @@ def test_faults_forever_are_bounded_by_the_deadline() -> None:
     ("schedule", "outcome", "event"),
     [
         # The status field missing from some answers: keep waiting, report it.
-        ([("QUEUED", 0.0), (None, 5.0), ("SUCCEEDED", 30.0)], "SUCCEEDED",
-         "waiters.missing_status"),
+        (
+            [("QUEUED", 0.0), (None, 5.0), ("SUCCEEDED", 30.0)],
+            "SUCCEEDED",
+            "waiters.missing_status",
+        ),
         # A state the definition does not know (the service added one): not terminal.
-        ([("QUEUED", 0.0), ("PAUSED", 5.0), ("SUCCEEDED", 30.0)], "SUCCEEDED",
-         "waiters.unknown_state"),
+        (
+            [("QUEUED", 0.0), ("PAUSED", 5.0), ("SUCCEEDED", 30.0)],
+            "SUCCEEDED",
+            "waiters.unknown_state",
+        ),
         # Going backwards: logged as illegal, never recorded.
-        ([("IN_PROGRESS", 0.0), ("QUEUED", 5.0), ("SUCCEEDED", 40.0)], "SUCCEEDED",
-         "waiters.illegal_transition"),
+        (
+            [("IN_PROGRESS", 0.0), ("QUEUED", 5.0), ("SUCCEEDED", 40.0)],
+            "SUCCEEDED",
+            "waiters.illegal_transition",
+        ),
         # An execution that disappears while running: it ended, the service won't say how.
         ([("QUEUED", 0.0), ("IN_PROGRESS", 3.0), (GONE, 20.0)], "vanished", None),
     ],
 )
-def test_odd_answers_give_documented_outcomes(schedule: list[Any], outcome: str,
-                                              event: str | None) -> None:
+def test_odd_answers_give_documented_outcomes(
+    schedule: list[Any], outcome: str, event: str | None
+) -> None:
     """Injected: scripted lifecycles with a missing status, an unknown state, a backwards
     move, a vanishing execution. Checked: the documented outcome and event, no crash."""
 
@@ -146,8 +178,9 @@ def test_odd_answers_give_documented_outcomes(schedule: list[Any], outcome: str,
         fleet = _fleet(seed=24)
         ids = fleet.add("iot-job-execution", 1, schedule=schedule)
         (job,) = _executions(fleet, "iot-job-execution", ids)
-        return await wait_for(job, raise_on_failure=False, budgets=BudgetRegistry(),
-                              backoff=Backoff(1, 2))
+        return await wait_for(
+            job, raise_on_failure=False, budgets=BudgetRegistry(), backoff=Backoff(1, 2)
+        )
 
     with structlog.testing.capture_logs() as logs:
         result = run_virtual(main)
@@ -173,9 +206,14 @@ def _refusing(fleet: Fleet, service: str, code: str, status: int) -> Any:
         def __getattr__(self, name: str) -> Any:
             async def refuse(**params: Any) -> Any:
                 calls.append(name)
-                raise ClientError({"Error": {"Code": code, "Message": f"{code} (test)"},
-                                   "ResponseMetadata": {"HTTPStatusCode": status}},
-                                  "DescribeExecution")
+                raise ClientError(
+                    {
+                        "Error": {"Code": code, "Message": f"{code} (test)"},
+                        "ResponseMetadata": {"HTTPStatusCode": status},
+                    },
+                    "DescribeExecution",
+                )
+
             return refuse
 
     refusing = Refusing()
@@ -183,9 +221,14 @@ def _refusing(fleet: Fleet, service: str, code: str, status: int) -> Any:
     return refusing
 
 
-@pytest.mark.parametrize(("code", "status"), [("ExpiredTokenException", 403),
-                                              ("UnrecognizedClientException", 403),
-                                              ("AccessDeniedException", 403)])
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ExpiredTokenException", 403),
+        ("UnrecognizedClientException", 403),
+        ("AccessDeniedException", 403),
+    ],
+)
 def test_bad_credentials_fail_fast_without_a_retry_loop(code: str, status: int) -> None:
     """Injected: every call refused for credentials or permissions.
     Checked: a single wait raises ServiceError naming the operation after one call; a
@@ -220,8 +263,14 @@ def test_an_execution_that_never_existed_is_not_found_after_the_grace_window() -
         client = fleet.async_client("iot")
         start = anyio.current_time()
         with pytest.raises(ExecutionNotFound) as info:
-            await wait_for(client, "describe_job_execution", jobId="nope", thingName="ghost",
-                           not_found_grace=20, budgets=BudgetRegistry())
+            await wait_for(
+                client,
+                "describe_job_execution",
+                jobId="nope",
+                thingName="ghost",
+                not_found_grace=20,
+                budgets=BudgetRegistry(),
+            )
         return info.value, anyio.current_time() - start
 
     error, elapsed = run_virtual(main)
@@ -231,8 +280,9 @@ def test_an_execution_that_never_existed_is_not_found_after_the_grace_window() -
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cancel_at=st.floats(0.0, 400.0), batch=st.booleans(), sync_client=st.booleans())
-def test_cancellation_at_any_point_leaks_nothing(cancel_at: float, batch: bool,
-                                                 sync_client: bool) -> None:
+def test_cancellation_at_any_point_leaks_nothing(
+    cancel_at: float, batch: bool, sync_client: bool
+) -> None:
     """Injected: the caller cancelled at a random moment. Checked: no task or thread left
     behind, and the batch reports every execution, the unfinished ones as abandoned."""
     threads_before = threading.active_count()
@@ -242,8 +292,9 @@ def test_cancellation_at_any_point_leaks_nothing(cancel_at: float, batch: bool,
         fleet = _fleet(seed=27)
         ids = fleet.add("snow-execution", 30, lifecycle=Lifecycle(running=(10, 300)))
         machine = default_registry().get("snow-execution")
-        client = fleet.client(machine.service) if sync_client else fleet.async_client(
-            machine.service)
+        client = (
+            fleet.client(machine.service) if sync_client else fleet.async_client(machine.service)
+        )
         jobs = [execution(client, machine.method, **p) for p in ids]
         holder: list[Any] = []
         with anyio.move_on_after(cancel_at):
@@ -251,7 +302,7 @@ def test_cancellation_at_any_point_leaks_nothing(cancel_at: float, batch: bool,
                 batch_ = await poller.submit(jobs)
                 holder.append(batch_)
                 await batch_.wait()
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return len(asyncio.all_tasks()) - tasks_before, holder[0] if holder else None
 
     leaked, batch_ = run_virtual(main)
@@ -290,17 +341,24 @@ def test_load_of_100000_executions_in_one_poller() -> None:
         lifecycle = Lifecycle(pending=(0, 60), running=(30, 300))
         jobs = []
         for index in range(10):
-            jobs += _executions(fleet, "iot-job-execution",
-                                fleet.add_iot_job(f"load-{index}", things=9_000,
-                                                  lifecycle=lifecycle))
+            jobs += _executions(
+                fleet,
+                "iot-job-execution",
+                fleet.add_iot_job(f"load-{index}", things=9_000, lifecycle=lifecycle),
+            )
         for _ in range(1_000):
-            jobs += _executions(fleet, "snow-execution",
-                                fleet.add("snow-execution", 10, lifecycle=lifecycle))
+            jobs += _executions(
+                fleet, "snow-execution", fleet.add("snow-execution", 10, lifecycle=lifecycle)
+            )
         before = rss_kib()
         outcomes = []
         growth = 0
-        async with Poller(budgets=BudgetRegistry(BudgetConfig(1e4, 1e4)), concurrency=50,
-                          backoff=Backoff(5, 60), timeout=None) as poller:
+        async with Poller(
+            budgets=BudgetRegistry(BudgetConfig(1e4, 1e4)),
+            concurrency=50,
+            backoff=Backoff(5, 60),
+            timeout=None,
+        ) as poller:
             batch = await poller.submit(jobs)
             await anyio.sleep(20)
             growth = rss_kib() - before
@@ -348,8 +406,9 @@ def test_killed_and_restarted_with_the_same_input_ends_the_same(tmp_path: Path) 
     script = tmp_path / "child.py"
     script.write_text(_CHILD)
     with Simulator(seed=29, speed=20).in_thread() as sim:
-        ids = sim.fleet.add_iot_job("restart-job", things=40, lifecycle=Lifecycle(
-            pending=(0, 20), running=(20, 80)))
+        ids = sim.fleet.add_iot_job(
+            "restart-job", things=40, lifecycle=Lifecycle(pending=(0, 20), running=(20, 80))
+        )
         ids_file = tmp_path / "ids.jsonl"
         ids_file.write_text("".join(json.dumps(p) + "\n" for p in ids))
         command = [sys.executable, str(script), sim.endpoint_url, str(ids_file)]
@@ -364,8 +423,9 @@ def test_killed_and_restarted_with_the_same_input_ends_the_same(tmp_path: Path) 
             first.wait(timeout=10)
             if first.stdout is not None:
                 first.stdout.close()
-        second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120,
-                                check=True)
+        second = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=120, check=True
+        )
         lines = [json.loads(line) for line in second.stdout.splitlines()[1:]]
         truth = {tuple(sorted(i.items())): t for _, i, t in sim.fleet.executions()}
     assert len(lines) == 40
@@ -382,17 +442,26 @@ def test_credentials_never_reach_logs_or_errors() -> None:
     and a wait that fails. Checked: neither key, nor a signature, appears anywhere."""
     access_key, secret = "AKIAVERYSECRETKEY123", "wJalrXUtnFEMI-super-secret-value"
     with Simulator(seed=30, speed=20).in_thread() as sim:
-        (ids,) = sim.fleet.add("iot-command-execution", 1, lifecycle=Lifecycle(
-            running=(1, 5), mix={"FAILED": 1.0}))
-        kwargs = {**sim.client_kwargs(), "aws_access_key_id": access_key,
-                  "aws_secret_access_key": secret}
+        (ids,) = sim.fleet.add(
+            "iot-command-execution", 1, lifecycle=Lifecycle(running=(1, 5), mix={"FAILED": 1.0})
+        )
+        kwargs = {
+            **sim.client_kwargs(),
+            "aws_access_key_id": access_key,
+            "aws_secret_access_key": secret,
+        }
         client = boto3.client("iot", **kwargs)
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(0))
         try:
-            with structlog.testing.capture_logs() as logs:
-                with pytest.raises(Exception) as info:
-                    wait_for_sync(client, "get_command_execution", **ids, log_responses=True,
-                                  backoff=Backoff(0.05, 0.2), budgets=BudgetRegistry())
+            with structlog.testing.capture_logs() as logs, pytest.raises(WaiterError) as info:
+                wait_for_sync(
+                    client,
+                    "get_command_execution",
+                    **ids,
+                    log_responses=True,
+                    backoff=Backoff(0.05, 0.2),
+                    budgets=BudgetRegistry(),
+                )
         finally:
             client.close()
     text = json.dumps(logs, default=str) + str(info.value) + repr(info.value)
@@ -410,8 +479,13 @@ def test_command_parameters_are_redacted_unless_asked_for(include: bool) -> None
         fleet = _fleet(seed=31)
         (ids,) = fleet.add("iot-command-execution", 1, lifecycle=Lifecycle(running=(1, 3)))
         client = fleet.async_client("iot")
-        await wait_for(client, "get_command_execution", **ids, raise_on_failure=False,
-                       log_responses=True, log_sensitive=include, budgets=BudgetRegistry())
+        await wait_for(
+            execution(client, "get_command_execution", **ids),
+            raise_on_failure=False,
+            log_responses=True,
+            log_sensitive=include,
+            budgets=BudgetRegistry(),
+        )
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(0))
     with structlog.testing.capture_logs() as logs:
@@ -432,8 +506,14 @@ def test_transfer_user_details_are_redacted() -> None:
     from waiters._events import redact
 
     machine = default_registry().get("transfer-execution")
-    response = {"Execution": {"Status": "IN_PROGRESS", "ServiceMetadata": {
-        "UserDetails": {"UserName": "alice", "ServerId": "s-1", "SessionId": "x"}}}}
+    response: dict[str, Any] = {
+        "Execution": {
+            "Status": "IN_PROGRESS",
+            "ServiceMetadata": {
+                "UserDetails": {"UserName": "alice", "ServerId": "s-1", "SessionId": "x"}
+            },
+        }
+    }
     redacted = redact(response, machine)
     assert redacted["Execution"]["ServiceMetadata"]["UserDetails"] == "<redacted>"
     assert response["Execution"]["ServiceMetadata"]["UserDetails"]["UserName"] == "alice"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from datetime import timedelta
@@ -35,12 +36,16 @@ from waiters.testing import run_virtual
 
 IDS: dict[str, dict[str, Any]] = {
     "iot-job-execution": {"jobId": "job-1", "thingName": "thing-1"},
-    "iot-command-execution": {"executionId": "exec-1",
-                              "targetArn": "arn:aws:iot:us-east-1:123456789012:thing/t"},
+    "iot-command-execution": {
+        "executionId": "exec-1",
+        "targetArn": "arn:aws:iot:us-east-1:123456789012:thing/t",
+    },
     "sitewise-execution": {"executionId": "0f8e5a1c-1111-4a2b-9c3d-123456789abc"},
     "snow-execution": {"managedDeviceId": "smd-1", "taskId": "task-1"},
-    "transfer-execution": {"ExecutionId": "0f8e5a1c-1111-4a2b-9c3d-123456789abc",
-                           "WorkflowId": "w-0123456789abcdefa"},
+    "transfer-execution": {
+        "ExecutionId": "0f8e5a1c-1111-4a2b-9c3d-123456789abc",
+        "WorkflowId": "w-0123456789abcdefa",
+    },
 }
 # Effectively unlimited, so pacing never shifts the poll times these tests measure.
 FREE = BudgetConfig(initial_rate=1e9, max_rate=1e9)
@@ -108,8 +113,9 @@ def test_any_legal_sequence_ends_in_its_terminal_outcome(name: str, data: st.Dat
     timeout=st.floats(1.0, 3600.0),
     seed=st.integers(0, 2**16),
 )
-def test_delays_stay_in_bounds_and_never_pass_the_deadline(low: float, spread: float,
-                                                          timeout: float, seed: int) -> None:
+def test_delays_stay_in_bounds_and_never_pass_the_deadline(
+    low: float, spread: float, timeout: float, seed: int
+) -> None:
     """Gaps between polls lie in [min, max] except the last, which lands on the deadline."""
     import random
 
@@ -123,7 +129,7 @@ def test_delays_stay_in_bounds_and_never_pass_the_deadline(low: float, spread: f
     start = times[0]
     assert times[-1] == pytest.approx(start + timeout)
     assert all(t <= start + timeout + 1e-6 for t in times)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     for gap in gaps[:-1]:
         assert low - 1e-6 <= gap <= low + spread + 1e-6
     assert gaps == [] or gaps[-1] <= low + spread + 1e-6
@@ -134,8 +140,10 @@ def test_backoff_resets_to_the_minimum_on_a_state_change() -> None:
     """After a change, the next delay is drawn from [min, 2*min] again."""
     name = "snow-execution"
     machine = default_registry().get(name)
-    answers = [status_response(machine, "QUEUED")] * 8 + [status_response(machine, "IN_PROGRESS"),
-                                                          status_response(machine, "SUCCEEDED")]
+    answers = [status_response(machine, "QUEUED")] * 8 + [
+        status_response(machine, "IN_PROGRESS"),
+        status_response(machine, "SUCCEEDED"),
+    ]
     client = _client(name, answers)
     _wait(name, client, backoff=Backoff(min_delay=1, max_delay=1000))
     gaps = [b - a for a, b in zip(client.times, client.times[1:], strict=False)]
@@ -164,9 +172,11 @@ def test_terminal_failure_raises_or_returns() -> None:
     """FAILED raises ExecutionFailed with the reason; raise_on_failure=False returns it."""
     name = "iot-command-execution"
     machine = default_registry().get(name)
-    failed = status_response(machine, "FAILED",
-                             statusReason={"reasonCode": "DEVICE_ERROR",
-                                           "reasonDescription": "disk full"})
+    failed = status_response(
+        machine,
+        "FAILED",
+        statusReason={"reasonCode": "DEVICE_ERROR", "reasonDescription": "disk full"},
+    )
     with pytest.raises(ExecutionFailed) as info:
         _wait(name, _client(name, [failed]))
     assert "ended FAILED" in str(info.value)
@@ -179,8 +189,9 @@ def test_cancelled_is_its_own_kind() -> None:
     """A CANCELED job execution ends as cancelled, raising ExecutionFailed."""
     name = "iot-job-execution"
     machine = default_registry().get(name)
-    outcome = _wait(name, _client(name, [status_response(machine, "CANCELED")]),
-                    raise_on_failure=False)
+    outcome = _wait(
+        name, _client(name, [status_response(machine, "CANCELED")]), raise_on_failure=False
+    )
     assert outcome.kind is OutcomeKind.CANCELLED
 
 
@@ -188,8 +199,11 @@ def test_transfer_execution_seen_then_gone_has_vanished() -> None:
     """Transfer answers not-found once an execution ends: after it was seen, that is vanished."""
     name = "transfer-execution"
     machine = default_registry().get(name)
-    client = _client(name, [status_response(machine, "IN_PROGRESS")] * 3
-                     + [client_error("ResourceNotFoundException", 400)])
+    client = _client(
+        name,
+        [status_response(machine, "IN_PROGRESS")] * 3
+        + [client_error("ResourceNotFoundException", 400)],
+    )
     with pytest.raises(ExecutionVanished) as info:
         _wait(name, client)
     outcome = info.value.outcome
@@ -213,8 +227,11 @@ def test_not_found_then_visible_is_waited_on() -> None:
     """Eventual consistency: not-found at first, then seen, then finished."""
     name = "sitewise-execution"
     machine = default_registry().get(name)
-    client = _client(name, [client_error("ResourceNotFoundException", 404)] * 2
-                     + [status_response(machine, "RUNNING"), status_response(machine, "COMPLETED")])
+    client = _client(
+        name,
+        [client_error("ResourceNotFoundException", 404)] * 2
+        + [status_response(machine, "RUNNING"), status_response(machine, "COMPLETED")],
+    )
     assert _wait(name, client).kind is OutcomeKind.SUCCEEDED
 
 
@@ -237,8 +254,12 @@ def test_a_throttling_storm_does_not_fail_the_wait() -> None:
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [("ExpiredTokenException", 403), ("AccessDeniedException", 403),
-     ("UnrecognizedClientException", 403), ("InvalidRequestException", 400)],
+    [
+        ("ExpiredTokenException", 403),
+        ("AccessDeniedException", 403),
+        ("UnrecognizedClientException", 403),
+        ("InvalidRequestException", 400),
+    ],
 )
 def test_auth_and_validation_errors_fail_fast(code: str, status: int) -> None:
     """Credentials, permission and request errors end the wait on the first call."""
@@ -264,23 +285,35 @@ def test_unknown_state_is_not_terminal_and_logged_once() -> None:
     """A state the service added later keeps the wait going, with one warning."""
     name = "snow-execution"
     machine = default_registry().get(name)
-    client = _client(name, [status_response(machine, "PAUSED")] * 5
-                     + [status_response(machine, "SUCCEEDED")])
+    client = _client(
+        name, [status_response(machine, "PAUSED")] * 5 + [status_response(machine, "SUCCEEDED")]
+    )
     with structlog.testing.capture_logs() as logs:
         outcome = _wait(name, client)
     assert outcome.kind is OutcomeKind.SUCCEEDED
     unknown = [e for e in logs if e["event"] == "waiters.unknown_state"]
-    assert unknown == [{"event": "waiters.unknown_state", "log_level": "warning",
-                        "type": "snow-execution", "value": "PAUSED",
-                        "execution": "snow-execution(managedDeviceId='smd-1', taskId='task-1')"}]
+    assert unknown == [
+        {
+            "event": "waiters.unknown_state",
+            "log_level": "warning",
+            "type": "snow-execution",
+            "value": "PAUSED",
+            "execution": "snow-execution(managedDeviceId='smd-1', taskId='task-1')",
+        }
+    ]
 
 
 def test_illegal_transition_is_logged_not_fatal() -> None:
     """Going backwards is logged and ignored; the wait still ends on the terminal state."""
     name = "iot-job-execution"
     machine = default_registry().get(name)
-    client = _client(name, [status_response(machine, s)
-                            for s in ("IN_PROGRESS", "QUEUED", "IN_PROGRESS", "SUCCEEDED")])
+    client = _client(
+        name,
+        [
+            status_response(machine, s)
+            for s in ("IN_PROGRESS", "QUEUED", "IN_PROGRESS", "SUCCEEDED")
+        ],
+    )
     with structlog.testing.capture_logs() as logs:
         outcome = _wait(name, client)
     assert [t.state for t in outcome.history] == ["IN_PROGRESS", "SUCCEEDED"]
@@ -292,8 +325,13 @@ def test_missing_status_field_keeps_waiting() -> None:
     """A response without the status field is not terminal, and is reported."""
     name = "iot-job-execution"
     machine = default_registry().get(name)
-    client = _client(name, [status_response(machine, None, execution={"jobId": "job-1"}),
-                            status_response(machine, "SUCCEEDED")])
+    client = _client(
+        name,
+        [
+            status_response(machine, None, execution={"jobId": "job-1"}),
+            status_response(machine, "SUCCEEDED"),
+        ],
+    )
     with structlog.testing.capture_logs() as logs:
         assert _wait(name, client).ok
     assert any(e["event"] == "waiters.missing_status" for e in logs)
@@ -304,25 +342,30 @@ def test_an_empty_answer_is_a_failed_call_not_a_sighting() -> None:
     Transfer execution answered that way and then not found is not found, not vanished."""
     name = "transfer-execution"
     machine = default_registry().get(name)
-    client = _client(name, [status_response(machine, None),
-                            client_error("ResourceNotFoundException", 400)])
+    client = _client(
+        name, [status_response(machine, None), client_error("ResourceNotFoundException", 400)]
+    )
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(0))
     with structlog.testing.capture_logs() as logs:
         outcome = _wait(name, client, raise_on_failure=False, not_found_grace=5)
     assert outcome.kind is OutcomeKind.NOT_FOUND
-    assert any(e["event"] == "waiters.transient_error" and e["code"] == "MalformedResponse"
-               for e in logs)
+    assert any(
+        e["event"] == "waiters.transient_error" and e["code"] == "MalformedResponse" for e in logs
+    )
 
 
 def test_hinted_deadline_pulls_the_next_poll_in() -> None:
     """approximateSecondsBeforeTimedOut makes the waiter poll just after the hinted time."""
     name = "iot-job-execution"
-    response = {"execution": {"status": "IN_PROGRESS", "approximateSecondsBeforeTimedOut": 7},
-                "ResponseMetadata": {"HTTPStatusCode": 200}}
+    response = {
+        "execution": {"status": "IN_PROGRESS", "approximateSecondsBeforeTimedOut": 7},
+        "ResponseMetadata": {"HTTPStatusCode": 200},
+    }
     done = {"execution": {"status": "TIMED_OUT"}, "ResponseMetadata": {"HTTPStatusCode": 200}}
     client = _client(name, [response, done])
-    outcome = _wait(name, client, backoff=Backoff(min_delay=60, max_delay=600),
-                    raise_on_failure=False)
+    outcome = _wait(
+        name, client, backoff=Backoff(min_delay=60, max_delay=600), raise_on_failure=False
+    )
     assert outcome.kind is OutcomeKind.FAILED
     assert client.times[1] - client.times[0] == pytest.approx(7.5)
 
@@ -332,8 +375,10 @@ def test_stale_version_is_ignored() -> None:
     name = "iot-job-execution"
 
     def answer(status: str, version: int) -> dict[str, Any]:
-        return {"execution": {"status": status, "versionNumber": version},
-                "ResponseMetadata": {"HTTPStatusCode": 200}}
+        return {
+            "execution": {"status": status, "versionNumber": version},
+            "ResponseMetadata": {"HTTPStatusCode": 200},
+        }
 
     client = _client(name, [answer("IN_PROGRESS", 2), answer("QUEUED", 1), answer("SUCCEEDED", 3)])
     with structlog.testing.capture_logs() as logs:
@@ -346,20 +391,37 @@ def test_events_have_stable_names_and_flat_keys() -> None:
     """A wait emits waiters.poll, waiters.transition, waiters.throttled, waiters.finished."""
     name = "sitewise-execution"
     machine = default_registry().get(name)
-    client = _client(name, [status_response(machine, "RUNNING"),
-                            client_error("ThrottlingException", 429),
-                            status_response(machine, "COMPLETED")])
+    client = _client(
+        name,
+        [
+            status_response(machine, "RUNNING"),
+            client_error("ThrottlingException", 429),
+            status_response(machine, "COMPLETED"),
+        ],
+    )
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(0))
     with structlog.testing.capture_logs() as logs:
         _wait(name, client)
     names = [e["event"] for e in logs]
-    assert names == ["waiters.poll", "waiters.transition", "waiters.throttled", "waiters.poll",
-                     "waiters.transition", "waiters.finished"]
+    assert names == [
+        "waiters.poll",
+        "waiters.transition",
+        "waiters.throttled",
+        "waiters.poll",
+        "waiters.transition",
+        "waiters.finished",
+    ]
     finished = logs[-1]
-    assert finished == {"event": "waiters.finished", "log_level": "info", "type": name,
-                        "execution": f"{name}(executionId='{IDS[name]['executionId']}')",
-                        "outcome": "succeeded", "state": "COMPLETED", "attempts": 2,
-                        "elapsed": finished["elapsed"]}
+    assert finished == {
+        "event": "waiters.finished",
+        "log_level": "info",
+        "type": name,
+        "execution": f"{name}(executionId='{IDS[name]['executionId']}')",
+        "outcome": "succeeded",
+        "state": "COMPLETED",
+        "attempts": 2,
+        "elapsed": finished["elapsed"],
+    }
     assert all(not isinstance(v, dict) for e in logs for v in e.values())
 
 
@@ -367,13 +429,16 @@ def test_outcome_carries_everything() -> None:
     """The outcome has state, kind, reason, response, attempts, elapsed and history."""
     name = "snow-execution"
     machine = default_registry().get(name)
-    client = _client(name, [status_response(machine, "QUEUED"),
-                            status_response(machine, "SUCCEEDED")])
+    client = _client(
+        name, [status_response(machine, "QUEUED"), status_response(machine, "SUCCEEDED")]
+    )
     outcome = _wait(name, client)
     assert outcome.ok and outcome.state == "SUCCEEDED" and outcome.attempts == 2
     assert outcome.response is not None and outcome.response["state"] == "SUCCEEDED"
     assert [(t.state, t.kind) for t in outcome.history] == [
-        ("QUEUED", StateKind.PENDING), ("SUCCEEDED", StateKind.SUCCEEDED)]
+        ("QUEUED", StateKind.PENDING),
+        ("SUCCEEDED", StateKind.SUCCEEDED),
+    ]
     assert math.isclose(outcome.elapsed, client.times[-1] - client.times[0])
     assert repr(outcome).startswith("<Outcome succeeded snow-execution(")
 
@@ -382,11 +447,15 @@ def test_blocking_form_with_a_sync_client() -> None:
     """wait_for_sync waits with a plain (blocking) client from a script."""
     name = "snow-execution"
     machine = default_registry().get(name)
-    client = _client(name, [status_response(machine, "QUEUED"),
-                            status_response(machine, "SUCCEEDED")], asynchronous=False)
+    client = _client(
+        name,
+        [status_response(machine, "QUEUED"), status_response(machine, "SUCCEEDED")],
+        asynchronous=False,
+    )
     job = execution(client, "describe_execution", **IDS[name])
-    outcome = wait_for_sync(job, backoff=Backoff(min_delay=0.001, max_delay=0.002),
-                            budgets=BudgetRegistry(FREE))
+    outcome = wait_for_sync(
+        job, backoff=Backoff(min_delay=0.001, max_delay=0.002), budgets=BudgetRegistry(FREE)
+    )
     assert outcome.ok and len(client.calls) == 2
 
 

@@ -21,14 +21,14 @@ from ._errors import (
 from ._execution import Execution, execution
 from ._machine import StateKind, StateMachine
 from ._outcome import Outcome, OutcomeKind, Transition
+from ._poller import Batch, Poller, wait_all, wait_all_sync
+from ._progress import BatchResult, FailFast, Progress
 from ._registry import (
     MachineRegistry,
     default_registry,
     load_machines,
     machine_from_botocore_waiter,
 )
-from ._poller import Batch, Poller, wait_all, wait_all_sync
-from ._progress import BatchResult, FailFast, Progress
 from ._wait import DEFAULT_TIMEOUT, wait_for, wait_for_sync
 
 __all__ = (

@@ -15,8 +15,15 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BudgetConfig", "BudgetKey", "BudgetRegistry", "BudgetStats", "RateBudget",
-           "budget_key", "default_budgets"]
+__all__ = [
+    "BudgetConfig",
+    "BudgetKey",
+    "BudgetRegistry",
+    "BudgetStats",
+    "RateBudget",
+    "budget_key",
+    "default_budgets",
+]
 
 BudgetKey = tuple[str, str, str, str]
 # A hair of extra spacing so float rounding never packs ceiling+1 calls into a second.
@@ -47,12 +54,14 @@ class BudgetConfig:
         for name in ("initial_rate", "max_rate", "min_rate", "growth"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise ValueError(f"{name} must be a positive number of calls per second, "
-                                 f"got {value!r}")
+                raise ValueError(
+                    f"{name} must be a positive number of calls per second, got {value!r}"
+                )
         if not self.min_rate <= self.initial_rate <= self.max_rate:
             raise ValueError(
                 f"need min_rate <= initial_rate <= max_rate, got {self.min_rate}, "
-                f"{self.initial_rate}, {self.max_rate}")
+                f"{self.initial_rate}, {self.max_rate}"
+            )
         if not 0 < self.decrease < 1:
             raise ValueError(f"decrease must be between 0 and 1, got {self.decrease!r}")
         if self.cooldown < 0:
@@ -73,8 +82,20 @@ class BudgetStats:
 class RateBudget:
     """One shared, adaptive pacing budget."""
 
-    __slots__ = ("_interval", "_k", "_lock", "_t_cut", "_tat", "_w_max", "calls", "config", "cuts",
-                 "key", "rate", "throttles")
+    __slots__ = (
+        "_interval",
+        "_k",
+        "_lock",
+        "_t_cut",
+        "_tat",
+        "_w_max",
+        "calls",
+        "config",
+        "cuts",
+        "key",
+        "rate",
+        "throttles",
+    )
 
     def __init__(self, key: BudgetKey, config: BudgetConfig, now: float) -> None:
         self.key = key
@@ -154,7 +175,8 @@ class BudgetRegistry:
         budget = self._budgets.get(key)
         if budget is None:
             budget = self._budgets.setdefault(
-                key, RateBudget(key, self.operations.get(key[3], self.config), now))
+                key, RateBudget(key, self.operations.get(key[3], self.config), now)
+            )
         return budget
 
     def stats(self, now: float | None = None) -> list[BudgetStats]:

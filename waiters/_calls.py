@@ -18,28 +18,71 @@ from ._machine import ErrorAction, ErrorRule, StateMachine
 __all__ = ["POLL_RETRY_CONFIG", "Failure", "FailureKind", "classify", "make_caller"]
 
 # botocore's own throttling codes (botocore.retries.standard) and the AWS CLI's.
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException",
-    "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
-    "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
-    "EC2ThrottledException",
-})
-TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException", "InternalError",
-                             "InternalFailure", "ServiceUnavailable"})
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    }
+)
+TRANSIENT_CODES = frozenset(
+    {
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+    }
+)
 # Not about the execution: the caller's identity or permissions.
-AUTH_CODES = frozenset({
-    "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-    "InvalidSignatureException", "SignatureDoesNotMatch", "MissingAuthenticationToken",
-    "IncompleteSignature", "AccessDenied", "AccessDeniedException", "AuthFailure",
-    "UnauthorizedOperation", "InvalidAccessKeyId", "NotAuthorized",
-})
-_TRANSIENT_EXCEPTIONS = (bce.ConnectionError, bce.HTTPClientError, ResponseParserError,
-                         bce.ReadTimeoutError, bce.ConnectTimeoutError, ConnectionError,
-                         TimeoutError)
-_SETUP_EXCEPTIONS = (bce.NoCredentialsError, bce.PartialCredentialsError, bce.NoRegionError,
-                     bce.ParamValidationError, bce.UnknownEndpointError, bce.ProfileNotFound,
-                     bce.TokenRetrievalError, bce.SSOError)
+AUTH_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "MissingAuthenticationToken",
+        "IncompleteSignature",
+        "AccessDenied",
+        "AccessDeniedException",
+        "AuthFailure",
+        "UnauthorizedOperation",
+        "InvalidAccessKeyId",
+        "NotAuthorized",
+    }
+)
+_TRANSIENT_EXCEPTIONS = (
+    bce.ConnectionError,
+    bce.HTTPClientError,
+    ResponseParserError,
+    bce.ReadTimeoutError,
+    bce.ConnectTimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+_SETUP_EXCEPTIONS = (
+    bce.NoCredentialsError,
+    bce.PartialCredentialsError,
+    bce.NoRegionError,
+    bce.ParamValidationError,
+    bce.UnknownEndpointError,
+    bce.ProfileNotFound,
+    bce.TokenRetrievalError,
+    bce.SSOError,
+)
 
 #: botocore retry settings for clients this package creates. A poll is itself a
 #: retry: botocore's own retries would hide throttling from the shared budget,
@@ -80,8 +123,14 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
             return Failure(FailureKind.THROTTLED, code, message, status, None)
         if code in AUTH_CODES:
             # About the caller, whatever the definition says of the code.
-            return Failure(FailureKind.FATAL, code, message, status, machine.error_rule(code),
-                           about_caller=True)
+            return Failure(
+                FailureKind.FATAL,
+                code,
+                message,
+                status,
+                machine.error_rule(code),
+                about_caller=True,
+            )
         rule = machine.error_rule(code)
         if rule is not None:
             kind = {
@@ -99,8 +148,9 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
     if isinstance(exc, _TRANSIENT_EXCEPTIONS):
         return Failure(FailureKind.TRANSIENT, type(exc).__name__, str(exc), None, None)
     if isinstance(exc, _SETUP_EXCEPTIONS):
-        return Failure(FailureKind.FATAL, type(exc).__name__, str(exc), None, None,
-                       about_caller=True)
+        return Failure(
+            FailureKind.FATAL, type(exc).__name__, str(exc), None, None, about_caller=True
+        )
     return None
 
 
@@ -110,17 +160,20 @@ Caller = Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
 def is_async_client(client: Any) -> bool:
     make = getattr(client, "_make_api_call", None)
     return inspect.iscoroutinefunction(make) or inspect.iscoroutinefunction(
-        getattr(type(client), "_make_api_call", None))
+        getattr(type(client), "_make_api_call", None)
+    )
 
 
-def make_caller(client: Any, method_name: str, *,
-                limiter: anyio.CapacityLimiter | None = None) -> Caller:
+def make_caller(
+    client: Any, method_name: str, *, limiter: anyio.CapacityLimiter | None = None
+) -> Caller:
     """An awaitable call of *method_name*, whether the client is async or not.
 
     Blocking boto3 clients run in worker threads, never on the event loop.
     """
     method = getattr(client, method_name)
     if inspect.iscoroutinefunction(method) or is_async_client(client):
+
         async def call_async(params: Mapping[str, Any]) -> Mapping[str, Any]:
             result: Mapping[str, Any] = await method(**params)
             return result
@@ -129,7 +182,8 @@ def make_caller(client: Any, method_name: str, *,
 
     async def call_in_thread(params: Mapping[str, Any]) -> Mapping[str, Any]:
         result: Mapping[str, Any] = await anyio.to_thread.run_sync(
-            partial(method, **params), abandon_on_cancel=True, limiter=limiter)
+            partial(method, **params), abandon_on_cancel=True, limiter=limiter
+        )
         return result
 
     return call_in_thread

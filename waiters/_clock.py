@@ -8,7 +8,6 @@ monotonic clock, never ``time.time()``, so a virtual-time loop (see
 from __future__ import annotations
 
 import asyncio
-
 from datetime import timedelta
 from typing import Protocol, runtime_checkable
 

@@ -55,8 +55,9 @@ class Events:
 
     __slots__ = ("_warned", "debug", "info", "log", "responses", "sensitive")
 
-    def __init__(self, logger: Any = None, *, responses: bool = False,
-                 sensitive: bool = False) -> None:
+    def __init__(
+        self, logger: Any = None, *, responses: bool = False, sensitive: bool = False
+    ) -> None:
         bound = logger if logger is not None else structlog.get_logger("waiters")
         bound = bound.bind() if hasattr(bound, "bind") else bound
         self.log = bound
@@ -68,8 +69,7 @@ class Events:
         self.responses = responses
         self.sensitive = sensitive
 
-    def response_fields(self, machine: StateMachine,
-                        response: Mapping[str, Any]) -> dict[str, Any]:
+    def response_fields(self, machine: StateMachine, response: Mapping[str, Any]) -> dict[str, Any]:
         """The ``response`` key for a poll event, if responses are logged at all."""
         if not self.responses:
             return {}

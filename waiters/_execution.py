@@ -8,7 +8,7 @@ from typing import Any
 
 from ._errors import InvalidExecution
 from ._machine import ParamSpec, StateMachine
-from ._registry import MachineRegistry, default_registry
+from ._registry import default_registry
 
 __all__ = ["Execution", "client_service", "execution"]
 
@@ -35,7 +35,9 @@ class Execution:
     params: Mapping[str, Any]
     client: Any
 
-    def __init__(self, machine: StateMachine, params: Mapping[str, Any], client: Any = None) -> None:
+    def __init__(
+        self, machine: StateMachine, params: Mapping[str, Any], client: Any = None
+    ) -> None:
         validate_params(machine, params)
         self.machine = machine
         self.params = MappingProxyType(dict(params))
@@ -78,15 +80,15 @@ def client_service(client: Any) -> str:
         ) from None
 
 
-def execution(target: Any, operation: str | None = None, /, *,
-              registry: MachineRegistry | None = None, **params: Any) -> Execution:
+def execution(target: Any, operation: str | None = None, /, **params: Any) -> Execution:
     """Name an execution the way the describe call does.
 
     ``execution(iot, "describe_job_execution", jobId="j", thingName="t")`` binds
     it to a client; ``execution("iot-job-execution", jobId="j", thingName="t")``
-    leaves the client to be resolved later (a poller's session).
+    leaves the client to be resolved later (a poller's session). Types loaded
+    into another registry are named with ``Execution(registry.get(name), params)``.
     """
-    machines = registry if registry is not None else default_registry()
+    machines = default_registry()
     if isinstance(target, str):
         if operation is not None:
             raise InvalidExecution(
@@ -122,19 +124,23 @@ def validate_params(machine: StateMachine, params: Mapping[str, Any]) -> None:
 def _check_value(machine: StateMachine, spec: ParamSpec, value: Any) -> None:
     where = f"{machine.name}: parameter {spec.name}"
     expected = _PY_TYPES.get(spec.type_name)
-    if expected is not None and (not isinstance(value, expected)
-                                 or (isinstance(value, bool) and bool not in expected)):
+    if expected is not None and (
+        not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected)
+    ):
         raise InvalidExecution(f"{where}: expected a {spec.type_name}, got {value!r}")
     if not isinstance(value, str):
         return
     if spec.min_length is not None and len(value) < spec.min_length:
         raise InvalidExecution(
-            f"{where}: expected at least {spec.min_length} characters, got {value!r}")
+            f"{where}: expected at least {spec.min_length} characters, got {value!r}"
+        )
     if spec.max_length is not None and len(value) > spec.max_length:
         raise InvalidExecution(
-            f"{where}: expected at most {spec.max_length} characters, got {len(value)}")
+            f"{where}: expected at most {spec.max_length} characters, got {len(value)}"
+        )
     if spec.pattern is not None and spec.pattern.fullmatch(value) is None:
         raise InvalidExecution(
-            f"{where}: expected a value matching {spec.pattern.pattern}, got {value!r}")
+            f"{where}: expected a value matching {spec.pattern.pattern}, got {value!r}"
+        )
     if spec.enum is not None and value not in spec.enum:
         raise InvalidExecution(f"{where}: expected one of {sorted(spec.enum)}, got {value!r}")

@@ -260,8 +260,16 @@ class _Checker:
         detail = "" if got is ... else f", got {got!r}"
         return DefinitionError(f"{self.source}: {key}: expected {expected}{detail}")
 
-    def get(self, data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str,
-            expected: str, *, required: bool = True) -> Any:
+    def get(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        kind: type | tuple[type, ...],
+        where: str,
+        expected: str,
+        *,
+        required: bool = True,
+    ) -> Any:
         if key not in data:
             if required:
                 raise self.fail(f"{where}{key}", f"{expected} (the key is missing)")
@@ -344,7 +352,9 @@ def compile_definition(data: Mapping[str, Any], *, source: str = "<definition>")
     if not _NAME.fullmatch(name):
         raise check.fail("name", "lowercase letters, digits, '.', '_' or '-'", name)
     service = check.get(data, "service", str, "", "a botocore service name like 'iot'")
-    operation = check.get(data, "operation", str, "", "an operation name like 'DescribeJobExecution'")
+    operation = check.get(
+        data, "operation", str, "", "an operation name like 'DescribeJobExecution'"
+    )
 
     import botocore.exceptions
 
@@ -397,13 +407,18 @@ def compile_definition(data: Mapping[str, Any], *, source: str = "<definition>")
             raise check.fail("states", "at least one state when status.path is set")
         enum_values = _walk_enum(model, op_model, status.keys) if status.keys else None
         if status.keys and enum_values is None:
-            raise check.fail("status.path", f"a path to an enum member of {operation}'s output",
-                             status.expression)
+            raise check.fail(
+                "status.path",
+                f"a path to an enum member of {operation}'s output",
+                status.expression,
+            )
         if enum_values is not None:
             for state in states:
                 if state not in enum_values:
-                    raise check.fail(f"states.{state}",
-                                     f"a value of the service model's enum {list(enum_values)}")
+                    raise check.fail(
+                        f"states.{state}",
+                        f"a value of the service model's enum {list(enum_values)}",
+                    )
             uncovered = [value for value in enum_values if value not in states]
             if uncovered:
                 raise check.fail("states", f"a kind for every modeled state; missing {uncovered}")
@@ -420,8 +435,9 @@ def compile_definition(data: Mapping[str, Any], *, source: str = "<definition>")
         names = check.strings(targets, f"transitions.{state}")
         for target in names:
             if target not in states:
-                raise check.fail(f"transitions.{state}", f"declared states ({sorted(states)})",
-                                 target)
+                raise check.fail(
+                    f"transitions.{state}", f"declared states ({sorted(states)})", target
+                )
         transitions[state] = frozenset(names)
 
     errors: dict[str, ErrorRule] = {}
@@ -433,8 +449,12 @@ def compile_definition(data: Mapping[str, Any], *, source: str = "<definition>")
         where = f"errors.{code}"
         if isinstance(rule, str):
             if rule not in actions or rule == "terminal":
-                raise check.fail(where, "one of retry, fail_fast, not_found, or a table "
-                                 "{ action = 'terminal', kind = ... }", rule)
+                raise check.fail(
+                    where,
+                    "one of retry, fail_fast, not_found, or a table "
+                    "{ action = 'terminal', kind = ... }",
+                    rule,
+                )
             errors[code] = ErrorRule(actions[rule])
         elif isinstance(rule, Mapping) and rule.get("action") == "terminal":
             kind = rule.get("kind")
@@ -454,8 +474,9 @@ def compile_definition(data: Mapping[str, Any], *, source: str = "<definition>")
         raise check.fail("status", "a status path or at least one acceptor")
 
     hints = _hints(check, data.get("hints", {}))
-    sensitive = tuple(check.path(p, "sensitive") for p in check.strings(data.get("sensitive", []),
-                                                                          "sensitive"))
+    sensitive = tuple(
+        check.path(p, "sensitive") for p in check.strings(data.get("sensitive", []), "sensitive")
+    )
     batch = _batch(check, data.get("batch"), model, states, identity_names)
     description = data.get("description", name)
     if not isinstance(description, str):
@@ -486,8 +507,9 @@ def _acceptor(check: _Checker, raw: Any, where: str, errors: dict[str, ErrorRule
         raise check.fail(where, "a table with matcher, state, expected", raw)
     matcher = raw.get("matcher")
     if matcher not in ("path", "pathAll", "pathAny", "status", "error"):
-        raise check.fail(f"{where}.matcher", "one of path, pathAll, pathAny, status, error",
-                         matcher)
+        raise check.fail(
+            f"{where}.matcher", "one of path, pathAll, pathAny, status, error", matcher
+        )
     state = raw.get("state")
     if state not in _ACCEPTOR_KINDS:
         raise check.fail(f"{where}.state", "one of success, failure, retry", state)
@@ -503,7 +525,8 @@ def _acceptor(check: _Checker, raw: Any, where: str, errors: dict[str, ErrorRule
         kind = _ACCEPTOR_KINDS[state]
         errors.setdefault(
             expected,
-            ErrorRule(ErrorAction.RETRY) if not kind.terminal
+            ErrorRule(ErrorAction.RETRY)
+            if not kind.terminal
             else ErrorRule(ErrorAction.TERMINAL, kind),
         )
     if matcher == "status" and (isinstance(expected, bool) or not isinstance(expected, int)):
@@ -536,20 +559,38 @@ def _hints(check: _Checker, raw: Any) -> Hints:
         else:
             deadline_after = path
             since = check.path(spec.get("since"), f"hints.{key}.since")
-    return Hints(version=version, deadline_in=deadline_in, deadline_after=deadline_after,
-                 deadline_since=since, slack=slack)
+    return Hints(
+        version=version,
+        deadline_in=deadline_in,
+        deadline_after=deadline_after,
+        deadline_since=since,
+        slack=slack,
+    )
 
 
 _BATCH_KEYS = {
-    "operation", "parent", "parent_from", "parent_params", "items", "item_status",
-    "item_identity", "identity_transform", "status_filter", "page_size", "page_size_param",
-    "token", "lists_only", "summary_lacks", "progress",
+    "operation",
+    "parent",
+    "parent_from",
+    "parent_params",
+    "items",
+    "item_status",
+    "item_identity",
+    "identity_transform",
+    "status_filter",
+    "page_size",
+    "page_size_param",
+    "token",
+    "lists_only",
+    "summary_lacks",
+    "progress",
 }
 _TRANSFORMS = {"arn_last_segment"}
 
 
-def _batch(check: _Checker, raw: Any, model: Any, states: Mapping[str, StateKind],
-           identity: Sequence[str]) -> BatchSpec | None:
+def _batch(
+    check: _Checker, raw: Any, model: Any, states: Mapping[str, StateKind], identity: Sequence[str]
+) -> BatchSpec | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
@@ -564,11 +605,13 @@ def _batch(check: _Checker, raw: Any, model: Any, states: Mapping[str, StateKind
     parent = check.get(raw, "parent", str, "batch.", "the list call's parameter naming the group")
     if parent not in members:
         raise check.fail("batch.parent", f"a parameter of {operation} ({sorted(members)})", parent)
-    parent_from = check.path(raw["parent_from"], "batch.parent_from") if "parent_from" in raw \
-        else None
+    parent_from = (
+        check.path(raw["parent_from"], "batch.parent_from") if "parent_from" in raw else None
+    )
     if parent_from is None and parent not in identity:
-        raise check.fail("batch.parent_from", f"a response path ({parent!r} is not an identity "
-                         "parameter)")
+        raise check.fail(
+            "batch.parent_from", f"a response path ({parent!r} is not an identity parameter)"
+        )
     for key in ("page_size_param", "token", "status_filter"):
         value = raw.get(key)
         if value is not None and value not in members:
@@ -582,9 +625,12 @@ def _batch(check: _Checker, raw: Any, model: Any, states: Mapping[str, StateKind
         if param not in item_identity and param != parent:
             raise check.fail("batch.item_identity", f"a path for identity parameter {param!r}")
     transforms = raw.get("identity_transform", {})
-    if not isinstance(transforms, Mapping) or any(v not in _TRANSFORMS for v in transforms.values()):
-        raise check.fail("batch.identity_transform", f"PARAM = one of {sorted(_TRANSFORMS)}",
-                         transforms)
+    if not isinstance(transforms, Mapping) or any(
+        v not in _TRANSFORMS for v in transforms.values()
+    ):
+        raise check.fail(
+            "batch.identity_transform", f"PARAM = one of {sorted(_TRANSFORMS)}", transforms
+        )
     parent_params = raw.get("parent_params", {})
     if not isinstance(parent_params, Mapping):
         raise check.fail("batch.parent_params", "a table of constant parameters", parent_params)
@@ -598,8 +644,9 @@ def _batch(check: _Checker, raw: Any, model: Any, states: Mapping[str, StateKind
     counts: dict[str, Path] = {}
     if progress:
         if progress_operation not in model.operation_names:
-            raise check.fail("batch.progress.operation", "an operation of the service",
-                             progress_operation)
+            raise check.fail(
+                "batch.progress.operation", "an operation of the service", progress_operation
+            )
         raw_counts = progress.get("counts", {})
         if not isinstance(raw_counts, Mapping):
             raise check.fail("batch.progress.counts", "a table STATE = path", raw_counts)

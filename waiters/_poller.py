@@ -10,10 +10,10 @@ costs a heap entry and a small object, not a sleeping task.
 from __future__ import annotations
 
 import heapq
-from collections import deque
 import itertools
 import math
 import random
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -61,11 +61,30 @@ class _Lane:
     on, and makes the call. No task per call, no task per execution.
     """
 
-    __slots__ = ("budget", "call", "client", "heap", "idle", "leader", "limiter", "operation",
-                 "poller", "scope", "sleeping_until", "workers")
+    __slots__ = (
+        "budget",
+        "call",
+        "client",
+        "heap",
+        "idle",
+        "leader",
+        "limiter",
+        "operation",
+        "poller",
+        "scope",
+        "sleeping_until",
+        "workers",
+    )
 
-    def __init__(self, poller: Poller, client: Any, operation: str, method: str,
-                 budget: RateBudget, limiter: anyio.Semaphore) -> None:
+    def __init__(
+        self,
+        poller: Poller,
+        client: Any,
+        operation: str,
+        method: str,
+        budget: RateBudget,
+        limiter: anyio.Semaphore,
+    ) -> None:
         self.poller = poller
         self.client = client
         self.operation = operation
@@ -143,10 +162,16 @@ class _Lane:
 class Batch:
     """Executions handed to a poller together; outcomes arrive as they complete."""
 
-    def __init__(self, poller: Poller, executions: list[Execution], duplicates: list[Execution],
-                 *, fail_fast: FailFast | None,
-                 on_transition: Callable[[Execution, Transition], None] | None,
-                 on_outcome: Callable[[Outcome], None] | None) -> None:
+    def __init__(
+        self,
+        poller: Poller,
+        executions: list[Execution],
+        duplicates: list[Execution],
+        *,
+        fail_fast: FailFast | None,
+        on_transition: Callable[[Execution, Transition], None] | None,
+        on_outcome: Callable[[Outcome], None] | None,
+    ) -> None:
         self.poller = poller
         self.executions = executions
         self.duplicates = duplicates
@@ -217,8 +242,9 @@ class Batch:
         now = self.poller.clock.now()
         for tracker in list(self.trackers.values()):
             if tracker.outcome is None:
-                outcome = tracker.finish(OutcomeKind.ABANDONED, now, self.poller.events,
-                                         reason=reason)
+                outcome = tracker.finish(
+                    OutcomeKind.ABANDONED, now, self.poller.events, reason=reason
+                )
                 self._finished(tracker, outcome)
         self._close()
 
@@ -366,7 +392,8 @@ class Poller:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        assert self._task_group is not None and self._stack is not None
+        assert self._task_group is not None
+        assert self._stack is not None
         for batch in list(self._batches):
             batch.abandon("the poller was closed")
         self._task_group.cancel_scope.cancel()
@@ -382,7 +409,7 @@ class Poller:
         self,
         executions: Iterable[Execution],
         *,
-        timeout: float | timedelta | None | Any = ...,
+        timeout: float | timedelta | Any | None = ...,
         backoff: Backoff | None = None,
         not_found_grace: float | timedelta | None = None,
         fail_fast: FailFast | None = None,
@@ -409,8 +436,14 @@ class Poller:
                 duplicates.append(item)
             else:
                 unique[item] = None
-        batch = Batch(self, list(unique), duplicates, fail_fast=fail_fast,
-                      on_transition=on_transition, on_outcome=on_outcome)
+        batch = Batch(
+            self,
+            list(unique),
+            duplicates,
+            fail_fast=fail_fast,
+            on_transition=on_transition,
+            on_outcome=on_outcome,
+        )
         if not unique:
             return batch
         lanes = [await self._lane_for(e) for e in batch.executions]
@@ -423,23 +456,38 @@ class Poller:
             batch.trackers[execution] = tracker
             if settings.timeout is not None:
                 heapq.heappush(self._deadlines, (tracker.deadline, next(self._seq), tracker))
-            spread = 0.0 if immediate else self.rng.random() * min(low, len(unique) / lane.budget.rate)
+            spread = (
+                0.0 if immediate else self.rng.random() * min(low, len(unique) / lane.budget.rate)
+            )
             lane.push(tracker, now + spread)
             spec = execution.machine.batch
             if self.batch and spec is not None and spec.parent_from is None:
                 self._join_group(lane, tracker, execution.params[spec.parent])
-        if settings.timeout is not None and self._deadlines[0][0] < self._watchdog_until:
-            if self._watchdog_scope is not None:
-                self._watchdog_scope.cancel()
+        if (
+            settings.timeout is not None
+            and self._watchdog_scope is not None
+            and self._deadlines[0][0] < self._watchdog_until
+        ):
+            self._watchdog_scope.cancel()
         return batch
 
-    async def wait(self, execution: Execution, *, timeout: float | timedelta | None | Any = ...,
-                   backoff: Backoff | None = None,
-                   not_found_grace: float | timedelta | None = None) -> Outcome:
+    async def wait(
+        self,
+        execution: Execution,
+        *,
+        timeout: float | timedelta | Any | None = ...,
+        backoff: Backoff | None = None,
+        not_found_grace: float | timedelta | None = None,
+    ) -> Outcome:
         """Wait on one execution through this poller (its first poll is immediate)."""
-        batch = await self.submit([execution], timeout=timeout, backoff=backoff,
-                                  not_found_grace=not_found_grace, immediate=True,
-                                  keep_responses=True)
+        batch = await self.submit(
+            [execution],
+            timeout=timeout,
+            backoff=backoff,
+            not_found_grace=not_found_grace,
+            immediate=True,
+            keep_responses=True,
+        )
         try:
             await batch.done.wait()
         except BaseException:
@@ -460,8 +508,9 @@ class Poller:
         finally:
             self._batches.discard(batch)
 
-    async def as_completed(self, executions: Iterable[Execution],
-                           **kwargs: Any) -> AsyncIterator[Outcome]:
+    async def as_completed(
+        self, executions: Iterable[Execution], **kwargs: Any
+    ) -> AsyncIterator[Outcome]:
         """Yield each outcome as its execution ends; see :meth:`submit` for the options."""
         batch = await self.submit(executions, **kwargs)
         try:
@@ -472,15 +521,21 @@ class Poller:
                 batch.abandon("the consumer stopped iterating")
             self._batches.discard(batch)
 
-    def _settings(self, timeout: Any, backoff: Backoff | None,
-                  not_found_grace: float | timedelta | None,
-                  keep_responses: bool | None = None) -> WaitSettings:
+    def _settings(
+        self,
+        timeout: Any,
+        backoff: Backoff | None,
+        not_found_grace: float | timedelta | None,
+        keep_responses: bool | None = None,
+    ) -> WaitSettings:
         base = self.settings
         return WaitSettings(
             backoff=backoff if backoff is not None else base.backoff,
-            timeout=base.timeout if timeout is ... else (
-                None if timeout is None else to_seconds(timeout, name="timeout")),
-            not_found_grace=base.not_found_grace if not_found_grace is None
+            timeout=base.timeout
+            if timeout is ...
+            else (None if timeout is None else to_seconds(timeout, name="timeout")),
+            not_found_grace=base.not_found_grace
+            if not_found_grace is None
             else to_seconds(not_found_grace, name="not_found_grace"),
             keep_responses=base.keep_responses if keep_responses is None else keep_responses,
         )
@@ -490,13 +545,15 @@ class Poller:
             return execution.client
         if self.session is None:
             raise InvalidExecution(
-                f"{execution.describe()} is not bound to a client and the Poller has no session")
+                f"{execution.describe()} is not bound to a client and the Poller has no session"
+            )
         key = (execution.machine.service, self.region_name)
         client = self._clients.get(key)
         if client is None:
             assert self._stack is not None
             client = await self._stack.enter_async_context(
-                open_client(self.session, execution.machine.service, self.region_name))
+                open_client(self.session, execution.machine.service, self.region_name)
+            )
             self._clients[key] = client
         return client
 
@@ -509,10 +566,12 @@ class Poller:
             limiter = self._limiters.get(id(client))
             if limiter is None:
                 limiter = self._limiters[id(client)] = anyio.Semaphore(self.concurrency)
-            budget = self.budgets.get(budget_key(client, machine.service, machine.operation),
-                                      self.clock.now())
-            lane = self._lanes[key] = _Lane(self, client, machine.operation, machine.method,
-                                            budget, limiter)
+            budget = self.budgets.get(
+                budget_key(client, machine.service, machine.operation), self.clock.now()
+            )
+            lane = self._lanes[key] = _Lane(
+                self, client, machine.operation, machine.method, budget, limiter
+            )
             assert self._task_group is not None
             self._task_group.start_soon(lane.work, self._task_group)
         return lane
@@ -615,21 +674,29 @@ class Poller:
             self._finish(tracker, outcome)
             return
         spec = tracker.execution.machine.batch
-        if (self.batch and spec is not None and spec.parent_from is not None
-                and error is None and tracker.attempts == 1):
+        if (
+            self.batch
+            and spec is not None
+            and spec.parent_from is not None
+            and error is None
+            and tracker.attempts == 1
+        ):
             parent = spec.parent_from.search(response)
             if parent is not None:
                 self._join_group(lane, tracker, parent)
         if not tracker.listed:
             lane.push(tracker, tracker.next_due(now, self.rng))
 
-    def _fail_lane(self, lane: _Lane, failure: Any, error: BaseException | None,
-                   now: float) -> None:
+    def _fail_lane(
+        self, lane: _Lane, failure: Any, error: BaseException | None, now: float
+    ) -> None:
         reason = f"{failure.code}: {failure.message}".rstrip(": ")
         for _, _, other in lane.heap:
             if other.outcome is None and not other.listed:
-                self._finish(other, other.finish(OutcomeKind.ERROR, now, self.events,
-                                                 reason=reason, error=error))
+                self._finish(
+                    other,
+                    other.finish(OutcomeKind.ERROR, now, self.events, reason=reason, error=error),
+                )
         lane.heap.clear()
 
     def _finish(self, tracker: Tracker, outcome: Outcome) -> None:
@@ -657,19 +724,29 @@ class Poller:
                 self._finish(tracker, tracker.time_out(now, self.events))
 
 
-async def wait_all(executions: Iterable[Execution], *, timeout: float | timedelta | None = ...,  # type: ignore[assignment]
-                   fail_fast: FailFast | None = None, raise_on_failure: bool = False,
-                   on_transition: Callable[[Execution, Transition], None] | None = None,
-                   on_outcome: Callable[[Outcome], None] | None = None,
-                   **poller_options: Any) -> BatchResult:
+async def wait_all(
+    executions: Iterable[Execution],
+    *,
+    timeout: float | timedelta | None = ...,  # type: ignore[assignment]
+    fail_fast: FailFast | None = None,
+    raise_on_failure: bool = False,
+    on_transition: Callable[[Execution, Transition], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    **poller_options: Any,
+) -> BatchResult:
     """Wait on many executions with a poller of their own; returns every outcome.
 
     With ``raise_on_failure=True`` the first failed outcome (in input order)
     is raised after all have ended.
     """
     async with Poller(**poller_options) as poller:
-        result = await poller.wait_all(executions, timeout=timeout, fail_fast=fail_fast,
-                                       on_transition=on_transition, on_outcome=on_outcome)
+        result = await poller.wait_all(
+            executions,
+            timeout=timeout,
+            fail_fast=fail_fast,
+            on_transition=on_transition,
+            on_outcome=on_outcome,
+        )
     if raise_on_failure:
         for outcome in result.outcomes:
             error = error_for(outcome)
@@ -688,4 +765,3 @@ def wait_all_sync(executions: Iterable[Execution], **kwargs: Any) -> BatchResult
     except RuntimeError:
         return anyio.run(partial(wait_all, executions, **kwargs))
     raise RuntimeError("wait_all_sync() cannot run inside an event loop; use `await wait_all()`")
-

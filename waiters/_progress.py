@@ -40,8 +40,11 @@ class FailFast:
     def tripped(self, failures: int, finished: int) -> bool:
         if self.count is not None and failures >= self.count:
             return True
-        return (self.fraction is not None and finished >= self.min_finished
-                and failures / finished >= self.fraction)
+        return (
+            self.fraction is not None
+            and finished >= self.min_finished
+            and failures / finished >= self.fraction
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,13 @@ from typing import Any
 from ._errors import DefinitionError, InvalidExecution
 from ._machine import StateMachine, compile_definition, load_paths, service_model
 
-__all__ = ["MachineRegistry", "builtin_directory", "default_registry", "load_machines",
-           "machine_from_botocore_waiter"]
+__all__ = [
+    "MachineRegistry",
+    "builtin_directory",
+    "default_registry",
+    "load_machines",
+    "machine_from_botocore_waiter",
+]
 
 
 def builtin_directory() -> FsPath:
@@ -52,7 +57,10 @@ class MachineRegistry:
             ) from None
 
     def for_operation(self, service: str, operation: str) -> StateMachine:
-        """The type that waits with *operation* (``describe_job_execution`` or ``DescribeJobExecution``)."""
+        """The type that waits with *operation*.
+
+        Either spelling works: ``describe_job_execution`` or ``DescribeJobExecution``.
+        """
         pascal = operation
         if "_" in operation or operation[:1].islower():
             model = service_model(service)
@@ -93,8 +101,9 @@ def default_registry() -> MachineRegistry:
     return _default
 
 
-def load_machines(*paths: str | FsPath, registry: MachineRegistry | None = None,
-                  replace: bool = False) -> list[StateMachine]:
+def load_machines(
+    *paths: str | FsPath, registry: MachineRegistry | None = None, replace: bool = False
+) -> list[StateMachine]:
     """Load user definitions from files or directories and register them.
 
     Definitions are data (TOML or JSON); loading one never executes code.
@@ -106,8 +115,9 @@ def load_machines(*paths: str | FsPath, registry: MachineRegistry | None = None,
     return machines
 
 
-def machine_from_botocore_waiter(service: str, waiter_name: str, *,
-                                 name: str | None = None) -> StateMachine:
+def machine_from_botocore_waiter(
+    service: str, waiter_name: str, *, name: str | None = None
+) -> StateMachine:
     """Compile one of botocore's own ``waiters-2.json`` waiters onto this engine."""
     import botocore.session
 
@@ -122,8 +132,11 @@ def machine_from_botocore_waiter(service: str, waiter_name: str, *,
         )
     spec = waiters[waiter_name]
     operation_model = model.operation_model(spec["operation"])
-    required = list(operation_model.input_shape.required_members) \
-        if operation_model.input_shape is not None else []
+    required = (
+        list(operation_model.input_shape.required_members)
+        if operation_model.input_shape is not None
+        else []
+    )
     definition = {
         "name": name or f"{service}.{waiter_name}".lower(),
         "description": f"botocore waiter {service} {waiter_name}",

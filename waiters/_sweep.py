@@ -55,8 +55,9 @@ def identity_of(machine: StateMachine, params: Mapping[str, Any]) -> tuple[Any, 
     return tuple(params.get(spec.name) for spec in machine.identity)
 
 
-def _item_identity(machine: StateMachine, spec: BatchSpec, parent: Any,
-                   item: Mapping[str, Any]) -> tuple[Any, ...]:
+def _item_identity(
+    machine: StateMachine, spec: BatchSpec, parent: Any, item: Mapping[str, Any]
+) -> tuple[Any, ...]:
     values = []
     for param in machine.identity:
         path = spec.item_identity.get(param.name)
@@ -92,19 +93,22 @@ class Group:
         service = machine.service
         self._list: Caller = make_caller(client, _snake(self.spec.operation))
         self._list_budget: RateBudget = poller.budgets.get(
-            budget_key(client, service, self.spec.operation), poller.clock.now())
+            budget_key(client, service, self.spec.operation), poller.clock.now()
+        )
         self._progress: Caller | None = None
         self._progress_budget: RateBudget | None = None
         if self.spec.progress_operation:
             self._progress = make_caller(client, _snake(self.spec.progress_operation))
             self._progress_budget = poller.budgets.get(
-                budget_key(client, service, self.spec.progress_operation), poller.clock.now())
+                budget_key(client, service, self.spec.progress_operation), poller.clock.now()
+            )
         # Every count path starts at the same member (DescribeJob's `job`).
         first = next(iter(self.spec.progress_counts.values()), None)
         self._progress_root = Path(first.keys[0]) if first and first.keys else Path("job")
         ordered = sorted(
             (s for s, k in machine.states.items() if not k.terminal),
-            key=lambda s: _RANK.get(machine.states[s], 1))
+            key=lambda s: _RANK.get(machine.states[s], 1),
+        )
         self._nonterminal = ordered
         self._terminal = [s for s, k in machine.states.items() if k.terminal]
 
@@ -213,8 +217,11 @@ class Group:
         # A non-terminal status empty before the lists cannot hold a member that was
         # seen before: executions only move forward.
         running = [s for s in self._nonterminal if counts.get(s, 0) > 0]
-        by_elimination = 1 + sum(_pages(counts[s], size) for s in running) + sum(
-            _pages(counts[s], size) for s in grown if s != largest)
+        by_elimination = (
+            1
+            + sum(_pages(counts[s], size) for s in running)
+            + sum(_pages(counts[s], size) for s in grown if s != largest)
+        )
         if by_terminal <= by_elimination:
             for status in grown:
                 await self._list_status(status)
@@ -236,8 +243,11 @@ class Group:
         for status in grown:
             if status != largest:
                 listed |= await self._list_status(status)
-        ended = [t for k, t in self.members.items()
-                 if t.outcome is None and t.seen and k not in still_running and k not in listed]
+        ended = [
+            t
+            for k, t in self.members.items()
+            if t.outcome is None and t.seen and k not in still_running and k not in listed
+        ]
         if len(ended) <= after[largest] - previous.get(largest, 0):
             now = self.poller.clock.now()
             for tracker in ended:
@@ -250,9 +260,14 @@ class Group:
     # --- calls ---------------------------------------------------------------------------
 
     async def _counts(self) -> dict[str, int]:
-        assert self._progress is not None and self._progress_budget is not None
-        response = await self._call(self._progress, self._progress_budget,
-                                    {self.spec.parent: self.parent}, self._progress_root)
+        assert self._progress is not None
+        assert self._progress_budget is not None
+        response = await self._call(
+            self._progress,
+            self._progress_budget,
+            {self.spec.parent: self.parent},
+            self._progress_root,
+        )
         counts: dict[str, int] = {}
         for state, path in self.spec.progress_counts.items():
             value = path.search(response)
@@ -262,8 +277,11 @@ class Group:
     async def _list_status(self, status: str | None) -> set[tuple[Any, ...]]:
         """List every page (of one status); apply what is seen; return the identities seen."""
         spec = self.spec
-        params: dict[str, Any] = {spec.parent: self.parent, **spec.parent_params,
-                                  spec.page_size_param: spec.page_size}
+        params: dict[str, Any] = {
+            spec.parent: self.parent,
+            **spec.parent_params,
+            spec.page_size_param: spec.page_size,
+        }
         if status is not None and spec.status_filter:
             params[spec.status_filter] = status
         seen: set[tuple[Any, ...]] = set()
@@ -286,8 +304,9 @@ class Group:
                 return seen
             params[spec.token] = token
 
-    async def _call(self, caller: Caller, budget: RateBudget, params: Mapping[str, Any],
-                    required: Path) -> Mapping[str, Any]:
+    async def _call(
+        self, caller: Caller, budget: RateBudget, params: Mapping[str, Any], required: Path
+    ) -> Mapping[str, Any]:
         """One call through the budget, retried while throttled or transiently failing.
 
         botocore parses a truncated JSON body into an empty response, so an
@@ -315,8 +334,12 @@ class Group:
             self.calls += 1
             if error is None and required.search(response) is None:
                 failure: Failure | None = Failure(
-                    FailureKind.TRANSIENT, "MalformedResponse", f"no {required.expression}",
-                    None, None)
+                    FailureKind.TRANSIENT,
+                    "MalformedResponse",
+                    f"no {required.expression}",
+                    None,
+                    None,
+                )
             elif error is not None:
                 failure = classify(error, self.machine)
             else:
@@ -334,9 +357,13 @@ class Group:
                 await clock.sleep_until(now + min(8.0, 0.25 * 2**attempt))
                 continue
             poller.events.log.warning(
-                "waiters.batch_fallback", type=self.machine.name, parent=str(self.parent),
-                operation=self.spec.operation, error=type(error).__name__,
-                code=failure.code if failure else None)
+                "waiters.batch_fallback",
+                type=self.machine.name,
+                parent=str(self.parent),
+                operation=self.spec.operation,
+                error=type(error).__name__,
+                code=failure.code if failure else None,
+            )
             raise _SweepFailed
         raise _SweepFailed
 
@@ -345,4 +372,3 @@ def _snake(operation: str) -> str:
     from botocore import xform_name
 
     return str(xform_name(operation))
-

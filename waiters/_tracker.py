@@ -30,12 +30,21 @@ from ._outcome import Outcome, OutcomeKind, Transition
 
 __all__ = ["Tracker", "WaitSettings", "error_for"]
 
-_RANK = {StateKind.PENDING: 0, StateKind.RUNNING: 1, StateKind.SUCCEEDED: 2,
-         StateKind.FAILED: 2, StateKind.CANCELLED: 2}
-_OUTCOME_OF = {StateKind.SUCCEEDED: OutcomeKind.SUCCEEDED, StateKind.FAILED: OutcomeKind.FAILED,
-               StateKind.CANCELLED: OutcomeKind.CANCELLED}
-_MALFORMED = Failure(FailureKind.TRANSIENT, "MalformedResponse", "no members in the answer",
-                     None, None)
+_RANK = {
+    StateKind.PENDING: 0,
+    StateKind.RUNNING: 1,
+    StateKind.SUCCEEDED: 2,
+    StateKind.FAILED: 2,
+    StateKind.CANCELLED: 2,
+}
+_OUTCOME_OF = {
+    StateKind.SUCCEEDED: OutcomeKind.SUCCEEDED,
+    StateKind.FAILED: OutcomeKind.FAILED,
+    StateKind.CANCELLED: OutcomeKind.CANCELLED,
+}
+_MALFORMED = Failure(
+    FailureKind.TRANSIENT, "MalformedResponse", "no members in the answer", None, None
+)
 # Poll a moment after a hinted deadline, not on it.
 _HINT_MARGIN = 0.5
 
@@ -45,8 +54,14 @@ class WaitSettings:
 
     __slots__ = ("backoff", "keep_responses", "not_found_grace", "timeout")
 
-    def __init__(self, *, backoff: Backoff, timeout: float | None, not_found_grace: float,
-                 keep_responses: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        backoff: Backoff,
+        timeout: float | None,
+        not_found_grace: float,
+        keep_responses: bool = True,
+    ) -> None:
         self.backoff = backoff
         self.timeout = timeout
         self.not_found_grace = not_found_grace
@@ -59,9 +74,26 @@ class WaitSettings:
 class Tracker:
     """The state of one wait."""
 
-    __slots__ = ("attempts", "deadline", "due", "execution", "hint_at", "history", "kind",
-                 "listed", "not_found", "outcome", "owner", "response", "seen", "settings", "started",
-                 "state", "step", "version")
+    __slots__ = (
+        "attempts",
+        "deadline",
+        "due",
+        "execution",
+        "hint_at",
+        "history",
+        "kind",
+        "listed",
+        "not_found",
+        "outcome",
+        "owner",
+        "response",
+        "seen",
+        "settings",
+        "started",
+        "state",
+        "step",
+        "version",
+    )
 
     def __init__(self, execution: Execution, settings: WaitSettings, now: float) -> None:
         self.execution = execution
@@ -87,7 +119,9 @@ class Tracker:
 
     # --- answers -----------------------------------------------------------------------
 
-    def on_response(self, response: Mapping[str, Any], now: float, events: Events) -> Outcome | None:
+    def on_response(
+        self, response: Mapping[str, Any], now: float, events: Events
+    ) -> Outcome | None:
         """Take a describe answer; the outcome if it ends the wait."""
         machine = self.execution.machine
         if machine.status is not None and response.keys() <= {"ResponseMetadata"}:
@@ -109,12 +143,17 @@ class Tracker:
         if self.settings.keep_responses or (kind is not None and kind.terminal):
             self.response = response
         if events.debug:
-            events.log.debug("waiters.poll", execution=self.execution.describe(), state=state,
-                             attempt=self.attempts,
-                             **events.response_fields(machine, response))
+            events.log.debug(
+                "waiters.poll",
+                execution=self.execution.describe(),
+                state=state,
+                attempt=self.attempts,
+                **events.response_fields(machine, response),
+            )
         if state is None and kind is None:
-            events.warn_once("waiters.missing_status", machine.name, "",
-                             execution=self.execution.describe())
+            events.warn_once(
+                "waiters.missing_status", machine.name, "", execution=self.execution.describe()
+            )
         self.observe(state, kind, now, events)
         if hints.deadline_in is not None or hints.deadline_after is not None:
             self._read_hints(response, now)
@@ -122,8 +161,9 @@ class Tracker:
             return self.finish(_OUTCOME_OF[self.kind], now, events)
         return self._after_poll(now)
 
-    def observe(self, state: str | None, kind: StateKind | None, now: float,
-                events: Events) -> bool:
+    def observe(
+        self, state: str | None, kind: StateKind | None, now: float, events: Events
+    ) -> bool:
         """Record an observed state (from Describe or a list); True if it changed."""
         previous = self.state
         if state == previous:
@@ -133,13 +173,19 @@ class Tracker:
         if state is None:
             return False
         if kind is None and state not in machine.states and machine.states:
-            events.warn_once("waiters.unknown_state", machine.name, state,
-                             execution=self.execution.describe())
+            events.warn_once(
+                "waiters.unknown_state", machine.name, state, execution=self.execution.describe()
+            )
         if not machine.is_legal(previous, state):
             old_rank = _RANK.get(self.kind) if self.kind is not None else None
             new_rank = _RANK.get(kind) if kind is not None else None
-            events.log.warning("waiters.illegal_transition", execution=self.execution.describe(),
-                               type=machine.name, before=previous, after=state)
+            events.log.warning(
+                "waiters.illegal_transition",
+                execution=self.execution.describe(),
+                type=machine.name,
+                before=previous,
+                after=state,
+            )
             if old_rank is not None and new_rank is not None and new_rank < old_rank:
                 # Never go backwards in the lifecycle: keep the later state.
                 self.step += 1
@@ -149,12 +195,18 @@ class Tracker:
         self.step = 0
         self.history.append(Transition(state, kind, now, self.attempts))
         if events.debug:
-            events.log.debug("waiters.transition", execution=self.execution.describe(),
-                             before=previous, after=state, kind=kind.value if kind else None)
+            events.log.debug(
+                "waiters.transition",
+                execution=self.execution.describe(),
+                before=previous,
+                after=state,
+                kind=kind.value if kind else None,
+            )
         return True
 
-    def on_summary(self, state: str | None, item: Mapping[str, Any] | None, now: float,
-                   events: Events) -> Outcome | None:
+    def on_summary(
+        self, state: str | None, item: Mapping[str, Any] | None, now: float, events: Events
+    ) -> Outcome | None:
         """Take a state seen in a list call (or inferred from one); the outcome if it ends."""
         self.seen = True
         self.not_found = None
@@ -167,36 +219,53 @@ class Tracker:
             return self.finish(_OUTCOME_OF[self.kind], now, events)
         return None
 
-    def on_failure(self, failure: Failure, now: float, events: Events,
-                   exc: BaseException | None = None) -> Outcome | None:
+    def on_failure(
+        self, failure: Failure, now: float, events: Events, exc: BaseException | None = None
+    ) -> Outcome | None:
         """Take a failed call; the outcome if it ends the wait."""
         kind = failure.kind
         if kind is FailureKind.THROTTLED:
             # Throttling costs the execution nothing but time: no attempt, no backoff step.
             if events.debug:
-                events.log.debug("waiters.throttled", execution=self.execution.describe(),
-                                 code=failure.code)
+                events.log.debug(
+                    "waiters.throttled", execution=self.execution.describe(), code=failure.code
+                )
             return None
         self.attempts += 1
         if kind is FailureKind.TRANSIENT:
             if events.info:
-                events.log.info("waiters.transient_error", execution=self.execution.describe(),
-                                code=failure.code, status=failure.status, attempt=self.attempts)
+                events.log.info(
+                    "waiters.transient_error",
+                    execution=self.execution.describe(),
+                    code=failure.code,
+                    status=failure.status,
+                    attempt=self.attempts,
+                )
             self.step += 1
             return self._after_poll(now)
         if kind is FailureKind.TERMINAL:
-            assert failure.rule is not None and failure.rule.kind is not None
+            assert failure.rule is not None
+            assert failure.rule.kind is not None
             self.observe(failure.code, failure.rule.kind, now, events)
-            return self.finish(_OUTCOME_OF[failure.rule.kind], now, events,
-                               reason=failure.message or failure.code)
+            return self.finish(
+                _OUTCOME_OF[failure.rule.kind], now, events, reason=failure.message or failure.code
+            )
         if kind is FailureKind.NOT_FOUND:
             if self.seen:
-                return self.finish(OutcomeKind.VANISHED, now, events,
-                                   reason=f"{failure.code} after the execution was seen running")
+                return self.finish(
+                    OutcomeKind.VANISHED,
+                    now,
+                    events,
+                    reason=f"{failure.code} after the execution was seen running",
+                )
             self.not_found = failure
             if now - self.started >= self.settings.not_found_grace or now >= self.deadline:
-                return self.finish(OutcomeKind.NOT_FOUND, now, events,
-                                   reason=f"{failure.code}: {failure.message}".rstrip(": "))
+                return self.finish(
+                    OutcomeKind.NOT_FOUND,
+                    now,
+                    events,
+                    reason=f"{failure.code}: {failure.message}".rstrip(": "),
+                )
             self.step += 1
             return None
         reason = f"{failure.code}: {failure.message}".rstrip(": ")
@@ -205,8 +274,9 @@ class Tracker:
     def on_exception(self, exc: BaseException, now: float, events: Events) -> Outcome:
         """An exception nobody classified: end the wait with it, never lose the execution."""
         self.attempts += 1
-        return self.finish(OutcomeKind.ERROR, now, events, reason=f"{type(exc).__name__}: {exc}",
-                           error=exc)
+        return self.finish(
+            OutcomeKind.ERROR, now, events, reason=f"{type(exc).__name__}: {exc}", error=exc
+        )
 
     # --- timing ------------------------------------------------------------------------
 
@@ -249,8 +319,15 @@ class Tracker:
 
     # --- ending ------------------------------------------------------------------------
 
-    def finish(self, kind: OutcomeKind, now: float, events: Events, *,
-               reason: str | None = None, error: BaseException | None = None) -> Outcome:
+    def finish(
+        self,
+        kind: OutcomeKind,
+        now: float,
+        events: Events,
+        *,
+        reason: str | None = None,
+        error: BaseException | None = None,
+    ) -> Outcome:
         machine = self.execution.machine
         if reason is None:
             reason = machine.reason_of(self.response)
@@ -267,18 +344,32 @@ class Tracker:
         )
         self.outcome = outcome
         if events.info:
-            events.log.info("waiters.finished", execution=self.execution.describe(),
-                            type=machine.name, outcome=kind.value, state=self.state,
-                            attempts=self.attempts, elapsed=round(now - self.started, 3))
+            events.log.info(
+                "waiters.finished",
+                execution=self.execution.describe(),
+                type=machine.name,
+                outcome=kind.value,
+                state=self.state,
+                attempts=self.attempts,
+                elapsed=round(now - self.started, 3),
+            )
         return outcome
 
     def time_out(self, now: float, events: Events) -> Outcome:
         if self.not_found is not None and not self.seen:
             failure = self.not_found
-            return self.finish(OutcomeKind.NOT_FOUND, now, events,
-                               reason=f"{failure.code}: {failure.message}".rstrip(": "))
-        return self.finish(OutcomeKind.TIMED_OUT, now, events,
-                           reason=f"still {self.state or 'unseen'} at the deadline")
+            return self.finish(
+                OutcomeKind.NOT_FOUND,
+                now,
+                events,
+                reason=f"{failure.code}: {failure.message}".rstrip(": "),
+            )
+        return self.finish(
+            OutcomeKind.TIMED_OUT,
+            now,
+            events,
+            reason=f"still {self.state or 'unseen'} at the deadline",
+        )
 
 
 def _server_time(response: Mapping[str, Any]) -> float | None:

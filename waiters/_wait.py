@@ -25,8 +25,15 @@ from ._tracker import Tracker, WaitSettings, error_for
 if TYPE_CHECKING:
     from ._poller import Poller
 
-__all__ = ["DEFAULT_CALL_TIMEOUT", "DEFAULT_NOT_FOUND_GRACE", "DEFAULT_TIMEOUT", "resolve_execution", "settings_from",
-           "wait_for", "wait_for_sync"]
+__all__ = [
+    "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_NOT_FOUND_GRACE",
+    "DEFAULT_TIMEOUT",
+    "resolve_execution",
+    "settings_from",
+    "wait_for",
+    "wait_for_sync",
+]
 
 #: One hour. Pass ``timeout=None`` to wait as long as the execution runs.
 DEFAULT_TIMEOUT = 3600.0
@@ -39,8 +46,9 @@ DEFAULT_CALL_TIMEOUT = 30.0
 _UNSET: Any = object()
 
 
-def settings_from(timeout: float | timedelta | None, backoff: Backoff | None,
-                  not_found_grace: float | timedelta) -> WaitSettings:
+def settings_from(
+    timeout: float | timedelta | None, backoff: Backoff | None, not_found_grace: float | timedelta
+) -> WaitSettings:
     return WaitSettings(
         backoff=backoff if backoff is not None else Backoff(),
         timeout=None if timeout is None else to_seconds(timeout, name="timeout"),
@@ -54,7 +62,8 @@ def resolve_execution(target: Any, operation: str | None, params: dict[str, Any]
             extra = operation if operation is not None else ", ".join(params)
             raise InvalidExecution(
                 f"wait_for({target.describe()}, ...): an Execution already carries its "
-                f"parameters; unexpected {extra}")
+                f"parameters; unexpected {extra}"
+            )
         return target
     return execution(target, operation, **params)
 
@@ -95,13 +104,18 @@ async def wait_for(
     target_execution = resolve_execution(target, operation, params)
     settings = settings_from(timeout, backoff, not_found_grace)
     if poller is not None:
-        outcome = await poller.wait(target_execution, timeout=settings.timeout,
-                                    backoff=settings.backoff,
-                                    not_found_grace=settings.not_found_grace)
+        outcome = await poller.wait(
+            target_execution,
+            timeout=settings.timeout,
+            backoff=settings.backoff,
+            not_found_grace=settings.not_found_grace,
+        )
     else:
         async with _client_for(target_execution, client, session, region_name) as bound:
             outcome = await _wait_one(
-                target_execution, bound, settings,
+                target_execution,
+                bound,
+                settings,
                 clock=clock or LoopClock(),
                 budgets=budgets or default_budgets(),
                 rng=rng or random.Random(),
@@ -129,8 +143,9 @@ def wait_for_sync(target: Any, operation: str | None = None, /, **kwargs: Any) -
 
 
 @asynccontextmanager
-async def _client_for(target: Execution, client: Any, session: Any,
-                      region_name: str | None) -> AsyncIterator[Any]:
+async def _client_for(
+    target: Execution, client: Any, session: Any, region_name: str | None
+) -> AsyncIterator[Any]:
     if client is not None:
         yield client
     elif target.client is not None:
@@ -141,12 +156,13 @@ async def _client_for(target: Execution, client: Any, session: Any,
     else:
         raise InvalidExecution(
             f"{target.describe()} is not bound to a client: pass client= or session=, "
-            "or create it with execution(client, operation, ...)")
+            "or create it with execution(client, operation, ...)"
+        )
 
 
 @asynccontextmanager
 async def open_client(session: Any, service: str, region_name: str | None) -> AsyncIterator[Any]:
-    """A client from a boto3 or aioboto3 session, with one attempt per call (see POLL_RETRY_CONFIG)."""
+    """A client from a boto3 or aioboto3 session, one attempt per call (POLL_RETRY_CONFIG)."""
     from botocore.config import Config
 
     config = Config(retries=dict(POLL_RETRY_CONFIG))
@@ -161,9 +177,17 @@ async def open_client(session: Any, service: str, region_name: str | None) -> As
             created.close()
 
 
-async def _wait_one(target: Execution, client: Any, settings: WaitSettings, *, clock: Clock,
-                    budgets: BudgetRegistry, rng: random.Random, events: Events,
-                    call_timeout: float) -> Outcome:
+async def _wait_one(
+    target: Execution,
+    client: Any,
+    settings: WaitSettings,
+    *,
+    clock: Clock,
+    budgets: BudgetRegistry,
+    rng: random.Random,
+    events: Events,
+    call_timeout: float,
+) -> Outcome:
     machine = target.machine
     call = make_caller(client, machine.method)
     params = dict(target.params)

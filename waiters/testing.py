@@ -54,8 +54,9 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         return self._virtual_now
 
 
-def run_virtual(func: Callable[..., Awaitable[_T]], *args: Any, start: float = 0.0,
-                **kwargs: Any) -> _T:
+def run_virtual(
+    func: Callable[..., Awaitable[_T]], *args: Any, start: float = 0.0, **kwargs: Any
+) -> _T:
     """Run ``func(*args, **kwargs)`` to completion on a fresh virtual-time loop."""
 
     async def main() -> _T:
