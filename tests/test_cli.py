@@ -15,6 +15,7 @@ import os
 import re
 import select
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -200,6 +201,33 @@ def test_missing_credentials_exit_4(sim: Simulator, tmp_path: Path) -> None:
     summary = summary_of(result)
     assert summary["counts"]["error"] == 1
     assert "NoCredentialsError" in summary["outcomes"][0]["reason"]
+
+
+def test_an_endpoint_that_never_answers_exits_4(env: dict[str, str]) -> None:
+    """Connection refused on every call is not about the execution: exit 4 at the deadline."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    result = run_cli(
+        "wait",
+        "iot-job-execution",
+        "--endpoint-url",
+        closed,
+        *QUICK,
+        "--param",
+        "jobId=j",
+        "--param",
+        "thingName=t",
+        "--timeout",
+        "1s",
+        "--output",
+        "json",
+        env=env,
+    )
+    assert result.returncode == 4, result.stderr
+    summary = summary_of(result)
+    assert summary["counts"]["timed_out"] == 1 and summary["errors"] == summary["calls"] > 0
+    assert summary["result"] == "AWS could not be reached"
 
 
 def test_a_missing_parent_exits_1(sim: Simulator, env: dict[str, str]) -> None:

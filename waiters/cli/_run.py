@@ -21,10 +21,18 @@ import anyio
 import structlog
 from anyio.abc import TaskStatus
 
-from waiters import Backoff, BatchResult, BudgetRegistry, Execution, FailFast, Poller
+from waiters import (
+    Backoff,
+    BatchResult,
+    BudgetRegistry,
+    Execution,
+    FailFast,
+    Poller,
+    Progress,
+)
 
 from ._display import Report, Summary
-from ._exit import exit_code_for, for_signal
+from ._exit import ExitCode, exit_code_for, for_signal
 
 __all__ = [
     "Interrupts",
@@ -166,6 +174,16 @@ async def wait_and_report(
     else:
         code = exit_code_for(result.outcomes)
     remark = note(result) if note is not None and interrupts.signum is None else None
+    if code == ExitCode.TIMED_OUT and _never_answered(result, progress):
+        # Each failed call looked transient (connection refused, 5xx), so the library
+        # kept trying until the deadline. Not one answer in the whole wait is not about
+        # the executions, though: a wrong endpoint or a network that is down.
+        code = ExitCode.AWS_ERROR
+        remark = (
+            f"No call got an answer: all {progress.calls:,} failed with connection or "
+            "server errors (is --endpoint-url or the network right?).",
+            "AWS could not be reached",
+        )
     report.finish(
         Summary(
             outcomes=result.outcomes,
@@ -183,6 +201,14 @@ async def wait_and_report(
         )
     )
     return code
+
+
+def _never_answered(result: BatchResult, progress: Progress) -> bool:
+    return (
+        progress.calls > 0
+        and progress.errors == progress.calls
+        and all(outcome.state is None for outcome in result.outcomes)
+    )
 
 
 def cancelled_early(report: Report) -> Callable[[Interrupts], int]:

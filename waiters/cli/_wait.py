@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import anyio
 import structlog
@@ -307,7 +307,7 @@ def _client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
     kwargs: dict[str, Any] = {
         "config": Config(
-            retries=dict(POLL_RETRY_CONFIG),  # type: ignore[arg-type]  # a plain mapping
+            retries=cast("Any", dict(POLL_RETRY_CONFIG)),
             max_pool_connections=max(10, args.concurrency),
             # Endpoint host prefixes (iotsitewise's "api.") make no sense on an explicit
             # endpoint such as a simulator's 127.0.0.1.
