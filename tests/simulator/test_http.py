@@ -107,7 +107,7 @@ def boto(served: Simulator) -> Iterator[Callable[[str], Any]]:
     clients: list[Any] = []
 
     def make(service: str, **overrides: Any) -> Any:
-        client = boto3.client(service, **(served.client_kwargs() | overrides))  # type: ignore[call-overload]
+        client = boto3.client(service, **(served.client_kwargs() | overrides))
         clients.append(client)
         return client
 
@@ -122,7 +122,7 @@ def test_implemented_operations_are_all_covered() -> None:
 
     covered = {(service, output_shape(service, method).name) for service, method, _ in CASES}
     expected = {
-        (service, service_model(service).operation_model(name).output_shape.name)  # type: ignore[union-attr]
+        (service, service_model(service).operation_model(name).output_shape.name)
         for service, names in IMPLEMENTED.items()
         for name in names
     }

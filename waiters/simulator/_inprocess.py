@@ -65,7 +65,7 @@ class FakeClientMeta:
     @property
     def region_name(self) -> str:
         """The region requests are attributed to (throttle buckets are per region)."""
-        return str(self.config.region_name)  # type: ignore[attr-defined]  # stubs omit it
+        return str(self.config.region_name)  # stubs omit it
 
 
 class FakeClientExceptions:
@@ -99,7 +99,7 @@ def _exceptions(service: str) -> FakeClientExceptions:
 @functools.cache
 def _paginator_configs(service: str) -> Mapping[str, Any]:
     model = botocore.session.get_session().get_paginator_model(service)
-    names = model._paginator_config  # type: ignore[attr-defined]  # no public listing
+    names = model._paginator_config  # no public listing
     return {name: model.get_paginator(name) for name in names}
 
 
@@ -144,7 +144,7 @@ def _parse_wire(spec: OperationSpec, outcome: Outcome, request_id: str) -> dict[
         "context": {"operation_name": spec.name},
     }
     parser = create_parser(spec.protocol)
-    parsed: dict[str, Any] = parser.parse(response, spec.model.output_shape)  # type: ignore[arg-type]
+    parsed: dict[str, Any] = parser.parse(response, spec.model.output_shape)
     if status >= 300:
         # botocore's endpoint does this second pass to expose modeled error
         # members (e.g. Transfer's Resource/ResourceType) at the top level.
@@ -207,7 +207,7 @@ class _ClientBase:
         if outcome.error is not None:
             parsed = _parse_wire(spec, outcome, request_id)
             code = parsed.get("Error", {}).get("Code", "")
-            raise self.exceptions.from_code(code)(parsed, spec.name)  # type: ignore[arg-type]  # stubs want TypedDict
+            raise self.exceptions.from_code(code)(parsed, spec.name)  # stubs want TypedDict
         if outcome.fault == "malformed":
             return _parse_wire(spec, outcome, request_id)
         body = outcome.body
