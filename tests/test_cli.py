@@ -779,3 +779,72 @@ def test_terminal_gets_a_live_display_and_a_summary_table(
     table = output[output.rindex("TYPE               TOTAL") :]
     assert re.search(r"^iot-job-execution +4 +3 +1\s*$", table, re.MULTILINE), table
     assert "exit 1: at least one execution ended badly" in table
+
+
+# --- in-process: the small pure pieces --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90s", 90.0),
+        ("30m", 1800.0),
+        ("2h", 7200.0),
+        ("1h30m", 5400.0),
+        ("45", 45.0),
+        ("0.5", 0.5),
+        ("1m30s", 90.0),
+        ("1d", 86400.0),
+        (" 2H ", 7200.0),
+    ],
+)
+def test_durations_accept_units_and_plain_seconds(text: str, seconds: float) -> None:
+    """Durations read 90s, 30m, 2h, 1h30m and plain seconds."""
+    from waiters.cli._args import deadline, duration
+
+    assert duration(text) == seconds
+    assert deadline(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["10 minutes", "", "-5", "1x", "m", "30m1h", "inf"])
+def test_bad_durations_are_refused(text: str) -> None:
+    """Anything else is refused with the value and the accepted forms in the message."""
+    import argparse
+
+    from waiters.cli._args import duration
+
+    with pytest.raises(argparse.ArgumentTypeError, match=r"use 90s, 30m, 2h or seconds"):
+        duration(text)
+
+
+def test_no_deadline_is_spelled_none() -> None:
+    """--timeout none waits as long as the executions run."""
+    from waiters.cli._args import deadline
+
+    assert deadline("none") is None and deadline("never") is None
+
+
+def test_exit_code_precedence() -> None:
+    """A bad ending outranks an AWS error, which outranks a timeout; all succeeded is 0."""
+    from waiters import Execution, Outcome, OutcomeKind, default_registry
+    from waiters.cli._exit import exit_code_for
+
+    machine = default_registry().get("iot-job-execution")
+
+    def outcome(kind: OutcomeKind) -> Outcome:
+        execution = Execution(machine, {"jobId": "j", "thingName": kind.value})
+        return Outcome(execution, kind, None, None, None, 1, 0.0, ())
+
+    def code(*kinds: OutcomeKind) -> int:
+        return int(exit_code_for([outcome(kind) for kind in kinds]))
+
+    assert code() == code(OutcomeKind.SUCCEEDED) == 0
+    for bad in (
+        OutcomeKind.FAILED,
+        OutcomeKind.CANCELLED,
+        OutcomeKind.VANISHED,
+        OutcomeKind.NOT_FOUND,
+    ):
+        assert code(OutcomeKind.SUCCEEDED, bad, OutcomeKind.ERROR, OutcomeKind.TIMED_OUT) == 1
+    assert code(OutcomeKind.SUCCEEDED, OutcomeKind.ERROR, OutcomeKind.TIMED_OUT) == 4
+    assert code(OutcomeKind.SUCCEEDED, OutcomeKind.TIMED_OUT) == 3
