@@ -51,8 +51,8 @@ exit codes:
   1    at least one ended badly (failed, cancelled, vanished, not found)
   2    usage or bad input (unknown type, bad parameter, bad duration)
   3    the deadline passed first (and none ended badly)
-  4    AWS refused for reasons not about the execution (credentials, access
-       denied, unknown endpoint)
+  4    AWS refused or could not be reached, for reasons not about the
+       executions (credentials, access denied, a wrong endpoint)
   130  interrupted (SIGINT);  143  terminated (SIGTERM)
 
 examples:
@@ -82,7 +82,8 @@ examples:
   waiters wait iot-job-execution --all-of fw-42 --timeout 1h30m --output json
 
 exit codes: 0 all succeeded, 1 one ended badly, 2 usage, 3 timed out,
-4 AWS refused (credentials, access), 130 SIGINT, 143 SIGTERM.
+4 AWS refused or unreachable (credentials, access, endpoint), 130 SIGINT,
+143 SIGTERM.
 """
 
 _DEMO_EPILOG = """\
@@ -330,8 +331,8 @@ def build_parser(*, simulator: bool = True) -> Parser:
     wait = commands.add_parser(
         "wait",
         help="wait on executions until they end",
-        description="Wait on one execution, a list of them, or every execution of a parent "
-        "(an IoT job, a command, a Snow task, a Transfer workflow).",
+        description="Wait on one execution, a list of them, or every execution of a parent\n"
+        "(an IoT job, a command, a SiteWise asset, a Snow task, a Transfer workflow).",
         epilog=_WAIT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
@@ -390,7 +391,7 @@ def build_parser(*, simulator: bool = True) -> Parser:
     demo = commands.add_parser(
         "demo",
         help="watch a simulated fleet: no AWS account needed",
-        description="Start an embedded AWS simulator and wait on a simulated IoT job "
+        description="Start an embedded AWS simulator and wait on a simulated IoT job\n"
         "rollout and executions of every other type, with live progress.",
         epilog=_DEMO_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
