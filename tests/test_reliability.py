@@ -254,6 +254,35 @@ def test_bad_credentials_fail_fast_without_a_retry_loop(code: str, status: int) 
     assert batch_calls <= 10
 
 
+@pytest.mark.parametrize(
+    ("service", "type_name", "code"),
+    [
+        ("iot", "iot-job-execution", "ExpiredTokenException"),
+        ("transfer", "transfer-execution", "UnrecognizedClientException"),
+        ("snow-device-management", "snow-execution", "AccessDeniedException"),
+    ],
+)
+def test_refused_credentials_over_http_fail_fast(service: str, type_name: str, code: str) -> None:
+    """Injected: the simulator refuses the client's access key (expired, unknown, denied),
+    answering as AWS does over the wire. Checked: a real boto3 wait makes one call and
+    raises ServiceError naming the operation and the code."""
+    with Simulator(seed=32, speed=20).in_thread() as sim:
+        (ids,) = sim.fleet.add(type_name, 1)
+        sim.fleet.refused_keys["AKIAREFUSED000000000"] = code
+        kwargs = {**sim.client_kwargs(), "aws_access_key_id": "AKIAREFUSED000000000"}
+        client = boto3.client(service, **kwargs)
+        machine = default_registry().get(type_name)
+        try:
+            with pytest.raises(ServiceError) as info:
+                wait_for_sync(execution(client, machine.method, **ids), budgets=BudgetRegistry())
+        finally:
+            client.close()
+        served = sum(s["served"] + s["throttled"] for s in sim.fleet.stats().values())
+    assert info.value.attempts == 1
+    assert f"{machine.operation} failed: {code}" in str(info.value)
+    assert served == 0  # refused before any operation ran
+
+
 def test_an_execution_that_never_existed_is_not_found_after_the_grace_window() -> None:
     """Injected: ids the service never knew. Checked: ExecutionNotFound after the grace
     window (not before), naming the execution."""

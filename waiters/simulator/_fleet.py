@@ -533,6 +533,10 @@ class Fleet:
         self._limits: dict[str, tuple[float, float]] = {}
         self._throttle = throttle
         self._faults = faults
+        #: Access key ids the HTTP server refuses, with the error code to answer
+        #: (ExpiredTokenException, UnrecognizedClientException, AccessDeniedException):
+        #: how tests meet expired or wrong credentials.
+        self.refused_keys: dict[str, str] = {}
         self._fault_rng = random.Random(faults.seed if faults else 0)
         prefix = random.Random(seed).getrandbits(64)
         self._request_prefix = (

@@ -41,6 +41,13 @@ from ._protocol import (
 
 __all__ = ["Simulator", "SimulatorThread"]
 
+#: HTTP status per refused-credentials code (AWS answers these with 403 or 400).
+_AUTH_STATUS: Final = {
+    "ExpiredTokenException": 403,
+    "UnrecognizedClientException": 403,
+    "AccessDeniedException": 403,
+    "InvalidSignatureException": 403,
+}
 #: Dummy credentials: botocore insists on signing, the simulator never checks.
 ACCESS_KEY_ID: Final = "AKIASIMULATOR0000000"
 SECRET_ACCESS_KEY: Final = "simulator-secret-access-key-not-checked"  # noqa: S105 - a dummy
@@ -214,6 +221,17 @@ class Simulator:
                 403,
                 "MissingAuthenticationTokenException",
                 "Missing SigV4 credential scope",
+                request_id,
+            )
+        refused = fleet.refused_keys.get(scope[0])
+        if refused is not None:
+            # Credentials the test marked bad: refused before any operation,
+            # as IAM does, with the error a real account would answer.
+            return _aws_error(
+                "json" if scope[3] == "transfer" else "rest-json",
+                _AUTH_STATUS.get(refused, 403),
+                refused,
+                f"{refused}: the security token included in the request is not valid",
                 request_id,
             )
         region = scope[2]
