@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
+import structlog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -401,3 +402,31 @@ def test_bad_poller_options_name_the_field() -> None:
         Poller(sweep_interval=0)
     with pytest.raises(ValueError, match="batch_min must be a non-negative integer"):
         Poller(batch_min=-1)
+
+
+def test_a_call_that_never_answers_is_abandoned_after_the_call_timeout() -> None:
+    """A hung call counts as a transient error after call_timeout; the wait goes on."""
+    from waiters.simulator import Latency
+
+    async def main() -> tuple[Any, float]:
+        fleet = _fleet(seed=10, faults=Faults(latency=Latency(10_000, 10_000, 0.5), seed=3))
+        ids = fleet.add("sitewise-execution", 5, lifecycle=Lifecycle(running=(5, 20)))
+        start = anyio.current_time()
+        result = await wait_all(
+            _executions(fleet, "sitewise-execution", ids),
+            call_timeout=3,
+            budgets=BudgetRegistry(),
+            batch=False,
+            timeout=600,
+        )
+        return result, anyio.current_time() - start
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(0))
+    with structlog.testing.capture_logs() as logs:
+        result, elapsed = run_virtual(main)
+    assert {o.kind for o in result.outcomes} <= {OutcomeKind.SUCCEEDED, OutcomeKind.FAILED}
+    assert elapsed < 600
+    timeouts = [
+        e for e in logs if e["event"] == "waiters.transient_error" and e["code"] == "TimeoutError"
+    ]
+    assert timeouts

@@ -11,6 +11,7 @@ back at the ceiling it stops limiting below it.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +67,11 @@ class BudgetConfig:
             raise ValueError(f"decrease must be between 0 and 1, got {self.decrease!r}")
         if self.cooldown < 0:
             raise ValueError(f"cooldown must be at least 0 seconds, got {self.cooldown!r}")
+
+    @classmethod
+    def unlimited(cls) -> BudgetConfig:
+        """No pacing at all (for tests and in-process transports): calls never wait."""
+        return cls(initial_rate=math.inf, max_rate=math.inf)
 
 
 @dataclass(frozen=True, slots=True)
