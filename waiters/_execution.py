@@ -29,10 +29,10 @@ class Execution:
     same wait: a batch given one twice polls it once.
     """
 
-    __slots__ = ("_hash", "_key", "client", "machine", "params")
+    # Kept small: a batch holds one per execution, 100,000 of them at times.
+    __slots__ = ("_hash", "_key", "client", "machine")
 
     machine: StateMachine
-    params: Mapping[str, Any]
     client: Any
 
     def __init__(
@@ -40,10 +40,25 @@ class Execution:
     ) -> None:
         validate_params(machine, params)
         self.machine = machine
-        self.params = MappingProxyType(dict(params))
         self.client = client
-        self._key = (machine.name, tuple(sorted(params.items())), id(client) if client else None)
+        # The values in the definition's parameter order are both the identity
+        # (equal executions, equal keys) and the storage: no dict per execution.
+        values = tuple(params.get(spec.name) for spec in machine.parameters)
+        self._key = (machine.name, values, id(client) if client else None)
         self._hash = hash(self._key)
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        """The identifying parameters, as the describe call takes them (read-only)."""
+        return MappingProxyType(self.call_params())
+
+    def call_params(self) -> dict[str, Any]:
+        """A fresh dict of the parameters, for one describe call."""
+        return {
+            spec.name: value
+            for spec, value in zip(self.machine.parameters, self._key[1], strict=True)
+            if value is not None
+        }
 
     @property
     def type(self) -> str:

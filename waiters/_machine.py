@@ -175,6 +175,11 @@ class StateMachine:
     sensitive: tuple[Path, ...]
     batch: BatchSpec | None
     source: str
+    #: Identifying, then optional, parameters.
+    parameters: tuple[ParamSpec, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parameters", (*self.identity, *self.optional))
 
     def kind_of(self, state: str | None) -> StateKind | None:
         """The kind of a state, or None for a state the definition does not know."""

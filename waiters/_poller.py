@@ -659,7 +659,7 @@ class Poller:
         inflight = lane.inflight
         inflight[task] = clock.now()
         try:
-            response = await lane.call(tracker.execution.params)
+            response = await lane.call(tracker.execution.call_params())
         except asyncio.CancelledError:
             # The lane's call watchdog cancels calls that outlive call_timeout;
             # any other cancellation (the caller's) goes on up.
