@@ -111,6 +111,11 @@ class Failure:
     #: Auth and setup failures are about the caller, not the execution.
     about_caller: bool = False
 
+    @property
+    def reason(self) -> str:
+        """``Code: message``, as outcomes and errors report it."""
+        return f"{self.code}: {self.message}" if self.message else self.code
+
 
 def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
     """What a call's exception means; None for an exception that is not the service's."""

@@ -728,7 +728,7 @@ class Poller:
     def _fail_lane(
         self, lane: _Lane, failure: Any, error: BaseException | None, now: float
     ) -> None:
-        reason = f"{failure.code}: {failure.message}".rstrip(": ")
+        reason = failure.reason
         for _, _, other in lane.heap:
             if other.outcome is None and not other.listed:
                 self._finish(

@@ -264,11 +264,11 @@ class Tracker:
                     OutcomeKind.NOT_FOUND,
                     now,
                     events,
-                    reason=f"{failure.code}: {failure.message}".rstrip(": "),
+                    reason=failure.reason,
                 )
             self.step += 1
             return None
-        reason = f"{failure.code}: {failure.message}".rstrip(": ")
+        reason = failure.reason
         return self.finish(OutcomeKind.ERROR, now, events, reason=reason, error=exc)
 
     def on_exception(self, exc: BaseException, now: float, events: Events) -> Outcome:
@@ -362,7 +362,7 @@ class Tracker:
                 OutcomeKind.NOT_FOUND,
                 now,
                 events,
-                reason=f"{failure.code}: {failure.message}".rstrip(": "),
+                reason=failure.reason,
             )
         return self.finish(
             OutcomeKind.TIMED_OUT,
