@@ -67,7 +67,11 @@ def cpu_seconds() -> float:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The *q*-th percentile (0-100) by linear interpolation; None for no values."""
+    """The *q*-th percentile (0-100) by linear interpolation; None for no values.
+
+    Infinite values (an outcome never detected) sort last; a percentile that
+    reaches into them is infinite.
+    """
     if not values:
         return None
     ordered = sorted(values)
@@ -76,4 +80,9 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     rank = (len(ordered) - 1) * q / 100.0
     low = math.floor(rank)
     high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    fraction = rank - low
+    if fraction == 0 or ordered[high] == ordered[low]:
+        return ordered[low]
+    if math.isinf(ordered[high]):
+        return math.inf
+    return ordered[low] + (ordered[high] - ordered[low]) * fraction

@@ -40,7 +40,7 @@ __all__ = ["main", "waiter_model_config"]
 
 # The simulator never checks signatures; botocore insists on signing.
 _ACCESS_KEY = "AKIABENCHMARK0000000"
-_SECRET_KEY = "benchmark-secret-not-checked"
+_SECRET_KEY = "benchmark-secret-not-checked"  # a dummy: nothing checks it
 _WAITER_NAME = "ExecutionDone"
 #: The library's recommended client retries (its POLL_RETRY_CONFIG, which
 #: ``Poller(session=...)`` applies itself): one attempt per call, the poller retries.
@@ -150,7 +150,7 @@ class Recorder:
 
 
 def _handshake() -> list[dict[str, Any]]:
-    print("READY", flush=True)
+    print("READY", flush=True)  # the orchestrator waits for this line
     line = sys.stdin.readline()
     if not line:
         raise SystemExit("the orchestrator closed stdin before sending the executions")
@@ -218,7 +218,7 @@ def run_botocore_waiter(ctx: Context) -> NoReturn:
                 recorder.outcome(index, state)  # a failure acceptor: an outcome, not a failed wait
             else:
                 recorder.failure(index, str(exc))
-        except Exception as exc:
+        except Exception as exc:  # any other error is a failed wait
             recorder.failure(index, f"{type(exc).__name__}: {exc}")
         else:
             # The sync wait() returns nothing; the only way to succeed is a success state.
@@ -256,7 +256,7 @@ async def run_aiobotocore_waiter(ctx: Context) -> NoReturn:
                     recorder.outcome(index, state)
                 else:
                     recorder.failure(index, str(exc))
-            except Exception as exc:
+            except Exception as exc:  # any other error is a failed wait
                 recorder.failure(index, f"{type(exc).__name__}: {exc}")
             else:
                 recorder.outcome(index, ctx.status_of(response))
@@ -285,7 +285,7 @@ async def run_aioboto3_loop(ctx: Context) -> NoReturn:
                         recorder.outcome(index, state)
                         return
                     await asyncio.sleep(ctx.delay)
-            except Exception as exc:
+            except Exception as exc:  # a naive loop dies on its first error
                 recorder.failure(index, f"{type(exc).__name__}: {exc}")
 
         recorder.start()
@@ -311,7 +311,7 @@ async def run_wait_for(ctx: Context) -> NoReturn:
         async def one(index: int) -> None:
             try:
                 outcome = await waiters.wait_for(bound[index], raise_on_failure=False)
-            except Exception as exc:
+            except Exception as exc:  # recorded as a failed wait, never raised
                 recorder.failure(index, f"{type(exc).__name__}: {exc}")
             else:
                 recorder.from_outcome(index, outcome)

@@ -104,6 +104,10 @@ def run_metrics(client: Mapping[str, Any], executions: Sequence[Mapping[str, str
         "wall_s": float(client["ended"]) - float(client["started"]),
         "latency_p50_s": percentile(latencies, 50),
         "latency_p99_s": percentile(latencies, 99),
+        # Over every execution, a wait that never saw the true outcome counting as
+        # never detected; None when that reaches into the undetected ones (unbounded).
+        "latency_p99_all_s": _finite(percentile(
+            latencies + [math.inf] * (count - len(latencies)), 99)),
         "latency_max_s": max(latencies) if latencies else None,
         "latencies_s": [round(x, 3) for x in latencies],
         "calls": calls,
@@ -116,6 +120,10 @@ def run_metrics(client: Mapping[str, Any], executions: Sequence[Mapping[str, str
         "peak_rss_mib": int(client["rss_peak_kib"]) / 1024,
         "rss_per_execution_kib": rss_delta / count if count else None,
     }
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or math.isinf(value) else value
 
 
 # --- targets -----------------------------------------------------------------------------
@@ -134,38 +142,67 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _target_rate_limited(scenario: str | None, runs: Mapping[str, Any]) -> dict[str, Any]:
+def _ratio(value: float | None) -> str:
+    if value is not None and math.isinf(value):
+        return "unbounded"
+    return f"{_fmt(value)}x"
+
+
+def _unbounded(value: float | None) -> str:
+    return "unbounded (>1% never seen)" if value is None else f"{_fmt(value)} s"
+
+
+def _target_rate_limited(scenario: str | None,
+                         runs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Target (a), judged twice: p99 over every execution, and over finished waits only."""
     claim = ("under 10 calls/s at N=1,000 every baseline fails waits or detects late; the "
              "Poller loses no wait and its p99 detection latency is >= 5x lower than the "
              "best baseline's")
     name = "(a) 10 calls/s, N=1,000"
+    strict_name = "(a, finished only)"
+    strict_claim = ("the same, but each baseline's p99 counts only the waits it finished "
+                    "(its failed and lost waits are ignored, which favours the baselines)")
     project = runs.get(PROJECT_DEFAULT)
-    baselines = {s: runs[s] for s in BASELINES if s in runs}
+    baselines = {s: m for s, m in runs.items() if s in BASELINES and not m.get("error")}
     if scenario is None or project is None or project.get("error") or not baselines:
-        return _target(name, claim, "not measured in this run", None)
-    p99 = project["latency_p99_s"]
+        return [_target(name, claim, "not measured in this run", None),
+                _target(strict_name, strict_claim, "not measured in this run", None)]
     project_lost = project["failed"] + project["lost"] + project["wrong"]
-    baseline_p99 = {s: m["latency_p99_s"] for s, m in baselines.items()
-                    if not m.get("error") and m["latency_p99_s"] is not None}
-    best_system = min(baseline_p99, key=lambda s: baseline_p99[s]) if baseline_p99 else None
-    best = baseline_p99[best_system] if best_system else None
-    ratio = (best / p99) if best is not None and p99 else None
+    p99 = project["latency_p99_s"]
+    p99_all = project["latency_p99_all_s"]
     verdicts = []
     every_baseline_bad = True
     for system, metrics in baselines.items():
-        if metrics.get("error"):
-            verdicts.append(f"{system}: run failed")
-            continue
         bad = metrics["failed"] + metrics["lost"] + metrics["wrong"]
         late = (p99 is not None and metrics["latency_p99_s"] is not None
                 and metrics["latency_p99_s"] >= 5 * p99)
         every_baseline_bad &= bool(bad or late)
-        verdicts.append(f"{system}: {bad} failed/lost, p99 {_fmt(metrics['latency_p99_s'])} s")
-    passed = (project_lost == 0 and ratio is not None and ratio >= 5 and every_baseline_bad)
-    measured = (f"{scenario}: Poller lost {project_lost}, p99 {_fmt(p99)} s; best baseline "
-                f"p99 {_fmt(best)} s ({best_system}); ratio {_fmt(ratio)}x. "
-                + "; ".join(verdicts))
-    return _target(name, claim, measured, passed)
+        verdicts.append(f"{system}: {metrics['failed']:,} failed + {metrics['lost']:,} lost, "
+                        f"p99 {_fmt(metrics['latency_p99_s'])} s of those finished, "
+                        f"{_unbounded(metrics['latency_p99_all_s'])} of all")
+    # Over every execution: an unbounded p99 (None) is worse than any measured one.
+    finite_all = {s: m["latency_p99_all_s"] for s, m in baselines.items()
+                  if m["latency_p99_all_s"] is not None}
+    best_all = min(finite_all.values()) if finite_all else math.inf
+    ratio_all = (best_all / p99_all) if p99_all else None
+    passed_all = (project_lost == 0 and ratio_all is not None and ratio_all >= 5
+                  and every_baseline_bad)
+    measured = (f"{scenario}: Poller (batch) {project_lost} failed/lost, p99 "
+                f"{_unbounded(p99_all)}; best baseline p99 over all executions "
+                f"{'unbounded' if math.isinf(best_all) else _fmt(best_all) + ' s'}; ratio "
+                f"{_ratio(ratio_all)}. " + "; ".join(verdicts))
+    finished = {s: m["latency_p99_s"] for s, m in baselines.items()
+                if m["latency_p99_s"] is not None}
+    best_system = min(finished, key=lambda s: finished[s]) if finished else None
+    best = finished[best_system] if best_system else None
+    ratio = (best / p99) if best is not None and p99 else None
+    passed = project_lost == 0 and ratio is not None and ratio >= 5 and every_baseline_bad
+    strict = (f"{scenario}: Poller p99 {_fmt(p99)} s; best baseline p99 of finished waits "
+              f"{_fmt(best)} s ({best_system}, which finished "
+              f"{baselines[best_system]['finished'] if best_system else 0:,} of "
+              f"{project['executions']:,}); ratio {_fmt(ratio)}x")
+    return [_target(name, claim, measured, passed_all),
+            _target(strict_name, strict_claim, strict, passed)]
 
 
 def _target_cpu(core: Mapping[str, Any], calibration: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -240,7 +277,7 @@ def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     batch_name, batch_runs = find("batch")
     core = results.get("core", {})
     return [
-        _target_rate_limited(rate_name, rate_runs),
+        *_target_rate_limited(rate_name, rate_runs),
         _target_cpu(core, results.get("calibration")),
         _target_memory(core),
         _target_batch(batch_name, batch_runs),
@@ -268,8 +305,8 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         lines.append(_row([target["target"], target["claim"], target["measured"],
                            f"**{target['verdict']}**"]))
     header = ["system", "finished", "failed", "lost", "wrong", "wall s", "p50 s", "p99 s",
-              "max s", "calls/exec", "throttled", "CPU s", "CPU/call us", "peak RSS MiB",
-              "RSS/exec KiB"]
+              "max s", "p99 all s", "calls/exec", "throttled", "CPU s", "CPU/call us",
+              "peak RSS MiB", "RSS/exec KiB"]
     for scenario in results["scenarios"]:
         lines += ["", f"## {scenario['name']}", "", scenario["description"], ""]
         lines.append(_row(header))
@@ -280,7 +317,8 @@ def render_markdown(results: Mapping[str, Any]) -> str:
             if metrics is None:
                 continue
             if metrics.get("error"):
-                lines.append(_row([system, f"run failed: {metrics['error']}"] + [""] * 13))
+                lines.append(_row([system, f"run failed: {metrics['error']}"]
+                                  + [""] * (len(header) - 2)))
                 continue
             count = metrics["executions"]
             lines.append(_row([
@@ -289,6 +327,8 @@ def render_markdown(results: Mapping[str, Any]) -> str:
                 f"{metrics['failed']:,}", f"{metrics['lost']:,}", f"{metrics['wrong']:,}",
                 _fmt(metrics["wall_s"]), _fmt(metrics["latency_p50_s"]),
                 _fmt(metrics["latency_p99_s"]), _fmt(metrics["latency_max_s"]),
+                _fmt(metrics["latency_p99_all_s"]) if metrics["latency_p99_all_s"] is not None
+                else "unbounded",
                 _fmt(metrics["calls_per_execution"], 3), f"{metrics['throttled']:,}",
                 _fmt(metrics["cpu_s"], 2), _fmt(metrics["cpu_per_call_us"], 0),
                 _fmt(metrics["peak_rss_mib"]), _fmt(metrics["rss_per_execution_kib"], 2),
