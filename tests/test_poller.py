@@ -430,3 +430,31 @@ def test_a_call_that_never_answers_is_abandoned_after_the_call_timeout() -> None
         e for e in logs if e["event"] == "waiters.transient_error" and e["code"] == "TimeoutError"
     ]
     assert timeouts
+
+
+def test_many_lone_waits_share_a_budget_that_grows() -> None:
+    """300 concurrent wait_for calls without a poller: they do not book slots far ahead at
+    the starting rate, so the budget's growth serves them and all end in time."""
+
+    async def main() -> tuple[list[Any], float, int]:
+        fleet = _fleet(seed=11, record_requests=True)
+        ids = fleet.add("snow-execution", 300, lifecycle=Lifecycle(pending=(0, 5), running=(5, 15)))
+        jobs = _executions(fleet, "snow-execution", ids)
+        budgets = BudgetRegistry(BudgetConfig(initial_rate=5, max_rate=50))
+        outcomes: list[Any] = []
+
+        async def one(job: Execution) -> None:
+            outcomes.append(await wait_for(job, budgets=budgets, raise_on_failure=False))
+
+        start = anyio.current_time()
+        async with anyio.create_task_group() as tg:
+            for job in jobs:
+                tg.start_soon(one, job)
+        busiest = _max_in_any_second([r.clock_time for r in fleet.requests])
+        return outcomes, anyio.current_time() - start, busiest
+
+    outcomes, elapsed, busiest = run_virtual(main)
+    assert len(outcomes) == 300
+    assert busiest > 20  # the budget grew past its starting 5 calls/s, and was used
+    assert busiest <= 50
+    assert elapsed < 60

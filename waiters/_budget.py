@@ -27,8 +27,9 @@ __all__ = [
 ]
 
 BudgetKey = tuple[str, str, str, str]
-# A hair of extra spacing so float rounding never packs ceiling+1 calls into a second.
-_SPACING = 1.0 + 1e-9
+# A hair of extra spacing so float rounding, and event loops that fire timers up to
+# their clock resolution early, never pack ceiling+1 calls into one second.
+_SPACING = 1.0 + 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,10 @@ class RateBudget:
             self._tat = slot + self._interval
             self.calls += 1
             return slot
+
+    def backlog(self, now: float) -> float:
+        """Seconds until the next free slot (0 when a call may go now)."""
+        return self._tat - now if self._tat > now else 0.0
 
     def on_success(self, now: float) -> None:
         if self.rate < self.config.max_rate:

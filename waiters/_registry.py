@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from functools import cache
 from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any
@@ -63,11 +64,7 @@ class MachineRegistry:
         """
         pascal = operation
         if "_" in operation or operation[:1].islower():
-            model = service_model(service)
-            from botocore import xform_name
-
-            by_snake = {xform_name(name): name for name in model.operation_names}
-            pascal = by_snake.get(operation, operation)
+            pascal = _operation_names(service).get(operation, operation)
         machine = self._by_operation.get((service, pascal))
         if machine is None:
             known = sorted(f"{s}.{o}" for s, o in self._by_operation if s == service)
@@ -85,6 +82,14 @@ class MachineRegistry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
+
+
+@cache
+def _operation_names(service: str) -> dict[str, str]:
+    """snake_case to PascalCase operation names of a service (built once: IoT has hundreds)."""
+    from botocore import xform_name
+
+    return {xform_name(name): name for name in service_model(service).operation_names}
 
 
 _lock = threading.Lock()

@@ -44,6 +44,8 @@ DEFAULT_NOT_FOUND_GRACE = 10.0
 DEFAULT_CALL_TIMEOUT = 30.0
 
 _UNSET: Any = object()
+#: A lone wait books a budget slot at most this far ahead (seconds).
+_MAX_BOOKED_AHEAD = 1.0
 
 
 def settings_from(
@@ -197,7 +199,16 @@ async def _wait_one(
     # A random first offset would delay a lone wait for nothing; the poller
     # de-synchronises batches instead.
     while True:
-        slot = budget.reserve(clock.now())
+        now = clock.now()
+        ahead = budget.backlog(now)
+        if ahead > _MAX_BOOKED_AHEAD:
+            # Many lone waits share this budget. Booking a slot far ahead would
+            # fix it at today's rate; instead look again in about the time the
+            # booked queue takes to drain, so a rate that grows meanwhile serves
+            # this wait too. (A Poller queues its executions without this cost.)
+            await clock.sleep_until(now + ahead * rng.uniform(0.5, 1.5))
+            continue
+        slot = budget.reserve(now)
         if slot > clock.now():
             await clock.sleep_until(slot)
         try:
