@@ -21,7 +21,12 @@ def test_quick_mode_runs_and_writes_results(tmp_path: Path) -> None:
     out = tmp_path / "results"
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.suite", "--quick", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=110, check=False)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     results = json.loads((out / "results.json").read_text())
@@ -41,7 +46,12 @@ def test_quick_mode_runs_and_writes_results(tmp_path: Path) -> None:
     assert core["memory"] and all("error" not in point for point in core["memory"])
     assert "error" not in results["calibration"]
     assert [t["target"].split()[0] for t in results["targets"]] == [
-        "(a)", "(a,", "(b)", "(c)", "(d)"]
+        "(a)",
+        "(a,",
+        "(b)",
+        "(c)",
+        "(d)",
+    ]
     assert all(t["verdict"] in ("PASS", "FAIL", "n/a") for t in results["targets"])
 
     markdown = (out / "results.md").read_text()
