@@ -10,6 +10,7 @@ costs a heap entry and a small object, not a sleeping task.
 from __future__ import annotations
 
 import asyncio
+import enum
 import heapq
 import itertools
 import math
@@ -43,6 +44,15 @@ from ._wait import (
 )
 
 __all__ = ["Batch", "Poller", "wait_all", "wait_all_sync"]
+
+
+class _Inherit(enum.Enum):
+    """An option left to the poller's own setting."""
+
+    FROM_POLLER = "from_poller"
+
+
+_FROM_POLLER = _Inherit.FROM_POLLER
 
 #: Polls due this close together share one wake-up of the leader: a few
 #: milliseconds early against delays of seconds, for far fewer loop turns.
@@ -435,7 +445,7 @@ class Poller:
         self,
         executions: Iterable[Execution],
         *,
-        timeout: float | timedelta | Any | None = ...,
+        timeout: float | timedelta | _Inherit | None = _FROM_POLLER,
         backoff: Backoff | None = None,
         not_found_grace: float | timedelta | None = None,
         fail_fast: FailFast | None = None,
@@ -501,7 +511,7 @@ class Poller:
         self,
         execution: Execution,
         *,
-        timeout: float | timedelta | Any | None = ...,
+        timeout: float | timedelta | _Inherit | None = _FROM_POLLER,
         backoff: Backoff | None = None,
         not_found_grace: float | timedelta | None = None,
     ) -> Outcome:
@@ -549,7 +559,7 @@ class Poller:
 
     def _settings(
         self,
-        timeout: Any,
+        timeout: float | timedelta | _Inherit | None,
         backoff: Backoff | None,
         not_found_grace: float | timedelta | None,
         keep_responses: bool | None = None,
@@ -558,7 +568,7 @@ class Poller:
         return WaitSettings(
             backoff=backoff if backoff is not None else base.backoff,
             timeout=base.timeout
-            if timeout is ...
+            if isinstance(timeout, _Inherit)
             else (None if timeout is None else to_seconds(timeout, name="timeout")),
             not_found_grace=base.not_found_grace
             if not_found_grace is None
@@ -765,7 +775,7 @@ class Poller:
 async def wait_all(
     executions: Iterable[Execution],
     *,
-    timeout: float | timedelta | None = ...,  # type: ignore[assignment]
+    timeout: float | timedelta | None = DEFAULT_TIMEOUT,
     fail_fast: FailFast | None = None,
     raise_on_failure: bool = False,
     on_transition: Callable[[Execution, Transition], None] | None = None,
@@ -774,16 +784,13 @@ async def wait_all(
 ) -> BatchResult:
     """Wait on many executions with a poller of their own; returns every outcome.
 
-    With ``raise_on_failure=True`` the first failed outcome (in input order)
-    is raised after all have ended.
+    *timeout* is the whole batch's deadline; the other keyword arguments are
+    the :class:`Poller`'s. With ``raise_on_failure=True`` the first failed
+    outcome (in input order) is raised after all have ended.
     """
-    async with Poller(**poller_options) as poller:
+    async with Poller(timeout=timeout, **poller_options) as poller:
         result = await poller.wait_all(
-            executions,
-            timeout=timeout,
-            fail_fast=fail_fast,
-            on_transition=on_transition,
-            on_outcome=on_outcome,
+            executions, fail_fast=fail_fast, on_transition=on_transition, on_outcome=on_outcome
         )
     if raise_on_failure:
         for outcome in result.outcomes:
