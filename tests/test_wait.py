@@ -470,3 +470,20 @@ def test_blocking_form_refuses_to_run_inside_a_loop() -> None:
 
     with pytest.raises(RuntimeError, match="use `await wait_for"):
         run_virtual(inside)
+
+
+def test_an_endpoint_never_reached_ends_the_wait_after_the_grace_window() -> None:
+    """Only refused connections, never one answer: an error outcome once the grace window
+    has passed, not a wait until the deadline; a single blip is just retried."""
+    from botocore.exceptions import EndpointConnectionError
+
+    name = "snow-execution"
+    machine = default_registry().get(name)
+    refused = EndpointConnectionError(endpoint_url="https://snow.example.invalid")
+    client = _client(name, [refused])
+    with pytest.raises(ServiceError) as info:
+        _wait(name, client, not_found_grace=20, timeout=3600)
+    assert "cannot reach the endpoint" in str(info.value)
+    assert 20 <= client.times[-1] - client.times[0] < 60
+    blip = _client(name, [refused, status_response(machine, "SUCCEEDED")])
+    assert _wait(name, blip).ok

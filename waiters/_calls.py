@@ -73,6 +73,7 @@ _TRANSIENT_EXCEPTIONS = (
     ConnectionError,
     TimeoutError,
 )
+_UNREACHABLE_EXCEPTIONS = (bce.EndpointConnectionError, bce.ConnectTimeoutError)
 _SETUP_EXCEPTIONS = (
     bce.NoCredentialsError,
     bce.PartialCredentialsError,
@@ -110,6 +111,8 @@ class Failure:
     rule: ErrorRule | None
     #: Auth and setup failures are about the caller, not the execution.
     about_caller: bool = False
+    #: No connection to the endpoint at all (a blip, or a wrong endpoint or region).
+    unreachable: bool = False
 
     @property
     def reason(self) -> str:
@@ -151,7 +154,14 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
             return Failure(FailureKind.TRANSIENT, code, message, status, None)
         return Failure(FailureKind.FATAL, code, message, status, None)
     if isinstance(exc, _TRANSIENT_EXCEPTIONS):
-        return Failure(FailureKind.TRANSIENT, type(exc).__name__, str(exc), None, None)
+        return Failure(
+            FailureKind.TRANSIENT,
+            type(exc).__name__,
+            str(exc),
+            None,
+            None,
+            unreachable=isinstance(exc, _UNREACHABLE_EXCEPTIONS),
+        )
     if isinstance(exc, _SETUP_EXCEPTIONS):
         return Failure(
             FailureKind.FATAL, type(exc).__name__, str(exc), None, None, about_caller=True

@@ -92,6 +92,7 @@ class Tracker:
         "started",
         "state",
         "step",
+        "unreachable_since",
         "version",
     )
 
@@ -116,6 +117,7 @@ class Tracker:
         self.owner: Any = None
         #: Observed through list sweeps rather than its own Describe calls.
         self.listed = False
+        self.unreachable_since: float | None = None
 
     # --- answers -----------------------------------------------------------------------
 
@@ -242,6 +244,19 @@ class Tracker:
                     attempt=self.attempts,
                 )
             self.step += 1
+            if failure.unreachable and not self.seen:
+                # Never one answer, only refused connections: past the grace
+                # window this is a wrong endpoint or region, not a blip.
+                if self.unreachable_since is None:
+                    self.unreachable_since = now
+                elif now - self.unreachable_since >= self.settings.not_found_grace:
+                    return self.finish(
+                        OutcomeKind.ERROR,
+                        now,
+                        events,
+                        reason=f"cannot reach the endpoint: {failure.reason}",
+                        error=exc,
+                    )
             return self._after_poll(now)
         if kind is FailureKind.TERMINAL:
             assert failure.rule is not None
