@@ -727,7 +727,8 @@ class Poller:
             and spec is not None
             and spec.parent_from is not None
             and error is None
-            and tracker.attempts == 1
+            and changes == 0  # its first sighting, whatever failed before it
+            and tracker.history
         ):
             parent = spec.parent_from.search(response)
             if parent is not None:
