@@ -34,8 +34,14 @@ class SimulatorProcess:
         cpu: pin the process to this CPU, so it never competes with the client.
     """
 
-    def __init__(self, *, seed: int, rate: float | None = None, error_5xx: float = 0.0,
-                 cpu: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int,
+        rate: float | None = None,
+        error_5xx: float = 0.0,
+        cpu: int | None = None,
+    ) -> None:
         command = [sys.executable, "-m", "waiters.simulator", "--port", "0", "--seed", str(seed)]
         if rate is not None:
             # Burst = rate: a token bucket as AWS documents its per-API limits.
@@ -85,8 +91,12 @@ class SimulatorProcess:
             raise
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # --- the control API -----------------------------------------------------------------
@@ -94,20 +104,25 @@ class SimulatorProcess:
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
-            self.url + path, data=data, method=method,
-            headers={"Content-Type": "application/json"})
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with _OPENER.open(request, timeout=120) as response:
             return json.loads(response.read())
 
-    def create(self, kind: str, count: int, *, parent: str,
-               lifecycle: dict[str, Any]) -> list[dict[str, str]]:
+    def create(
+        self, kind: str, count: int, *, parent: str, lifecycle: dict[str, Any]
+    ) -> list[dict[str, str]]:
         """Create *count* executions now: their rollout starts with this call."""
-        answer = self._call("POST", "/_simulator/executions", {
-            "type": kind, "count": count, "parent": parent, "lifecycle": lifecycle})
+        answer = self._call(
+            "POST",
+            "/_simulator/executions",
+            {"type": kind, "count": count, "parent": parent, "lifecycle": lifecycle},
+        )
         executions: list[dict[str, str]] = answer["executions"]
         if len(executions) != count:
             raise RuntimeError(
-                f"asked for {count} executions, the simulator made {len(executions)}")
+                f"asked for {count} executions, the simulator made {len(executions)}"
+            )
         return executions
 
     def truth(self, kind: str) -> list[dict[str, Any]]:

@@ -65,9 +65,17 @@ def waiter_model_config(machine: Any, *, delay: float, max_attempts: int) -> dic
         {"matcher": "path", "argument": argument, "expected": state, "state": "failure"}
         for state in machine.states_of(StateKind.FAILED, StateKind.CANCELLED)
     ]
-    return {"version": 2, "waiters": {_WAITER_NAME: {
-        "operation": machine.operation, "delay": delay, "maxAttempts": max_attempts,
-        "acceptors": acceptors}}}
+    return {
+        "version": 2,
+        "waiters": {
+            _WAITER_NAME: {
+                "operation": machine.operation,
+                "delay": delay,
+                "maxAttempts": max_attempts,
+                "acceptors": acceptors,
+            }
+        },
+    }
 
 
 @dataclass
@@ -86,8 +94,9 @@ class Context:
     result_path: Path
     sweep_interval: float | None = None
 
-    def client_kwargs(self, retries: Mapping[str, Any] | None, *,
-                      pool: int | None = None) -> dict[str, Any]:
+    def client_kwargs(
+        self, retries: Mapping[str, Any] | None, *, pool: int | None = None
+    ) -> dict[str, Any]:
         """boto3/aioboto3 client arguments; *retries* None keeps botocore's defaults."""
         from botocore.config import Config
 
@@ -96,9 +105,13 @@ class Context:
             options["retries"] = dict(retries)
         if pool is not None:
             options["max_pool_connections"] = pool
-        return {"endpoint_url": self.endpoint, "region_name": self.region,
-                "aws_access_key_id": _ACCESS_KEY, "aws_secret_access_key": _SECRET_KEY,
-                "config": Config(**options)}
+        return {
+            "endpoint_url": self.endpoint,
+            "region_name": self.region,
+            "aws_access_key_id": _ACCESS_KEY,
+            "aws_secret_access_key": _SECRET_KEY,
+            "config": Config(**options),
+        }
 
     def status_of(self, response: Mapping[str, Any] | None) -> str | None:
         if response is None or self.machine.status is None:
@@ -182,8 +195,9 @@ def _finish(ctx: Context, recorder: Recorder, count: int) -> NoReturn:
     os._exit(0)
 
 
-async def _run_capped(ctx: Context, recorder: Recorder,
-                      waits: list[Coroutine[Any, Any, None]]) -> None:
+async def _run_capped(
+    ctx: Context, recorder: Recorder, waits: list[Coroutine[Any, Any, None]]
+) -> None:
     """Run one task per wait until all are done or the cap passes."""
     tasks = [asyncio.ensure_future(wait) for wait in waits]
     _, pending = await asyncio.wait(tasks, timeout=ctx.cap)
@@ -202,8 +216,9 @@ def run_botocore_waiter(ctx: Context) -> NoReturn:
     # Default retries, as users have them; a pool as large as the thread pool
     # so threads never queue for a connection.
     client = boto3.client(ctx.machine.service, **ctx.client_kwargs(None, pool=ctx.threads))
-    model = WaiterModel(waiter_model_config(ctx.machine, delay=ctx.delay,
-                                            max_attempts=ctx.max_attempts))
+    model = WaiterModel(
+        waiter_model_config(ctx.machine, delay=ctx.delay, max_attempts=ctx.max_attempts)
+    )
     success = [s for s, k in ctx.machine.states.items() if k.value == "succeeded"]
     executions = _handshake()
     recorder = Recorder(len(executions))
@@ -239,10 +254,10 @@ async def run_aiobotocore_waiter(ctx: Context) -> NoReturn:
     from botocore.exceptions import WaiterError
     from botocore.waiter import WaiterModel
 
-    model = WaiterModel(waiter_model_config(ctx.machine, delay=ctx.delay,
-                                            max_attempts=ctx.max_attempts))
-    async with aioboto3.Session().client(ctx.machine.service,
-                                         **ctx.client_kwargs(None)) as client:
+    model = WaiterModel(
+        waiter_model_config(ctx.machine, delay=ctx.delay, max_attempts=ctx.max_attempts)
+    )
+    async with aioboto3.Session().client(ctx.machine.service, **ctx.client_kwargs(None)) as client:
         executions = _handshake()
         recorder = Recorder(len(executions))
 
@@ -271,8 +286,7 @@ async def run_aioboto3_loop(ctx: Context) -> NoReturn:
     import aioboto3
 
     terminal = ctx.machine.terminal_states
-    async with aioboto3.Session().client(ctx.machine.service,
-                                         **ctx.client_kwargs(None)) as client:
+    async with aioboto3.Session().client(ctx.machine.service, **ctx.client_kwargs(None)) as client:
         describe = getattr(client, ctx.machine.method)
         executions = _handshake()
         recorder = Recorder(len(executions))
@@ -302,8 +316,9 @@ async def run_wait_for(ctx: Context) -> NoReturn:
 
     import waiters
 
-    async with aioboto3.Session().client(ctx.machine.service,
-                                         **ctx.client_kwargs(_POLL_RETRIES)) as client:
+    async with aioboto3.Session().client(
+        ctx.machine.service, **ctx.client_kwargs(_POLL_RETRIES)
+    ) as client:
         executions = _handshake()
         recorder = Recorder(len(executions))
         bound = [waiters.execution(client, ctx.machine.method, **p) for p in executions]
@@ -327,8 +342,9 @@ async def run_poller(ctx: Context, *, batch: bool) -> NoReturn:
 
     import waiters
 
-    async with aioboto3.Session().client(ctx.machine.service,
-                                         **ctx.client_kwargs(_POLL_RETRIES)) as client:
+    async with aioboto3.Session().client(
+        ctx.machine.service, **ctx.client_kwargs(_POLL_RETRIES)
+    ) as client:
         executions = _handshake()
         recorder = Recorder(len(executions))
         bound = [waiters.execution(client, ctx.machine.method, **p) for p in executions]
@@ -339,8 +355,9 @@ async def run_poller(ctx: Context, *, batch: bool) -> NoReturn:
             options["sweep_interval"] = ctx.sweep_interval
         async with waiters.Poller(batch=batch, **options) as poller:
             submitted = await poller.submit(
-                bound, on_outcome=lambda outcome: recorder.from_outcome(
-                    index[outcome.execution], outcome))
+                bound,
+                on_outcome=lambda outcome: recorder.from_outcome(index[outcome.execution], outcome),
+            )
             try:
                 await asyncio.wait_for(submitted.wait(), ctx.cap)
             except TimeoutError:
@@ -360,8 +377,7 @@ async def run_calibration(ctx: Context) -> NoReturn:
     """aiobotocore's own CPU per call: describe calls back to back, ten in flight."""
     import aioboto3
 
-    async with aioboto3.Session().client(ctx.machine.service,
-                                         **ctx.client_kwargs(None)) as client:
+    async with aioboto3.Session().client(ctx.machine.service, **ctx.client_kwargs(None)) as client:
         describe = getattr(client, ctx.machine.method)
         executions = _handshake()
         recorder = Recorder(len(executions))
@@ -393,8 +409,9 @@ _ASYNC_RUNNERS: dict[str, Callable[[Context], Coroutine[Any, Any, NoReturn]]] = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--system", required=True, choices=(*SYSTEMS, CALIBRATION))
     parser.add_argument("--type", default="iot-job-execution", help="execution type")
     parser.add_argument("--cap", type=float, required=True, help="wall-clock budget, seconds")
@@ -402,8 +419,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-attempts", type=int, default=60, help="botocore waiters' limit")
     parser.add_argument("--threads", type=int, default=32, help="botocore waiter thread pool")
     parser.add_argument("--calls", type=int, default=2000, help="calibration: calls to make")
-    parser.add_argument("--sweep-interval", type=float, default=None,
-                        help="batch mode's sweep interval (default: the library's)")
+    parser.add_argument(
+        "--sweep-interval",
+        type=float,
+        default=None,
+        help="batch mode's sweep interval (default: the library's)",
+    )
     parser.add_argument("--result", type=Path, required=True, help="where to write the JSON")
     args = parser.parse_args(argv)
     quiet_logs()
@@ -411,10 +432,18 @@ def main(argv: list[str] | None = None) -> int:
 
     hello = json.loads(sys.stdin.readline())
     ctx = Context(
-        system=args.system, machine=waiters.default_registry().get(args.type),
-        endpoint=hello["endpoint"], region=hello.get("region", "us-east-1"), cap=args.cap,
-        delay=args.delay, max_attempts=args.max_attempts, threads=args.threads,
-        calls=args.calls, result_path=args.result, sweep_interval=args.sweep_interval)
+        system=args.system,
+        machine=waiters.default_registry().get(args.type),
+        endpoint=hello["endpoint"],
+        region=hello.get("region", "us-east-1"),
+        cap=args.cap,
+        delay=args.delay,
+        max_attempts=args.max_attempts,
+        threads=args.threads,
+        calls=args.calls,
+        result_path=args.result,
+        sweep_interval=args.sweep_interval,
+    )
     if args.system == "botocore-waiter":
         run_botocore_waiter(ctx)
     asyncio.run(_ASYNC_RUNNERS[args.system](ctx))

@@ -37,8 +37,13 @@ from benchmarks._common import quiet_logs, rss_kib
 
 __all__ = ["MEMORY_SYSTEMS", "main"]
 
-MEMORY_SYSTEMS = ("waiters-poller-describe", "waiters-poller-batch", "waiters-wait_for",
-                  "aiobotocore-waiter", "aioboto3-loop")
+MEMORY_SYSTEMS = (
+    "waiters-poller-describe",
+    "waiters-poller-batch",
+    "waiters-wait_for",
+    "aiobotocore-waiter",
+    "aioboto3-loop",
+)
 _JOB = "job-core"
 
 
@@ -53,10 +58,22 @@ class CannedIoT:
         self.polls_before_done = polls_before_done
         self.calls = 0
         self._polls: dict[str, int] = {}
-        self._running = {"execution": {"jobId": _JOB, "status": "IN_PROGRESS",
-                                       "versionNumber": 2, "executionNumber": 1}}
-        self._done = {"execution": {"jobId": _JOB, "status": "SUCCEEDED",
-                                    "versionNumber": 3, "executionNumber": 1}}
+        self._running = {
+            "execution": {
+                "jobId": _JOB,
+                "status": "IN_PROGRESS",
+                "versionNumber": 2,
+                "executionNumber": 1,
+            }
+        }
+        self._done = {
+            "execution": {
+                "jobId": _JOB,
+                "status": "SUCCEEDED",
+                "versionNumber": 3,
+                "executionNumber": 1,
+            }
+        }
 
     async def describe_job_execution(self, **params: Any) -> Mapping[str, Any]:
         thing = params["thingName"]
@@ -71,8 +88,10 @@ async def _scheduler(count: int, polls: int) -> dict[str, Any]:
 
     machine = waiters.default_registry().get("iot-job-execution")
     client = CannedIoT(polls)
-    executions = [waiters.Execution(machine, {"jobId": _JOB, "thingName": f"thing-{i:06d}"},
-                                    client) for i in range(count)]
+    executions = [
+        waiters.Execution(machine, {"jobId": _JOB, "thingName": f"thing-{i:06d}"}, client)
+        for i in range(count)
+    ]
     # A budget that never paces: a finite one, however high, still sleeps its
     # interval between calls, which would be measured as scheduling.
     budgets = waiters.BudgetRegistry(waiters.BudgetConfig.unlimited())
@@ -151,10 +170,14 @@ async def _memory(system: str, count: int, delay: float) -> dict[str, Any]:
             bound = [waiters.Execution(machine, p, client) for p in params]
             waits = [asyncio.ensure_future(waiters.wait_for(e)) for e in bound]
         elif system == "aiobotocore-waiter":
-            waits = [asyncio.ensure_future(
-                create_waiter_with_client("ExecutionDone", model, client).wait(**p))
-                for p in params]
+            waits = [
+                asyncio.ensure_future(
+                    create_waiter_with_client("ExecutionDone", model, client).wait(**p)
+                )
+                for p in params
+            ]
         elif system == "aioboto3-loop":
+
             async def loop_wait(p: Mapping[str, Any]) -> None:
                 while True:
                     response = await client.describe_job_execution(**p)
@@ -201,8 +224,9 @@ def measure_memory(system: str, count: int, delay: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="what", required=True)
     cpu = sub.add_parser("cpu", help="framework CPU per poll")
     cpu.add_argument("--n", type=int, required=True)

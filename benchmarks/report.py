@@ -14,8 +14,14 @@ from typing import Any
 
 from benchmarks._common import BASELINES, SYSTEMS, percentile
 
-__all__ = ["PROJECT_DEFAULT", "evaluate_targets", "failure_kind", "render_markdown",
-           "render_plots", "run_metrics"]
+__all__ = [
+    "PROJECT_DEFAULT",
+    "evaluate_targets",
+    "failure_kind",
+    "render_markdown",
+    "render_plots",
+    "run_metrics",
+]
 
 #: The project system each end-to-end target is about: the Poller with its defaults (batch mode).
 PROJECT_DEFAULT = "waiters-poller-batch"
@@ -33,8 +39,12 @@ def _requests(stats: Mapping[str, Mapping[str, Any]]) -> tuple[int, int, dict[st
     per_operation: dict[str, int] = {}
     for operation, counts in stats.items():
         faulted = counts.get("faulted", {})
-        count = (int(counts.get("served", 0)) + int(counts.get("throttled", 0))
-                 + int(faulted.get("error_5xx", 0)) + int(faulted.get("reset", 0)))
+        count = (
+            int(counts.get("served", 0))
+            + int(counts.get("throttled", 0))
+            + int(faulted.get("error_5xx", 0))
+            + int(faulted.get("reset", 0))
+        )
         per_operation[operation] = count
         total += count
         throttled += int(counts.get("throttled", 0))
@@ -50,15 +60,24 @@ def failure_kind(reason: str) -> str:
         return "max attempts"
     if "timed_out" in text or "timeout" in text:
         return "timed out"
-    if ("serviceunavailable" in text or "internalfailure" in text or "internal" in text
-            or "server error" in text or " 5" in text):
+    if (
+        "serviceunavailable" in text
+        or "internalfailure" in text
+        or "internal" in text
+        or "server error" in text
+        or " 5" in text
+    ):
         return "server error"
     return "other"
 
 
-def run_metrics(client: Mapping[str, Any], executions: Sequence[Mapping[str, str]],
-                truth: Iterable[Mapping[str, Any]], stats: Mapping[str, Mapping[str, Any]],
-                terminal_states: frozenset[str]) -> dict[str, Any]:
+def run_metrics(
+    client: Mapping[str, Any],
+    executions: Sequence[Mapping[str, str]],
+    truth: Iterable[Mapping[str, Any]],
+    stats: Mapping[str, Mapping[str, Any]],
+    terminal_states: frozenset[str],
+) -> dict[str, Any]:
     """Score one client run against the simulator's ground truth and counters."""
     ended_at: dict[tuple[tuple[str, str], ...], tuple[str, float]] = {}
     for record in truth:
@@ -106,8 +125,9 @@ def run_metrics(client: Mapping[str, Any], executions: Sequence[Mapping[str, str
         "latency_p99_s": percentile(latencies, 99),
         # Over every execution, a wait that never saw the true outcome counting as
         # never detected; None when that reaches into the undetected ones (unbounded).
-        "latency_p99_all_s": _finite(percentile(
-            latencies + [math.inf] * (count - len(latencies)), 99)),
+        "latency_p99_all_s": _finite(
+            percentile(latencies + [math.inf] * (count - len(latencies)), 99)
+        ),
         "latency_max_s": max(latencies) if latencies else None,
         "latencies_s": [round(x, 3) for x in latencies],
         "calls": calls,
@@ -152,21 +172,26 @@ def _unbounded(value: float | None) -> str:
     return "unbounded (>1% never seen)" if value is None else f"{_fmt(value)} s"
 
 
-def _target_rate_limited(scenario: str | None,
-                         runs: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _target_rate_limited(scenario: str | None, runs: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Target (a), judged twice: p99 over every execution, and over finished waits only."""
-    claim = ("under 10 calls/s at N=1,000 every baseline fails waits or detects late; the "
-             "Poller loses no wait and its p99 detection latency is >= 5x lower than the "
-             "best baseline's")
+    claim = (
+        "under 10 calls/s at N=1,000 every baseline fails waits or detects late; the "
+        "Poller loses no wait and its p99 detection latency is >= 5x lower than the "
+        "best baseline's"
+    )
     name = "(a) 10 calls/s, N=1,000"
     strict_name = "(a, finished only)"
-    strict_claim = ("the same, but each baseline's p99 counts only the waits it finished "
-                    "(its failed and lost waits are ignored, which favours the baselines)")
+    strict_claim = (
+        "the same, but each baseline's p99 counts only the waits it finished "
+        "(its failed and lost waits are ignored, which favours the baselines)"
+    )
     project = runs.get(PROJECT_DEFAULT)
     baselines = {s: m for s, m in runs.items() if s in BASELINES and not m.get("error")}
     if scenario is None or project is None or project.get("error") or not baselines:
-        return [_target(name, claim, "not measured in this run", None),
-                _target(strict_name, strict_claim, "not measured in this run", None)]
+        return [
+            _target(name, claim, "not measured in this run", None),
+            _target(strict_name, strict_claim, "not measured in this run", None),
+        ]
     project_lost = project["failed"] + project["lost"] + project["wrong"]
     p99 = project["latency_p99_s"]
     p99_all = project["latency_p99_all_s"]
@@ -174,35 +199,51 @@ def _target_rate_limited(scenario: str | None,
     every_baseline_bad = True
     for system, metrics in baselines.items():
         bad = metrics["failed"] + metrics["lost"] + metrics["wrong"]
-        late = (p99 is not None and metrics["latency_p99_s"] is not None
-                and metrics["latency_p99_s"] >= 5 * p99)
+        late = (
+            p99 is not None
+            and metrics["latency_p99_s"] is not None
+            and metrics["latency_p99_s"] >= 5 * p99
+        )
         every_baseline_bad &= bool(bad or late)
-        verdicts.append(f"{system}: {metrics['failed']:,} failed + {metrics['lost']:,} lost, "
-                        f"p99 {_fmt(metrics['latency_p99_s'])} s of those finished, "
-                        f"{_unbounded(metrics['latency_p99_all_s'])} of all")
+        verdicts.append(
+            f"{system}: {metrics['failed']:,} failed + {metrics['lost']:,} lost, "
+            f"p99 {_fmt(metrics['latency_p99_s'])} s of those finished, "
+            f"{_unbounded(metrics['latency_p99_all_s'])} of all"
+        )
     # Over every execution: an unbounded p99 (None) is worse than any measured one.
-    finite_all = {s: m["latency_p99_all_s"] for s, m in baselines.items()
-                  if m["latency_p99_all_s"] is not None}
+    finite_all = {
+        s: m["latency_p99_all_s"]
+        for s, m in baselines.items()
+        if m["latency_p99_all_s"] is not None
+    }
     best_all = min(finite_all.values()) if finite_all else math.inf
     ratio_all = (best_all / p99_all) if p99_all else None
-    passed_all = (project_lost == 0 and ratio_all is not None and ratio_all >= 5
-                  and every_baseline_bad)
-    measured = (f"{scenario}: Poller (batch) {project_lost} failed/lost, p99 "
-                f"{_unbounded(p99_all)}; best baseline p99 over all executions "
-                f"{'unbounded' if math.isinf(best_all) else _fmt(best_all) + ' s'}; ratio "
-                f"{_ratio(ratio_all)}. " + "; ".join(verdicts))
-    finished = {s: m["latency_p99_s"] for s, m in baselines.items()
-                if m["latency_p99_s"] is not None}
+    passed_all = (
+        project_lost == 0 and ratio_all is not None and ratio_all >= 5 and every_baseline_bad
+    )
+    measured = (
+        f"{scenario}: Poller (batch) {project_lost} failed/lost, p99 "
+        f"{_unbounded(p99_all)}; best baseline p99 over all executions "
+        f"{'unbounded' if math.isinf(best_all) else _fmt(best_all) + ' s'}; ratio "
+        f"{_ratio(ratio_all)}. " + "; ".join(verdicts)
+    )
+    finished = {
+        s: m["latency_p99_s"] for s, m in baselines.items() if m["latency_p99_s"] is not None
+    }
     best_system = min(finished, key=lambda s: finished[s]) if finished else None
     best = finished[best_system] if best_system else None
     ratio = (best / p99) if best is not None and p99 else None
     passed = project_lost == 0 and ratio is not None and ratio >= 5 and every_baseline_bad
-    strict = (f"{scenario}: Poller p99 {_fmt(p99)} s; best baseline p99 of finished waits "
-              f"{_fmt(best)} s ({best_system}, which finished "
-              f"{baselines[best_system]['finished'] if best_system else 0:,} of "
-              f"{project['executions']:,}); ratio {_fmt(ratio)}x")
-    return [_target(name, claim, measured, passed_all),
-            _target(strict_name, strict_claim, strict, passed)]
+    strict = (
+        f"{scenario}: Poller p99 {_fmt(p99)} s; best baseline p99 of finished waits "
+        f"{_fmt(best)} s ({best_system}, which finished "
+        f"{baselines[best_system]['finished'] if best_system else 0:,} of "
+        f"{project['executions']:,}); ratio {_fmt(ratio)}x"
+    )
+    return [
+        _target(name, claim, measured, passed_all),
+        _target(strict_name, strict_claim, strict, passed),
+    ]
 
 
 def _target_cpu(core: Mapping[str, Any], calibration: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -214,9 +255,11 @@ def _target_cpu(core: Mapping[str, Any], calibration: Mapping[str, Any] | None) 
     worst = max(points, key=lambda p: p["framework_us_per_poll"])
     per_call = calibration["cpu_per_call_us"]
     ratio = worst["framework_us_per_poll"] / per_call
-    measured = (f"worst framework {_fmt(worst['framework_us_per_poll'])} us/poll "
-                f"(N={worst['executions']:,}) vs aiobotocore {_fmt(per_call)} us/call: "
-                f"{ratio * 100:.1f}%")
+    measured = (
+        f"worst framework {_fmt(worst['framework_us_per_poll'])} us/poll "
+        f"(N={worst['executions']:,}) vs aiobotocore {_fmt(per_call)} us/call: "
+        f"{ratio * 100:.1f}%"
+    )
     return _target(name, claim, measured, ratio <= 0.05)
 
 
@@ -229,21 +272,26 @@ def _target_memory(core: Mapping[str, Any]) -> dict[str, Any]:
         return _target(name, claim, "not measured in this run", None)
     reference = max(baseline, key=lambda p: p["executions"])
     size = reference["executions"]
-    pollers = [p for p in points if p["system"].startswith("waiters-poller")
-               and p["executions"] == size]
+    pollers = [
+        p for p in points if p["system"].startswith("waiters-poller") and p["executions"] == size
+    ]
     if not pollers:
         return _target(name, claim, "not measured in this run", None)
     worst = max(pollers, key=lambda p: p["bytes_per_execution"])
     ratio = worst["bytes_per_execution"] / reference["bytes_per_execution"]
-    measured = (f"N={size:,}: {worst['system']} {_fmt(worst['bytes_per_execution'], 0)} B vs "
-                f"aiobotocore-waiter {_fmt(reference['bytes_per_execution'], 0)} B per "
-                f"execution: {ratio:.2f} of it")
+    measured = (
+        f"N={size:,}: {worst['system']} {_fmt(worst['bytes_per_execution'], 0)} B vs "
+        f"aiobotocore-waiter {_fmt(reference['bytes_per_execution'], 0)} B per "
+        f"execution: {ratio:.2f} of it"
+    )
     return _target(name, claim, measured, ratio <= 0.1)
 
 
 def _target_batch(scenario: str | None, runs: Mapping[str, Any]) -> dict[str, Any]:
-    claim = ("10,000-execution IoT job under 10 calls/s per operation: every outcome seen, "
-             "p99 <= 10 s, <= 0.05 calls per execution (batch mode)")
+    claim = (
+        "10,000-execution IoT job under 10 calls/s per operation: every outcome seen, "
+        "p99 <= 10 s, <= 0.05 calls per execution (batch mode)"
+    )
     name = "(d) batch mode, N=10,000"
     batch = runs.get("waiters-poller-batch")
     if scenario is None or batch is None or batch.get("error"):
@@ -255,11 +303,14 @@ def _target_batch(scenario: str | None, runs: Mapping[str, Any]) -> dict[str, An
     describe = runs.get("waiters-poller-describe")
     compare = ""
     if describe and not describe.get("error"):
-        compare = (f"; Describe mode: {describe['failed'] + describe['lost']} unseen, p99 "
-                   f"{_fmt(describe['latency_p99_s'])} s, "
-                   f"{_fmt(describe['calls_per_execution'], 3)} calls/execution")
-    measured = (f"{scenario}: {unseen} unseen, p99 {_fmt(p99)} s, {_fmt(calls, 3)} "
-                f"calls/execution{compare}")
+        compare = (
+            f"; Describe mode: {describe['failed'] + describe['lost']} unseen, p99 "
+            f"{_fmt(describe['latency_p99_s'])} s, "
+            f"{_fmt(describe['calls_per_execution'], 3)} calls/execution"
+        )
+    measured = (
+        f"{scenario}: {unseen} unseen, p99 {_fmt(p99)} s, {_fmt(calls, 3)} calls/execution{compare}"
+    )
     return _target(name, claim, measured, passed)
 
 
@@ -294,19 +345,39 @@ def _row(cells: Iterable[str]) -> str:
 def render_markdown(results: Mapping[str, Any]) -> str:
     lines = ["# waiters benchmark results", ""]
     meta = results["meta"]
-    lines.append(f"Mode: **{meta['mode']}**; started {meta['started_utc']}; commit "
-                 f"`{meta['commit']}`; {meta['cpus']} CPUs; Python {meta['python']}. "
-                 f"Simulator and client each in their own process"
-                 f"{' (pinned to separate CPUs)' if meta.get('pinned') else ''}.")
+    lines.append(
+        f"Mode: **{meta['mode']}**; started {meta['started_utc']}; commit "
+        f"`{meta['commit']}`; {meta['cpus']} CPUs; Python {meta['python']}. "
+        f"Simulator and client each in their own process"
+        f"{' (pinned to separate CPUs)' if meta.get('pinned') else ''}."
+    )
     lines += ["", "## Targets", ""]
     lines.append(_row(["target", "claim", "measured", "verdict"]))
     lines.append(_row(["---"] * 4))
     for target in results["targets"]:
-        lines.append(_row([target["target"], target["claim"], target["measured"],
-                           f"**{target['verdict']}**"]))
-    header = ["system", "finished", "failed", "lost", "wrong", "wall s", "p50 s", "p99 s",
-              "max s", "p99 all s", "calls/exec", "throttled", "CPU s", "CPU/call us",
-              "peak RSS MiB", "RSS/exec KiB"]
+        lines.append(
+            _row(
+                [target["target"], target["claim"], target["measured"], f"**{target['verdict']}**"]
+            )
+        )
+    header = [
+        "system",
+        "finished",
+        "failed",
+        "lost",
+        "wrong",
+        "wall s",
+        "p50 s",
+        "p99 s",
+        "max s",
+        "p99 all s",
+        "calls/exec",
+        "throttled",
+        "CPU s",
+        "CPU/call us",
+        "peak RSS MiB",
+        "RSS/exec KiB",
+    ]
     for scenario in results["scenarios"]:
         lines += ["", f"## {scenario['name']}", "", scenario["description"], ""]
         lines.append(_row(header))
@@ -317,63 +388,116 @@ def render_markdown(results: Mapping[str, Any]) -> str:
             if metrics is None:
                 continue
             if metrics.get("error"):
-                lines.append(_row([system, f"run failed: {metrics['error']}"]
-                                  + [""] * (len(header) - 2)))
+                lines.append(
+                    _row([system, f"run failed: {metrics['error']}"] + [""] * (len(header) - 2))
+                )
                 continue
             count = metrics["executions"]
-            lines.append(_row([
-                system + (" (capped)" if metrics["capped"] else ""),
-                f"{metrics['finished']:,}/{count:,}",
-                f"{metrics['failed']:,}", f"{metrics['lost']:,}", f"{metrics['wrong']:,}",
-                _fmt(metrics["wall_s"]), _fmt(metrics["latency_p50_s"]),
-                _fmt(metrics["latency_p99_s"]), _fmt(metrics["latency_max_s"]),
-                _fmt(metrics["latency_p99_all_s"]) if metrics["latency_p99_all_s"] is not None
-                else "unbounded",
-                _fmt(metrics["calls_per_execution"], 3), f"{metrics['throttled']:,}",
-                _fmt(metrics["cpu_s"], 2), _fmt(metrics["cpu_per_call_us"], 0),
-                _fmt(metrics["peak_rss_mib"]), _fmt(metrics["rss_per_execution_kib"], 2),
-            ]))
+            lines.append(
+                _row(
+                    [
+                        system + (" (capped)" if metrics["capped"] else ""),
+                        f"{metrics['finished']:,}/{count:,}",
+                        f"{metrics['failed']:,}",
+                        f"{metrics['lost']:,}",
+                        f"{metrics['wrong']:,}",
+                        _fmt(metrics["wall_s"]),
+                        _fmt(metrics["latency_p50_s"]),
+                        _fmt(metrics["latency_p99_s"]),
+                        _fmt(metrics["latency_max_s"]),
+                        _fmt(metrics["latency_p99_all_s"])
+                        if metrics["latency_p99_all_s"] is not None
+                        else "unbounded",
+                        _fmt(metrics["calls_per_execution"], 3),
+                        f"{metrics['throttled']:,}",
+                        _fmt(metrics["cpu_s"], 2),
+                        _fmt(metrics["cpu_per_call_us"], 0),
+                        _fmt(metrics["peak_rss_mib"]),
+                        _fmt(metrics["rss_per_execution_kib"], 2),
+                    ]
+                )
+            )
             for kind, example in metrics["failure_examples"].items():
-                notes.append(f"- {system}: {metrics['failures'][kind]:,} failed ({kind}), "
-                             f"e.g. `{example[:160]}`")
+                notes.append(
+                    f"- {system}: {metrics['failures'][kind]:,} failed ({kind}), "
+                    f"e.g. `{example[:160]}`"
+                )
         if notes:
             lines += ["", "Failed waits:", "", *notes]
     calibration = results.get("calibration")
     core = results.get("core", {})
     lines += ["", "## Core microbenchmark", ""]
     if calibration and not calibration.get("error"):
-        lines.append(f"aiobotocore's own CPU per describe call against the simulator "
-                     f"({calibration['calibration_calls']:,} calls, 10 in flight): "
-                     f"{_fmt(calibration['cpu_per_call_us'])} us.")
+        lines.append(
+            f"aiobotocore's own CPU per describe call against the simulator "
+            f"({calibration['calibration_calls']:,} calls, 10 in flight): "
+            f"{_fmt(calibration['cpu_per_call_us'])} us."
+        )
         lines.append("")
     if core.get("cpu"):
-        lines.append(_row(["executions", "polls", "polls/s", "CPU s", "transport CPU s",
-                           "framework us/poll"]))
+        lines.append(
+            _row(
+                ["executions", "polls", "polls/s", "CPU s", "transport CPU s", "framework us/poll"]
+            )
+        )
         lines.append(_row(["---"] * 6))
         for point in core["cpu"]:
             if point.get("error"):
-                lines.append(_row([f"{point['executions']:,}", f"failed: {point['error']}",
-                                   "", "", "", ""]))
+                lines.append(
+                    _row([f"{point['executions']:,}", f"failed: {point['error']}", "", "", "", ""])
+                )
                 continue
-            lines.append(_row([f"{point['executions']:,}", f"{point['polls']:,}",
-                               _fmt(point["polls_per_s"], 0), _fmt(point["cpu_s"], 2),
-                               _fmt(point["transport_cpu_s"], 3),
-                               _fmt(point["framework_us_per_poll"])]))
+            lines.append(
+                _row(
+                    [
+                        f"{point['executions']:,}",
+                        f"{point['polls']:,}",
+                        _fmt(point["polls_per_s"], 0),
+                        _fmt(point["cpu_s"], 2),
+                        _fmt(point["transport_cpu_s"], 3),
+                        _fmt(point["framework_us_per_poll"]),
+                    ]
+                )
+            )
         lines.append("")
     if core.get("memory"):
-        lines.append(_row(["system", "executions", "waiting at measurement",
-                           "bytes/execution (submitted, before any poll)",
-                           "bytes/execution (all polled)"]))
+        lines.append(
+            _row(
+                [
+                    "system",
+                    "executions",
+                    "waiting at measurement",
+                    "bytes/execution (submitted, before any poll)",
+                    "bytes/execution (all polled)",
+                ]
+            )
+        )
         lines.append(_row(["---"] * 5))
         for point in core["memory"]:
             if point.get("error"):
-                lines.append(_row([point["system"], f"{point['executions']:,}",
-                                   f"failed: {point['error']}", "", ""]))
+                lines.append(
+                    _row(
+                        [
+                            point["system"],
+                            f"{point['executions']:,}",
+                            f"failed: {point['error']}",
+                            "",
+                            "",
+                        ]
+                    )
+                )
                 continue
-            lines.append(_row([point["system"], f"{point['executions']:,}",
-                               f"{point['waiting']:,}",
-                               _fmt(point["bytes_per_execution_submitted"], 0),
-                               _fmt(point["bytes_per_execution"], 0)]))
+            lines.append(
+                _row(
+                    [
+                        point["system"],
+                        f"{point['executions']:,}",
+                        f"{point['waiting']:,}",
+                        _fmt(point["bytes_per_execution_submitted"], 0),
+                        _fmt(point["bytes_per_execution"], 0),
+                    ]
+                )
+            )
     trimmed = results.get("trimmed")
     if trimmed:
         lines += ["", "## Cells not run", "", *(f"- {line}" for line in trimmed)]
@@ -382,9 +506,14 @@ def render_markdown(results: Mapping[str, Any]) -> str:
 
 # --- plots -------------------------------------------------------------------------------
 
-_COLOURS = {"botocore-waiter": "#8c564b", "aiobotocore-waiter": "#d62728",
-            "aioboto3-loop": "#ff7f0e", "waiters-wait_for": "#9ecae1",
-            "waiters-poller-describe": "#4292c6", "waiters-poller-batch": "#08306b"}
+_COLOURS = {
+    "botocore-waiter": "#8c564b",
+    "aiobotocore-waiter": "#d62728",
+    "aioboto3-loop": "#ff7f0e",
+    "waiters-wait_for": "#9ecae1",
+    "waiters-poller-describe": "#4292c6",
+    "waiters-poller-batch": "#08306b",
+}
 
 
 def render_plots(results: Mapping[str, Any], directory: Path) -> list[Path]:
@@ -398,8 +527,7 @@ def render_plots(results: Mapping[str, Any], directory: Path) -> list[Path]:
     written: list[Path] = []
     columns = min(2, len(scenarios)) or 1
     rows = math.ceil(len(scenarios) / columns) or 1
-    figure, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 4.2 * rows),
-                                squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 4.2 * rows), squeeze=False)
     for position, scenario in enumerate(scenarios):
         axis = axes[position // columns][position % columns]
         systems = [s for s in SYSTEMS if s in scenario["runs"]]
@@ -409,12 +537,17 @@ def render_plots(results: Mapping[str, Any], directory: Path) -> list[Path]:
             metrics = scenario["runs"][system]
             values = [] if metrics.get("error") else [max(v, 0.01) for v in metrics["latencies_s"]]
             data.append(values or [math.nan])
-            missing = 0 if metrics.get("error") else (
-                metrics["failed"] + metrics["lost"] + metrics["wrong"])
-            labels.append(system.replace("waiters-", "w-") + (f"\n({missing:,} unseen)"
-                                                               if missing else ""))
-        boxes = axis.boxplot(data, whis=(1, 99), showfliers=True, patch_artist=True,
-                             flierprops={"markersize": 2})
+            missing = (
+                0
+                if metrics.get("error")
+                else (metrics["failed"] + metrics["lost"] + metrics["wrong"])
+            )
+            labels.append(
+                system.replace("waiters-", "w-") + (f"\n({missing:,} unseen)" if missing else "")
+            )
+        boxes = axis.boxplot(
+            data, whis=(1, 99), showfliers=True, patch_artist=True, flierprops={"markersize": 2}
+        )
         for patch, system in zip(boxes["boxes"], systems, strict=True):
             patch.set_facecolor(_COLOURS.get(system, "#999999"))
         axis.set_xticks(range(1, len(labels) + 1), labels, rotation=30, ha="right", fontsize=7)
@@ -442,8 +575,9 @@ def render_plots(results: Mapping[str, Any], directory: Path) -> list[Path]:
                 xs.append(position + (offset - (len(SYSTEMS) - 1) / 2) * width)
                 ys.append(metrics["calls_per_execution"])
         axis.bar(xs, ys, width, label=system, color=_COLOURS.get(system))
-    axis.set_xticks(range(len(scenarios)), [s["name"] for s in scenarios], rotation=20,
-                    ha="right", fontsize=8)
+    axis.set_xticks(
+        range(len(scenarios)), [s["name"] for s in scenarios], rotation=20, ha="right", fontsize=8
+    )
     axis.set_yscale("log")
     axis.set_ylabel("API calls per execution (simulator count)")
     axis.set_title("API calls per execution, every attempt counted (throttled ones too)")
@@ -455,4 +589,3 @@ def render_plots(results: Mapping[str, Any], directory: Path) -> list[Path]:
     plt.close(figure)
     written.append(path)
     return written
-

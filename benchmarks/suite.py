@@ -67,12 +67,17 @@ class Scenario:
         limit = f"{self.rate:g} calls/s per operation" if self.rate else "no rate limit"
         faults = f", {self.error_5xx:.0%} injected 5xx answers" if self.error_5xx else ""
         pending, running = self.lifecycle["pending"], self.lifecycle["running"]
-        return (f"One IoT job rolled out to {self.executions:,} things; {limit}{faults}. "
-                f"Each execution QUEUED for U{tuple(pending)} s, then IN_PROGRESS for "
-                f"U{tuple(running)} s (90% SUCCEEDED, 10% FAILED); baselines poll every "
-                f"{self.delay:g} s; each client run capped at {self.cap:g} s wall time."
-                + (f" Batch sweeps every {self.sweep_interval:g} s (shortened)."
-                   if self.sweep_interval is not None else ""))
+        return (
+            f"One IoT job rolled out to {self.executions:,} things; {limit}{faults}. "
+            f"Each execution QUEUED for U{tuple(pending)} s, then IN_PROGRESS for "
+            f"U{tuple(running)} s (90% SUCCEEDED, 10% FAILED); baselines poll every "
+            f"{self.delay:g} s; each client run capped at {self.cap:g} s wall time."
+            + (
+                f" Batch sweeps every {self.sweep_interval:g} s (shortened)."
+                if self.sweep_interval is not None
+                else ""
+            )
+        )
 
 
 # A rollout of about a minute at speed 1: an execution ends 10-50 s after creation.
@@ -86,8 +91,15 @@ def full_matrix() -> tuple[list[Scenario], list[str]]:
     no_wait_for = tuple(s for s in SYSTEMS if s != "waiters-wait_for")
     pollers = ("waiters-poller-describe", "waiters-poller-batch")
 
-    def make(name: str, count: int, rate: float | None, error_5xx: float,
-             systems: tuple[str, ...], seed: int, roles: tuple[str, ...] = ()) -> Scenario:
+    def make(
+        name: str,
+        count: int,
+        rate: float | None,
+        error_5xx: float,
+        systems: tuple[str, ...],
+        seed: int,
+        roles: tuple[str, ...] = (),
+    ) -> Scenario:
         return Scenario(name, count, rate, error_5xx, systems, _CAP, _LIFECYCLE, 5.0, seed, roles)
 
     scenarios = [
@@ -120,10 +132,23 @@ def quick_matrix() -> tuple[list[Scenario], list[str]]:
     # Polls every second and sweeps every second: the point is that it runs, fast.
     # A limit the 25 waits brush against (each baseline asks about 25 calls/s), so the
     # throttling paths run too, without making the smoke run wait on them.
-    scenario = Scenario("quick-rate30", 25, 30, 0.0, SYSTEMS, 15.0, lifecycle, 1.0, 21,
-                        ("rate-limited",), sweep_interval=1.0)
-    return [scenario], ["quick mode: one tiny scenario with shortened delays; its figures "
-                        "only show that the suite runs, they measure nothing"]
+    scenario = Scenario(
+        "quick-rate30",
+        25,
+        30,
+        0.0,
+        SYSTEMS,
+        15.0,
+        lifecycle,
+        1.0,
+        21,
+        ("rate-limited",),
+        sweep_interval=1.0,
+    )
+    return [scenario], [
+        "quick mode: one tiny scenario with shortened delays; its figures "
+        "only show that the suite runs, they measure nothing"
+    ]
 
 
 # --- one client run ----------------------------------------------------------------------
@@ -156,24 +181,44 @@ def _stop(process: subprocess.Popen[str], timeout: float) -> None:
             stream.close()
 
 
-def run_client(scenario: Scenario, system: str, raw: Path, *, calls: int = 0,
-               lifecycle: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_client(
+    scenario: Scenario,
+    system: str,
+    raw: Path,
+    *,
+    calls: int = 0,
+    lifecycle: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One fresh simulator and one fresh client process; the client's report and the truth."""
     sim_cpu, client_cpu = _cpus()
     result_path = raw / f"{scenario.name}--{system}.json"
     result_path.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "benchmarks.clients", "--system", system, "--type", TYPE,
-               "--cap", repr(scenario.cap), "--delay", repr(scenario.delay),
-               "--result", str(result_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.clients",
+        "--system",
+        system,
+        "--type",
+        TYPE,
+        "--cap",
+        repr(scenario.cap),
+        "--delay",
+        repr(scenario.delay),
+        "--result",
+        str(result_path),
+    ]
     if calls:
         command += ["--calls", str(calls)]
     if scenario.sweep_interval is not None:
         command += ["--sweep-interval", repr(scenario.sweep_interval)]
-    simulator = SimulatorProcess(seed=scenario.seed, rate=scenario.rate,
-                                 error_5xx=scenario.error_5xx, cpu=sim_cpu)
+    simulator = SimulatorProcess(
+        seed=scenario.seed, rate=scenario.rate, error_5xx=scenario.error_5xx, cpu=sim_cpu
+    )
     # Both start together: their imports overlap on the two CPUs.
-    client = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                              cwd=ROOT)
+    client = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
     try:
         if client_cpu is not None:
             os.sched_setaffinity(client.pid, {client_cpu})
@@ -185,8 +230,9 @@ def run_client(scenario: Scenario, system: str, raw: Path, *, calls: int = 0,
         line = _readline(client, 120)
         if line != "READY":
             raise RuntimeError(f"client said {line!r} instead of READY")
-        executions = simulator.create(TYPE, scenario.executions, parent=JOB,
-                                      lifecycle=lifecycle or scenario.lifecycle)
+        executions = simulator.create(
+            TYPE, scenario.executions, parent=JOB, lifecycle=lifecycle or scenario.lifecycle
+        )
         client.stdin.write(json.dumps({"executions": executions}) + "\n")
         client.stdin.close()
         _stop(client, scenario.cap + 120)
@@ -216,31 +262,46 @@ def measure(scenario: Scenario, system: str, raw: Path) -> dict[str, Any]:
         import waiters
 
         terminal = waiters.default_registry().get(TYPE).terminal_states
-        metrics = run_metrics(report, report["executions_params"], report["truth"],
-                              report["simulator_stats"], terminal)
+        metrics = run_metrics(
+            report,
+            report["executions_params"],
+            report["truth"],
+            report["simulator_stats"],
+            terminal,
+        )
     except Exception as exc:  # one broken cell must not lose the run
         print(f"    failed: {type(exc).__name__}: {exc}", flush=True)
         return {"error": f"{type(exc).__name__}: {exc}"}
-    print(f"    {metrics['finished']}/{metrics['executions']} finished, "
-          f"{metrics['failed']} failed, {metrics['lost']} lost, p99 "
-          f"{metrics['latency_p99_s']}, {metrics['calls_per_execution']:.3f} calls/exec, "
-          f"cpu {metrics['cpu_s']:.1f}s ({time.time() - started:.0f}s)", flush=True)
+    print(
+        f"    {metrics['finished']}/{metrics['executions']} finished, "
+        f"{metrics['failed']} failed, {metrics['lost']} lost, p99 "
+        f"{metrics['latency_p99_s']}, {metrics['calls_per_execution']:.3f} calls/exec, "
+        f"cpu {metrics['cpu_s']:.1f}s ({time.time() - started:.0f}s)",
+        flush=True,
+    )
     return metrics
 
 
 def calibrate(raw: Path, quick: bool) -> dict[str, Any]:
     """aiobotocore's own CPU per describe call, against the same simulator process."""
     scenario = Scenario("calibration", 2000, None, 0.0, (), 300.0, {}, 5.0, 31)
-    print(f"[{dt.datetime.now():%H:%M:%S}] calibration: aiobotocore CPU per call ...",
-          flush=True)
+    print(f"[{dt.datetime.now():%H:%M:%S}] calibration: aiobotocore CPU per call ...", flush=True)
     try:
-        report = run_client(scenario, "aiobotocore-calls", raw, calls=200 if quick else 3000,
-                            lifecycle={"pending": [3600, 7200], "running": [60, 120]})
+        report = run_client(
+            scenario,
+            "aiobotocore-calls",
+            raw,
+            calls=200 if quick else 3000,
+            lifecycle={"pending": [3600, 7200], "running": [60, 120]},
+        )
     except Exception as exc:  # reported in the results
         return {"error": f"{type(exc).__name__}: {exc}"}
-    return {"calibration_calls": report["calibration_calls"],
-            "cpu_s": report["cpu_s"], "wall_s": report["ended"] - report["started"],
-            "cpu_per_call_us": report["cpu_per_call_us"]}
+    return {
+        "calibration_calls": report["calibration_calls"],
+        "cpu_s": report["cpu_s"],
+        "wall_s": report["ended"] - report["started"],
+        "cpu_per_call_us": report["cpu_per_call_us"],
+    }
 
 
 # --- the core microbenchmark -------------------------------------------------------------
@@ -250,8 +311,14 @@ def _core_point(arguments: Sequence[str], label: dict[str, Any]) -> dict[str, An
     """One microbenchmark point in a fresh process; a failure is reported, never raised."""
     print(f"[{dt.datetime.now():%H:%M:%S}] core {' '.join(arguments)} ...", flush=True)
     try:
-        done = subprocess.run([sys.executable, "-m", "benchmarks.core", *arguments], cwd=ROOT,
-                              capture_output=True, text=True, timeout=900, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.core", *arguments],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:
         return {**label, "error": f"timed out after {exc.timeout:g} s"}
     if done.returncode != 0:
@@ -268,19 +335,27 @@ def run_core(quick: bool) -> dict[str, Any]:
     if client_cpu is not None:
         os.sched_setaffinity(0, {client_cpu})  # children inherit it
     try:
-        cpu = [_core_point(["cpu", "--n", str(n), "--polls", str(polls)], {"executions": n})
-               for n in sizes]
+        cpu = [
+            _core_point(["cpu", "--n", str(n), "--polls", str(polls)], {"executions": n})
+            for n in sizes
+        ]
         memory_plan: list[tuple[str, int]] = []
         if quick:
             memory_plan = [("waiters-poller-describe", 500), ("aiobotocore-waiter", 500)]
         else:
             for n in sizes:
-                memory_plan += [("waiters-poller-describe", n), ("waiters-poller-batch", n),
-                                ("aiobotocore-waiter", n)]
+                memory_plan += [
+                    ("waiters-poller-describe", n),
+                    ("waiters-poller-batch", n),
+                    ("aiobotocore-waiter", n),
+                ]
             memory_plan += [("waiters-wait_for", 10_000), ("aioboto3-loop", 10_000)]
-        memory = [_core_point(["memory", "--system", system, "--n", str(n)],
-                              {"system": system, "executions": n})
-                  for system, n in memory_plan]
+        memory = [
+            _core_point(
+                ["memory", "--system", system, "--n", str(n)], {"system": system, "executions": n}
+            )
+            for system, n in memory_plan
+        ]
     finally:
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
     return {"cpu": cpu, "memory": memory}
@@ -291,8 +366,14 @@ def run_core(quick: bool) -> dict[str, Any]:
 
 def _commit() -> str:
     try:
-        done = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
-                              capture_output=True, text=True, timeout=10, check=False)
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except OSError:
         return "unknown"
     return done.stdout.strip() or "unknown"
@@ -304,16 +385,20 @@ def _write(results: dict[str, Any], out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="the CI smoke run (< 1 minute)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--only", nargs="+", metavar="SCENARIO", help="run these scenarios only")
     parser.add_argument("--systems", nargs="+", choices=SYSTEMS, help="run these systems only")
     parser.add_argument("--skip-core", action="store_true", help="no microbenchmark")
     parser.add_argument("--commit", default=None, help="label the run (default: git describe)")
-    parser.add_argument("--rescore", action="store_true",
-                        help="run nothing: score the run in --out again from its raw reports")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="run nothing: score the run in --out again from its raw reports",
+    )
     args = parser.parse_args(argv)
     if args.rescore:
         rescore(args.out)
@@ -322,8 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         unknown = set(args.only) - {s.name for s in scenarios}
         if unknown:
-            parser.error(f"unknown scenarios {sorted(unknown)}; "
-                         f"known: {[s.name for s in scenarios]}")
+            parser.error(
+                f"unknown scenarios {sorted(unknown)}; known: {[s.name for s in scenarios]}"
+            )
         scenarios = [s for s in scenarios if s.name in args.only]
     out: Path = args.out
     raw = out / "raw"
@@ -345,10 +431,16 @@ def main(argv: list[str] | None = None) -> int:
         "trimmed": trimmed,
     }
     for scenario in scenarios:
-        entry: dict[str, Any] = {"name": scenario.name, "description": scenario.description,
-                                 "executions": scenario.executions, "rate": scenario.rate,
-                                 "error_5xx": scenario.error_5xx, "cap_s": scenario.cap,
-                                 "roles": list(scenario.roles), "runs": {}}
+        entry: dict[str, Any] = {
+            "name": scenario.name,
+            "description": scenario.description,
+            "executions": scenario.executions,
+            "rate": scenario.rate,
+            "error_5xx": scenario.error_5xx,
+            "cap_s": scenario.cap,
+            "roles": list(scenario.roles),
+            "runs": {},
+        }
         results["scenarios"].append(entry)
         for system in scenario.systems:
             if args.systems and system not in args.systems:
@@ -390,13 +482,18 @@ def rescore(out: Path) -> None:
             if metrics.get("error") or not path.exists():
                 continue
             report = json.loads(path.read_text())
-            entry["runs"][system] = run_metrics(report, report["executions_params"],
-                                                report["truth"], report["simulator_stats"],
-                                                terminal)
+            entry["runs"][system] = run_metrics(
+                report,
+                report["executions_params"],
+                report["truth"],
+                report["simulator_stats"],
+                terminal,
+            )
     results["meta"]["rescored_utc"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     # The explanation of the cells left out is text, not a measurement: keep it current.
-    results["trimmed"] = (quick_matrix() if results["meta"]["mode"] == "quick"
-                          else full_matrix())[1]
+    results["trimmed"] = (quick_matrix() if results["meta"]["mode"] == "quick" else full_matrix())[
+        1
+    ]
     _finish(results, out)
 
 
