@@ -349,6 +349,7 @@ def test_cancellation_at_any_point_leaks_nothing(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # about 90 s here; room for a slower CI machine
 def test_load_of_100000_executions_in_one_poller() -> None:
     """Injected: 100,000 executions in one poller (in-process transport, 5% 5xx faults):
     90,000 in ten IoT job rollouts, observed through list sweeps, and 10,000 Snow
