@@ -181,6 +181,24 @@ class StateMachine:
     def __post_init__(self) -> None:
         object.__setattr__(self, "parameters", (*self.identity, *self.optional))
 
+    def summary_identity(self, item: Mapping[str, Any], parent: Any) -> tuple[Any, ...]:
+        """The identifying values (in ``identity`` order) of an item of the batch list call."""
+        batch = self.batch
+        assert batch is not None
+        values = []
+        for param in self.identity:
+            path = batch.item_identity.get(param.name)
+            if path is None:
+                values.append(parent)
+                continue
+            value = path.search(item)
+            if isinstance(value, str) and batch.identity_transform.get(param.name) == (
+                "arn_last_segment"
+            ):
+                value = value.rsplit("/", 1)[-1]
+            values.append(value)
+        return tuple(values)
+
     def kind_of(self, state: str | None) -> StateKind | None:
         """The kind of a state, or None for a state the definition does not know."""
         if state is None:

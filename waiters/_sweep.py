@@ -55,22 +55,6 @@ def identity_of(machine: StateMachine, params: Mapping[str, Any]) -> tuple[Any, 
     return tuple(params.get(spec.name) for spec in machine.identity)
 
 
-def _item_identity(
-    machine: StateMachine, spec: BatchSpec, parent: Any, item: Mapping[str, Any]
-) -> tuple[Any, ...]:
-    values = []
-    for param in machine.identity:
-        path = spec.item_identity.get(param.name)
-        if path is None:
-            values.append(parent)
-            continue
-        value = path.search(item)
-        if isinstance(value, str) and spec.identity_transform.get(param.name) == "arn_last_segment":
-            value = value.rsplit("/", 1)[-1]
-        values.append(value)
-    return tuple(values)
-
-
 def _pages(count: int, page_size: int) -> int:
     return max(1, math.ceil(count / page_size))
 
@@ -292,7 +276,7 @@ class Group:
             now = poller.clock.now()
             items = spec.items.search(response)
             for item in items or ():
-                key = _item_identity(self.machine, spec, self.parent, item)
+                key = self.machine.summary_identity(item, self.parent)
                 seen.add(key)
                 tracker = members.get(key)
                 if tracker is None or tracker.outcome is not None:

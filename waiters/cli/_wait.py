@@ -204,19 +204,9 @@ async def list_parent(
                     continue
                 raise _listing_failed(machine, parent, exc, failure) from exc
         pages += 1
+        names = [param.name for param in machine.identity]
         for item in spec.items.search(response) or []:
-            ids: dict[str, Any] = {}
-            for name in (spec.name for spec in machine.identity):
-                path = spec.item_identity.get(name)
-                if path is None:
-                    ids[name] = parent
-                    continue
-                value = path.search(item)
-                if isinstance(value, str) and spec.identity_transform.get(name) == (
-                    "arn_last_segment"
-                ):
-                    value = value.rsplit("/", 1)[-1]
-                ids[name] = value
+            ids = dict(zip(names, machine.summary_identity(item, parent), strict=True))
             found.append({**shared, **ids})
         token = response.get(spec.token)
         if not token:
