@@ -43,7 +43,6 @@ DEFAULT_NOT_FOUND_GRACE = 10.0
 #: so a hung connection never hangs a wait.
 DEFAULT_CALL_TIMEOUT = 30.0
 
-_UNSET: Any = object()
 #: A lone wait books a budget slot at most this far ahead (seconds).
 _MAX_BOOKED_AHEAD = 1.0
 
