@@ -365,8 +365,8 @@ async def run_poller(ctx: Context, *, batch: bool) -> NoReturn:
             else:
                 recorder.stop(capped=False)
             # What the poller believes it did; the simulator's counters are the reference.
-            recorder.extra["client_calls"] = poller.calls
-            recorder.extra["client_throttles"] = poller.throttles
+            recorder.extra["client_calls"] = poller.stats.calls
+            recorder.extra["client_throttles"] = poller.stats.throttles
             _finish(ctx, recorder, len(executions))
 
 

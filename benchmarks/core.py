@@ -117,7 +117,7 @@ async def _scheduler(count: int, polls: int) -> dict[str, Any]:
     return {
         "executions": count,
         "polls": calls,
-        "poller_calls": poller.calls,
+        "poller_calls": poller.stats.calls,
         "cpu_s": cpu,
         "wall_s": wall,
         "transport_cpu_s": transport_cpu,

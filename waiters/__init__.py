@@ -6,7 +6,9 @@ an AWS account.
 """
 
 from ._backoff import Backoff
+from ._batch import Batch
 from ._budget import BudgetConfig, BudgetRegistry, BudgetStats
+from ._calls import POLL_RETRY_CONFIG
 from ._clock import Clock, LoopClock
 from ._errors import (
     DefinitionError,
@@ -20,8 +22,15 @@ from ._errors import (
 )
 from ._execution import Execution, execution
 from ._machine import StateKind, StateMachine
+from ._options import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_NOT_FOUND_GRACE,
+    DEFAULT_TIMEOUT,
+    PollerOptions,
+    WaitOptions,
+)
 from ._outcome import Outcome, OutcomeKind, Transition
-from ._poller import Batch, Poller, wait_all, wait_all_sync
+from ._poller import Poller, wait_all, wait_all_sync
 from ._progress import BatchResult, FailFast, Progress
 from ._registry import (
     MachineRegistry,
@@ -29,10 +38,13 @@ from ._registry import (
     load_machines,
     machine_from_botocore_waiter,
 )
-from ._wait import DEFAULT_TIMEOUT, wait_for, wait_for_sync
+from ._wait import wait_for, wait_for_sync
 
 __all__ = (
+    "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_NOT_FOUND_GRACE",
     "DEFAULT_TIMEOUT",
+    "POLL_RETRY_CONFIG",
     "Backoff",
     "Batch",
     "BatchResult",
@@ -52,11 +64,13 @@ __all__ = (
     "Outcome",
     "OutcomeKind",
     "Poller",
+    "PollerOptions",
     "Progress",
     "ServiceError",
     "StateKind",
     "StateMachine",
     "Transition",
+    "WaitOptions",
     "WaitTimeout",
     "WaiterError",
     "default_registry",

@@ -1,7 +1,7 @@
 """Rate budgets shared per (account, region, service, operation).
 
-Every wait in the process that calls the same operation in the same account
-and region draws from one budget. It paces calls evenly (no bursts), cuts its
+Every wait in the event loop that calls the same operation in the same
+account and region draws from one budget. It paces calls evenly (no bursts), cuts its
 rate multiplicatively when the service throttles, and grows back with a cubic
 curve (as CUBIC and botocore's adaptive mode do) up to a ceiling. Unlike
 botocore's adaptive mode it is shared by every client, and once the rate is
@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-import threading
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+import anyio
+from anyio.lowlevel import RunVar
+
+from ._clock import Clock
 
 __all__ = [
     "BudgetConfig",
@@ -53,21 +58,31 @@ class BudgetConfig:
     cooldown: float = 1.0
 
     def __post_init__(self) -> None:
+        for name in ("initial_rate", "max_rate", "min_rate", "growth", "decrease", "cooldown"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+                raise TypeError(f"BudgetConfig.{name} must be a number, got {value!r}")
         for name in ("initial_rate", "max_rate", "min_rate", "growth"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            if not value > 0:
                 raise ValueError(
-                    f"{name} must be a positive number of calls per second, got {value!r}"
+                    f"BudgetConfig.{name} must be a positive number of calls per second, "
+                    f"got {value!r}"
                 )
         if not self.min_rate <= self.initial_rate <= self.max_rate:
             raise ValueError(
-                f"need min_rate <= initial_rate <= max_rate, got {self.min_rate}, "
+                f"BudgetConfig: need min_rate <= initial_rate <= max_rate, got {self.min_rate}, "
                 f"{self.initial_rate}, {self.max_rate}"
             )
         if not 0 < self.decrease < 1:
-            raise ValueError(f"decrease must be between 0 and 1, got {self.decrease!r}")
-        if self.cooldown < 0:
-            raise ValueError(f"cooldown must be at least 0 seconds, got {self.cooldown!r}")
+            raise ValueError(
+                f"BudgetConfig.decrease must be between 0 and 1, got {self.decrease!r}"
+            )
+        if not 0 <= self.cooldown < math.inf:
+            raise ValueError(
+                f"BudgetConfig.cooldown must be a finite number of seconds >= 0, "
+                f"got {self.cooldown!r}"
+            )
 
     @classmethod
     def unlimited(cls) -> BudgetConfig:
@@ -87,11 +102,18 @@ class BudgetStats:
 
 
 class RateBudget:
-    """One shared, adaptive pacing budget."""
+    """One shared, adaptive pacing budget.
+
+    Callers take slots with :meth:`acquire`, in turn: a caller waiting for a
+    slot has booked nothing, so a wait that is cancelled or times out while it
+    queues costs the others nothing, and a rate that grows meanwhile serves
+    every caller still in line.
+    """
 
     __slots__ = (
         "_interval",
         "_k",
+        "_last",
         "_lock",
         "_t_cut",
         "_tat",
@@ -109,31 +131,46 @@ class RateBudget:
         self.config = config
         self.rate = config.initial_rate
         self._interval = _SPACING / self.rate
+        #: The theoretical arrival time (GCRA): no call before it.
         self._tat = now
         # Probe upward from the initial rate as if it were the last safe one.
         self._w_max = config.initial_rate
         self._t_cut = now
         self._k = 0.0
-        self._lock = threading.Lock()
+        #: The latest time this budget was told, so its times can move to another clock.
+        self._last = now
+        self._lock = anyio.Lock(fast_acquire=True)
         self.calls = 0
         self.throttles = 0
         self.cuts = 0
 
-    def reserve(self, now: float) -> float:
-        """Take the next call slot; returns when the call may be made (>= now)."""
-        with self._lock:
+    async def acquire(self, clock: Clock) -> None:
+        """Wait for the next call slot, first come first served, and take it."""
+        async with self._lock:
+            now = clock.now()
             if self.rate < self.config.max_rate:
                 self._grow(now)
-            slot = self._tat if self._tat > now else now
-            self._tat = slot + self._interval
+            # A throttle while this caller sleeps pushes the slot back: look again.
+            while self._tat > now:
+                await clock.sleep_until(self._tat)
+                now = clock.now()
+            self._tat = now + self._interval
+            self._last = now
             self.calls += 1
-            return slot
 
-    def backlog(self, now: float) -> float:
-        """Seconds until the next free slot (0 when a call may go now)."""
-        return self._tat - now if self._tat > now else 0.0
+    def try_acquire(self, now: float) -> bool:
+        """Take a slot if one is free at *now* and nobody is in line; never waits."""
+        if self._tat > now or self._lock.locked():
+            return False
+        if self.rate < self.config.max_rate:
+            self._grow(now)
+        self._tat = now + self._interval
+        self._last = now
+        self.calls += 1
+        return True
 
     def on_success(self, now: float) -> None:
+        self._last = max(self._last, now)
         if self.rate < self.config.max_rate:
             self._grow(now)
 
@@ -148,20 +185,32 @@ class RateBudget:
             self._interval = _SPACING / self.rate
 
     def on_throttle(self, now: float) -> None:
-        with self._lock:
-            self.throttles += 1
-            config = self.config
-            if now - self._t_cut < config.cooldown and self.cuts:
-                return
-            self.cuts += 1
-            self._w_max = self.rate
-            self.rate = max(config.min_rate, self.rate * config.decrease)
-            self._interval = _SPACING / self.rate
-            self._t_cut = now
-            self._k = (self._w_max * (1.0 - config.decrease) / config.growth) ** (1.0 / 3.0)
-            # Calls already reserved at the old pace are pushed behind the new one.
-            if self._tat < now + self._interval:
-                self._tat = now + self._interval
+        self._last = max(self._last, now)
+        self.throttles += 1
+        config = self.config
+        if now - self._t_cut < config.cooldown and self.cuts:
+            return
+        self.cuts += 1
+        self._w_max = self.rate
+        self.rate = max(config.min_rate, self.rate * config.decrease)
+        self._interval = _SPACING / self.rate
+        self._t_cut = now
+        self._k = (self._w_max * (1.0 - config.decrease) / config.growth) ** (1.0 / 3.0)
+        # Whoever is in line now waits at the new pace.
+        if self._tat < now + self._interval:
+            self._tat = now + self._interval
+
+    def rebase(self, now: float) -> None:
+        """Carry this budget over to another event loop whose clock reads *now*.
+
+        Its times are kept relative (the next slot is as far ahead, the last
+        cut as far behind), and its lock is made anew for the new loop.
+        """
+        shift = now - self._last
+        self._tat += shift
+        self._t_cut += shift
+        self._last = now
+        self._lock = anyio.Lock(fast_acquire=True)
 
     def stats(self, now: float | None = None) -> BudgetStats:
         """A snapshot; with *now*, the rate includes the recovery since the last call."""
@@ -173,33 +222,78 @@ class RateBudget:
         return f"<RateBudget {'/'.join(self.key)} rate={self.rate:.2f}/s calls={self.calls}>"
 
 
-@dataclass(slots=True)
 class BudgetRegistry:
-    """The budgets of one process (or one test), created on first use."""
+    """The budgets of one event loop (or one test), created on first use.
 
-    config: BudgetConfig = field(default_factory=BudgetConfig)
-    #: Per-operation configuration, by operation name (``DescribeJobExecution``).
-    operations: dict[str, BudgetConfig] = field(default_factory=dict)
-    _budgets: dict[BudgetKey, RateBudget] = field(default_factory=dict)
+    A registry serves one event loop at a time. Used from the next loop (a
+    test's virtual clock after a real one, ``anyio.run`` after ``anyio.run``)
+    its budgets carry their rates over and their times are moved to the new
+    clock, so nothing waits for a time read on another clock.
+
+    :param config: the :class:`BudgetConfig` of every budget (default: 5 calls/s
+        rising to at most 50).
+    :param operations: per-operation configuration, by operation name
+        (``"DescribeJobExecution"``), overriding *config*.
+    """
+
+    __slots__ = ("_budgets", "_run", "config", "operations")
+
+    def __init__(
+        self,
+        config: BudgetConfig | None = None,
+        operations: Mapping[str, BudgetConfig] | None = None,
+    ) -> None:
+        if config is not None and not isinstance(config, BudgetConfig):
+            raise TypeError(f"config must be a BudgetConfig, got {config!r}")
+        self.config = config if config is not None else BudgetConfig()
+        self.operations: dict[str, BudgetConfig] = dict(operations or {})
+        for name, value in self.operations.items():
+            if not isinstance(value, BudgetConfig):
+                raise TypeError(f"operations[{name!r}] must be a BudgetConfig, got {value!r}")
+        self._budgets: dict[BudgetKey, RateBudget] = {}
+        self._run: object | None = None
 
     def get(self, key: BudgetKey, now: float) -> RateBudget:
-        budget = self._budgets.get(key)
-        if budget is None:
-            budget = self._budgets.setdefault(
-                key, RateBudget(key, self.operations.get(key[3], self.config), now)
+        """The budget for *key*, bound to the running event loop whose clock reads *now*."""
+        run = _current_run()
+        if run is not self._run:
+            self._run = run
+            for budget in self._budgets.values():
+                budget.rebase(now)
+        found = self._budgets.get(key)
+        if found is None:
+            found = self._budgets[key] = RateBudget(
+                key, self.operations.get(key[3], self.config), now
             )
-        return budget
+        return found
 
     def stats(self, now: float | None = None) -> list[BudgetStats]:
         return [budget.stats(now) for budget in self._budgets.values()]
 
+    def __repr__(self) -> str:
+        return f"<BudgetRegistry {len(self._budgets)} budgets>"
 
-_DEFAULT = BudgetRegistry()
+
+_RUN: RunVar[object] = RunVar("waiters_run")
+_DEFAULT: RunVar[BudgetRegistry] = RunVar("waiters_budgets")
+
+
+def _current_run() -> object:
+    """A token unique to the running event loop."""
+    token = _RUN.get(None)
+    if token is None:
+        token = object()
+        _RUN.set(token)
+    return token
 
 
 def default_budgets() -> BudgetRegistry:
-    """The registry every wait uses unless given another."""
-    return _DEFAULT
+    """The registry every wait in the running event loop uses unless given another."""
+    registry = _DEFAULT.get(None)
+    if registry is None:
+        registry = BudgetRegistry()
+        _DEFAULT.set(registry)
+    return registry
 
 
 def budget_key(client: Any, service: str, operation: str) -> BudgetKey:

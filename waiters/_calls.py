@@ -1,10 +1,11 @@
-"""Calling the describe operation, and what its errors mean."""
+"""What a call's errors mean, and how an awaitable call is made of any client."""
 
 from __future__ import annotations
 
 import enum
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -15,7 +16,15 @@ from botocore.parsers import ResponseParserError
 
 from ._machine import ErrorAction, ErrorRule, StateMachine
 
-__all__ = ["POLL_RETRY_CONFIG", "Failure", "FailureKind", "classify", "make_caller"]
+__all__ = [
+    "POLL_RETRY_CONFIG",
+    "Caller",
+    "Failure",
+    "FailureKind",
+    "classify",
+    "make_caller",
+    "open_client",
+]
 
 # botocore's own throttling codes (botocore.retries.standard) and the AWS CLI's.
 THROTTLING_CODES = frozenset(
@@ -202,3 +211,20 @@ def make_caller(
         return result
 
     return call_in_thread
+
+
+@asynccontextmanager
+async def open_client(session: Any, service: str, region_name: str | None) -> AsyncIterator[Any]:
+    """A client from a boto3 or aioboto3 session, one attempt per call (POLL_RETRY_CONFIG)."""
+    from botocore.config import Config
+
+    config = Config(retries=dict(POLL_RETRY_CONFIG))
+    created = session.client(service, region_name=region_name, config=config)
+    if hasattr(created, "__aenter__"):
+        async with created as client:
+            yield client
+    else:
+        try:
+            yield created
+        finally:
+            created.close()

@@ -31,6 +31,7 @@ __all__ = [
     "StateMachine",
     "compile_definition",
     "load_definition_file",
+    "method_name",
     "service_model",
 ]
 
@@ -48,8 +49,24 @@ class StateKind(enum.Enum):
     def terminal(self) -> bool:
         return self in _TERMINAL
 
+    @property
+    def rank(self) -> int:
+        """How far along the lifecycle: pending 0, running 1, terminal 2.
+
+        Executions only move forward, so an observation of a lower rank than
+        one already seen is stale.
+        """
+        return _RANK[self]
+
 
 _TERMINAL = frozenset({StateKind.SUCCEEDED, StateKind.FAILED, StateKind.CANCELLED})
+_RANK = {
+    StateKind.PENDING: 0,
+    StateKind.RUNNING: 1,
+    StateKind.SUCCEEDED: 2,
+    StateKind.FAILED: 2,
+    StateKind.CANCELLED: 2,
+}
 
 
 class ErrorAction(enum.Enum):
@@ -149,9 +166,11 @@ class BatchSpec:
     parent_params: Mapping[str, Any] = field(default_factory=dict)
     status_filter: str | None = None
     lists_only: str | None = None
-    summary_lacks: tuple[str, ...] = ()
     progress_operation: str | None = None
     progress_counts: Mapping[str, Path] = field(default_factory=dict)
+    #: The client methods of ``operation`` and ``progress_operation``.
+    method: str = ""
+    progress_method: str | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -325,10 +344,11 @@ def service_model(service: str) -> Any:
     return botocore.session.get_session().get_service_model(service)
 
 
-def _pascal_to_snake(name: str) -> str:
+def method_name(operation: str) -> str:
+    """The client method of an operation: ``DescribeJobExecution`` -> ``describe_job_execution``."""
     from botocore import xform_name
 
-    return str(xform_name(name))
+    return str(xform_name(operation))
 
 
 def _walk_enum(model: Any, operation_model: Any, keys: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -509,7 +529,7 @@ def compile_definition(data: Mapping[str, Any], *, source: str = "<definition>")
         description=description,
         service=service,
         operation=operation,
-        method=_pascal_to_snake(operation),
+        method=method_name(operation),
         identity=identity,
         optional=optional,
         status=status,
@@ -605,7 +625,6 @@ _BATCH_KEYS = {
     "page_size_param",
     "token",
     "lists_only",
-    "summary_lacks",
     "progress",
 }
 _TRANSFORMS = {"arn_last_segment"}
@@ -691,9 +710,10 @@ def _batch(
         page_size_param=check.get(raw, "page_size_param", str, "batch.", "a parameter name"),
         token=check.get(raw, "token", str, "batch.", "the pagination token parameter"),
         lists_only=lists_only,
-        summary_lacks=check.strings(raw.get("summary_lacks", []), "batch.summary_lacks"),
         progress_operation=progress_operation,
         progress_counts=counts,
+        method=method_name(operation),
+        progress_method=method_name(progress_operation) if progress_operation else None,
     )
 
 

@@ -7,11 +7,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._errors import (
+    ExecutionFailed,
+    ExecutionNotFound,
+    ExecutionVanished,
+    ServiceError,
+    WaiterError,
+    WaitTimeout,
+)
+
 if TYPE_CHECKING:
     from ._execution import Execution
     from ._machine import StateKind
 
-__all__ = ["Outcome", "OutcomeKind", "Transition"]
+__all__ = ["Outcome", "OutcomeKind", "Transition", "error_for"]
 
 
 class OutcomeKind(enum.Enum):
@@ -69,3 +78,35 @@ class Outcome:
             f"<Outcome {self.kind.value} {self.execution.describe()} state={self.state!r} "
             f"attempts={self.attempts} elapsed={self.elapsed:.3f}s>"
         )
+
+
+def error_for(outcome: Outcome) -> WaiterError | None:
+    """The exception a failed outcome raises (None for success)."""
+    kind = outcome.kind
+    what = outcome.execution.describe()
+    if kind is OutcomeKind.SUCCEEDED:
+        return None
+    if kind in (OutcomeKind.FAILED, OutcomeKind.CANCELLED):
+        message = f"{what} ended {outcome.state}"
+        cls: type[WaiterError] = ExecutionFailed
+    elif kind is OutcomeKind.TIMED_OUT:
+        message = f"{what} did not finish within the deadline (last state {outcome.state})"
+        cls = WaitTimeout
+    elif kind is OutcomeKind.NOT_FOUND:
+        message = f"{what} was not found"
+        cls = ExecutionNotFound
+    elif kind is OutcomeKind.VANISHED:
+        message = f"{what} finished while running; the service does not report how it ended"
+        cls = ExecutionVanished
+    elif kind is OutcomeKind.ABANDONED:
+        message = f"{what} was abandoned before it ended"
+        cls = WaiterError
+    else:
+        message = f"{what}: {outcome.execution.machine.operation} failed"
+        cls = ServiceError
+    if outcome.reason:
+        message += f": {outcome.reason}"
+    error = cls.from_outcome(message, outcome)
+    if outcome.error is not None:
+        error.__cause__ = outcome.error
+    return error

@@ -10,7 +10,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from ._errors import DefinitionError, InvalidExecution
-from ._machine import StateMachine, compile_definition, load_paths, service_model
+from ._machine import StateMachine, compile_definition, load_paths, method_name, service_model
 
 __all__ = [
     "MachineRegistry",
@@ -87,9 +87,7 @@ class MachineRegistry:
 @cache
 def _operation_names(service: str) -> dict[str, str]:
     """snake_case to PascalCase operation names of a service (built once: IoT has hundreds)."""
-    from botocore import xform_name
-
-    return {xform_name(name): name for name in service_model(service).operation_names}
+    return {method_name(name): name for name in service_model(service).operation_names}
 
 
 _lock = threading.Lock()

@@ -27,24 +27,27 @@ ones missing from a sweep are confirmed the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import random
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import anyio
 
-from ._budget import RateBudget, budget_key
-from ._calls import Caller, Failure, FailureKind, classify, make_caller
-from ._machine import BatchSpec, StateKind, StateMachine
-from ._paths import Path
+from ._attempt import Answer, CallStats, Endpoint
+from ._backoff import Backoff
+from ._calls import FailureKind
+from ._clock import Clock
+from ._events import Events
+from ._machine import BatchSpec, StateMachine
 from ._tracker import Tracker
-
-if TYPE_CHECKING:
-    from ._poller import Poller, _Lane
 
 __all__ = ["Group", "identity_of"]
 
-_RANK = {StateKind.PENDING: 0, StateKind.RUNNING: 1}
+#: A list call that fails transiently this many times in a row ends the sweeps.
 _MAX_PAGE_TRIES = 8
+#: Delays between those tries, jittered like every poll.
+_PAGE_RETRY = Backoff(min_delay=0.25, max_delay=8.0)
 
 
 class _SweepFailed(Exception):
@@ -60,38 +63,62 @@ def _pages(count: int, page_size: int) -> int:
 
 
 class Group:
-    """The waiting executions of one parent, observed through list sweeps."""
+    """The waiting executions of one parent, observed through list sweeps.
 
-    def __init__(self, poller: Poller, lane: _Lane, machine: StateMachine, parent: Any) -> None:
+    :param machine: the execution type (its ``batch`` section says how to list).
+    :param parent: the parent's identifier (job id, command id, ...).
+    :param lister: the endpoint of the list operation.
+    :param counter: the endpoint of the progress operation (IoT's DescribeJob), if any.
+    :param limiter: calls in flight per client, shared with the Describe lanes.
+    :param clock: the poller's clock.
+    :param rng: jitter for retries.
+    :param events: where ``waiters.batch_fallback`` is logged.
+    :param stats: the poller's call statistics; each member's batch gets its own too.
+    :param interval: seconds between sweeps.
+    :param straggler_limit: this few members left go back to Describe.
+    :param describe: hands one member back to its own Describe calls.
+    :param done: called once when the group stops sweeping.
+    """
+
+    def __init__(
+        self,
+        machine: StateMachine,
+        parent: Any,
+        *,
+        lister: Endpoint,
+        counter: Endpoint | None,
+        limiter: anyio.Semaphore,
+        clock: Clock,
+        rng: random.Random,
+        events: Events,
+        stats: CallStats,
+        interval: float,
+        straggler_limit: int,
+        describe: Callable[[Tracker], None],
+        done: Callable[[Group], None],
+    ) -> None:
         assert machine.batch is not None
-        self.poller = poller
-        self.lane = lane
         self.machine = machine
         self.spec: BatchSpec = machine.batch
         self.parent = parent
         self.members: dict[tuple[Any, ...], Tracker] = {}
         self.last_counts: dict[str, int] | None = None
-        self.sweeps = 0
-        self.calls = 0
-        client = lane.client
-        service = machine.service
-        self._list: Caller = make_caller(client, _snake(self.spec.operation))
-        self._list_budget: RateBudget = poller.budgets.get(
-            budget_key(client, service, self.spec.operation), poller.clock.now()
-        )
-        self._progress: Caller | None = None
-        self._progress_budget: RateBudget | None = None
-        if self.spec.progress_operation:
-            self._progress = make_caller(client, _snake(self.spec.progress_operation))
-            self._progress_budget = poller.budgets.get(
-                budget_key(client, service, self.spec.progress_operation), poller.clock.now()
-            )
-        # Every count path starts at the same member (DescribeJob's `job`).
-        first = next(iter(self.spec.progress_counts.values()), None)
-        self._progress_root = Path(first.keys[0]) if first and first.keys else Path("job")
+        self._lister = lister
+        self._counter = counter
+        self._limiter = limiter
+        self._clock = clock
+        self._rng = rng
+        self._events = events
+        self._stats = stats
+        self._interval = interval
+        self._straggler_limit = straggler_limit
+        self._describe_one = describe
+        self._done = done
+        #: Members per batch, so each call is counted once toward every batch it serves.
+        self._owners: Counter[CallStats] = Counter()
         ordered = sorted(
             (s for s, k in machine.states.items() if not k.terminal),
-            key=lambda s: _RANK.get(machine.states[s], 1),
+            key=lambda s: machine.states[s].rank,
         )
         self._nonterminal = ordered
         self._terminal = [s for s, k in machine.states.items() if k.terminal]
@@ -99,13 +126,20 @@ class Group:
     def add(self, tracker: Tracker) -> None:
         tracker.listed = True
         self.members[identity_of(self.machine, tracker.execution.params)] = tracker
+        self._owners[tracker.watch.stats] += 1
+
+    def _forget(self, key: tuple[Any, ...]) -> Tracker:
+        tracker = self.members.pop(key)
+        owner = tracker.watch.stats
+        self._owners[owner] -= 1
+        if not self._owners[owner]:
+            del self._owners[owner]
+        return tracker
 
     # --- the sweeper task ------------------------------------------------------------------
 
     async def run(self) -> None:
-        poller = self.poller
-        clock = poller.clock
-        interval = poller.sweep_interval
+        clock = self._clock
         try:
             try:
                 await self._baseline()
@@ -113,42 +147,44 @@ class Group:
                 return
             while True:
                 self._prune()
-                if len(self.members) <= poller.straggler_limit:
+                if len(self.members) <= self._straggler_limit:
                     break
                 started = clock.now()
                 try:
                     await self._sweep()
                 except _SweepFailed:
                     break
-                self.sweeps += 1
                 self._release_unseen(clock.now())
                 # Back to back when a sweep takes longer than the interval.
-                await clock.sleep_until(max(started + interval, clock.now()))
+                await clock.sleep_until(max(started + self._interval, clock.now()))
         finally:
             self._release_all()
-            poller._groups.pop((id(self.lane.client), self.machine.name, self.parent), None)
+            self._done(self)
 
     def _prune(self) -> None:
         for key in [k for k, t in self.members.items() if t.outcome is not None or not t.listed]:
-            del self.members[key]
+            self._forget(key)
 
-    def _describe(self, tracker: Tracker) -> None:
-        """Hand one execution back to per-execution Describe polling."""
-        tracker.listed = False
-        self.lane.push(tracker, self.poller.clock.now())
+    def _describe(self, key: tuple[Any, ...]) -> None:
+        """Hand one member back to per-execution Describe polling."""
+        tracker = self._forget(key)
+        if tracker.outcome is None:
+            tracker.listed = False
+            self._describe_one(tracker)
 
     def _release_all(self) -> None:
-        for tracker in self.members.values():
-            if tracker.outcome is None and tracker.listed:
-                self._describe(tracker)
-        self.members.clear()
+        for key in list(self.members):
+            self._describe(key)
 
     def _release_unseen(self, now: float) -> None:
         """Never listed after the grace window: Describe says whether it exists at all."""
         for key, tracker in list(self.members.items()):
-            if not tracker.seen and now - tracker.started >= tracker.settings.not_found_grace:
-                del self.members[key]
-                self._describe(tracker)
+            if not tracker.seen and now - tracker.started >= tracker.watch.settings.not_found_grace:
+                self._describe(key)
+
+    def _apply(self, key: tuple[Any, ...], state: str | None, item: Any, now: float) -> None:
+        """Apply a state a list showed (or the counts imply) to one member."""
+        self.members[key].on_summary(state, item, now)
 
     # --- sweeps --------------------------------------------------------------------------
 
@@ -158,13 +194,13 @@ class Group:
         Later sweeps read only what changed; counts taken before this listing
         make the first of them catch whatever ended while it ran.
         """
-        counts = await self._counts() if self._progress is not None else None
+        counts = await self._counts() if self._counter is not None else None
         await self._list_status(None)
         self.last_counts = counts
 
     async def _sweep(self) -> None:
         spec = self.spec
-        if self._progress is not None and spec.status_filter:
+        if self._counter is not None and spec.status_filter:
             await self._sweep_with_counts()
         elif spec.status_filter and spec.lists_only is None:
             await self._sweep_nonterminal()
@@ -185,8 +221,7 @@ class Group:
     def _confirm_missing(self, seen: set[tuple[Any, ...]]) -> None:
         for key, tracker in list(self.members.items()):
             if key not in seen and tracker.seen and tracker.outcome is None:
-                del self.members[key]
-                self._describe(tracker)
+                self._describe(key)
 
     async def _sweep_with_counts(self) -> None:
         counts = await self._counts()
@@ -228,30 +263,24 @@ class Group:
             if status != largest:
                 listed |= await self._list_status(status)
         ended = [
-            t
+            k
             for k, t in self.members.items()
             if t.outcome is None and t.seen and k not in still_running and k not in listed
         ]
         if len(ended) <= after[largest] - previous.get(largest, 0):
-            now = self.poller.clock.now()
-            for tracker in ended:
-                self.poller._observed(tracker, largest, None, now)
+            now = self._clock.now()
+            for key in ended:
+                self._apply(key, largest, None, now)
         else:
             # More ended than the counts allow (deleted executions, lagging counts).
-            for tracker in ended:
-                self._describe(tracker)
+            for key in ended:
+                self._describe(key)
 
     # --- calls ---------------------------------------------------------------------------
 
     async def _counts(self) -> dict[str, int]:
-        assert self._progress is not None
-        assert self._progress_budget is not None
-        response = await self._call(
-            self._progress,
-            self._progress_budget,
-            {self.spec.parent: self.parent},
-            self._progress_root,
-        )
+        assert self._counter is not None
+        response = await self._call(self._counter, {self.spec.parent: self.parent})
         counts: dict[str, int] = {}
         for state, path in self.spec.progress_counts.items():
             value = path.search(response)
@@ -270,89 +299,57 @@ class Group:
             params[spec.status_filter] = status
         seen: set[tuple[Any, ...]] = set()
         members = self.members
-        poller = self.poller
+        machine = self.machine
         while True:
-            response = await self._call(self._list, self._list_budget, params, spec.items)
-            now = poller.clock.now()
+            response = await self._call(self._lister, params)
+            now = self._clock.now()
+            # A page with a token and no list member is an empty page, not a broken one.
             items = spec.items.search(response)
             for item in items or ():
-                key = self.machine.summary_identity(item, self.parent)
+                key = machine.summary_identity(item, self.parent)
                 seen.add(key)
                 tracker = members.get(key)
                 if tracker is None or tracker.outcome is not None:
                     continue
                 state = spec.item_status.search(item)
-                poller._observed(tracker, None if state is None else str(state), item, now)
+                self._apply(key, None if state is None else str(state), item, now)
             token = response.get(spec.token)
             if not token:
                 return seen
             params[spec.token] = token
 
-    async def _call(
-        self, caller: Caller, budget: RateBudget, params: Mapping[str, Any], required: Path
-    ) -> Mapping[str, Any]:
-        """One call through the budget, retried while throttled or transiently failing.
+    async def _call(self, endpoint: Endpoint, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        """One call through the endpoint, again while throttled or transiently failing.
 
-        botocore parses a truncated JSON body into an empty response, so an
-        answer without the *required* member is treated as malformed and retried.
+        Throttles cost only time (the budget paces the calls); other transient
+        failures get a few jittered tries before the group falls back.
         """
-        poller = self.poller
-        clock = poller.clock
-        attempt = 0
-        # Throttles only cost time (the budget paces the retries); other
-        # transient failures get a few tries before the group falls back.
-        while attempt < _MAX_PAGE_TRIES:
-            slot = budget.reserve(clock.now())
-            if slot > clock.now():
-                await clock.sleep_until(slot)
-            error: Exception | None = None
-            async with self.lane.limiter:
-                try:
-                    with anyio.move_on_after(poller.call_timeout) as scope:
-                        response = await caller(params)
-                except Exception as exc:  # noqa: BLE001 - classified; a sweep never crashes
-                    error = exc
-                if scope.cancelled_caught:
-                    error = TimeoutError(f"no answer within {poller.call_timeout:g}s")
-            now = clock.now()
-            self.calls += 1
-            if error is None and required.search(response) is None:
-                failure: Failure | None = Failure(
-                    FailureKind.TRANSIENT,
-                    "MalformedResponse",
-                    f"no {required.expression}",
-                    None,
-                    None,
-                )
-            elif error is not None:
-                failure = classify(error, self.machine)
-            else:
-                failure = None
-            throttled = failure is not None and failure.kind is FailureKind.THROTTLED
-            poller._count_call(self, throttled=throttled, failed=failure is not None)
-            if failure is None and error is None:
-                budget.on_success(now)
-                return response
+        tries = 0
+        while True:
+            answer = await endpoint.attempt(params, limiter=self._limiter)
+            self._record(answer)
+            if answer.response is not None:
+                return answer.response
+            failure = answer.failure
             if failure is not None and failure.kind is FailureKind.THROTTLED:
-                budget.on_throttle(now)
                 continue
             if failure is not None and failure.kind is FailureKind.TRANSIENT:
-                attempt += 1
-                await clock.sleep_until(now + min(8.0, 0.25 * 2**attempt))
-                continue
-            poller.events.log.warning(
+                tries += 1
+                if tries < _MAX_PAGE_TRIES:
+                    delay = _PAGE_RETRY.delay(tries, self._rng)
+                    await self._clock.sleep_until(self._clock.now() + delay)
+                    continue
+            self._events.log.warning(
                 "waiters.batch_fallback",
                 type=self.machine.name,
                 parent=str(self.parent),
-                operation=self.spec.operation,
-                error=type(error).__name__,
-                code=failure.code if failure else None,
+                operation=endpoint.operation,
+                error=type(answer.error).__name__ if answer.error is not None else None,
+                code=failure.code if failure is not None else None,
             )
             raise _SweepFailed
-        raise _SweepFailed
 
-
-def _snake(operation: str) -> str:
-    from botocore import xform_name
-
-    return str(xform_name(operation))
+    def _record(self, answer: Answer) -> None:
+        self._stats.record(answer)
+        for stats in self._owners:
+            stats.record(answer)

@@ -1,58 +1,46 @@
 """One execution's wait: what each answer means and when to ask again.
 
-Shared by :func:`~waiters.wait_for` and the poller, so a single wait and a
-batch of 100,000 reach the same outcome from the same answers. Kept small
-(``__slots__``) because the poller holds one per waiting execution.
+A :class:`Tracker` takes an answer (from its own Describe call, or an item
+of a list sweep) and returns a decision: the wait is finished with an
+:class:`~waiters.Outcome`, or the execution is due again at a time. It
+reports transitions and its end to the :class:`Watch` that owns it (a
+batch), so a single wait and a batch of 100,000 reach the same outcome from
+the same answers. Kept small (``__slots__``): a poller holds one per
+waiting execution.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
+from ._attempt import Answer, CallStats
 from ._backoff import Backoff
 from ._calls import Failure, FailureKind
-from ._errors import (
-    ExecutionFailed,
-    ExecutionNotFound,
-    ExecutionVanished,
-    ServiceError,
-    WaiterError,
-    WaitTimeout,
-)
 from ._events import Events
 from ._execution import Execution
 from ._machine import StateKind
 from ._outcome import Outcome, OutcomeKind, Transition
 
-__all__ = ["Tracker", "WaitSettings", "error_for"]
+__all__ = ["Tracker", "WaitSettings", "Watch"]
 
-_RANK = {
-    StateKind.PENDING: 0,
-    StateKind.RUNNING: 1,
-    StateKind.SUCCEEDED: 2,
-    StateKind.FAILED: 2,
-    StateKind.CANCELLED: 2,
-}
 _OUTCOME_OF = {
     StateKind.SUCCEEDED: OutcomeKind.SUCCEEDED,
     StateKind.FAILED: OutcomeKind.FAILED,
     StateKind.CANCELLED: OutcomeKind.CANCELLED,
 }
-_MALFORMED = Failure(
-    FailureKind.TRANSIENT, "MalformedResponse", "no members in the answer", None, None
-)
 # Poll a moment after a hinted deadline, not on it.
 _HINT_MARGIN = 0.5
 
 
 class WaitSettings:
-    """The resolved options of a wait (internal; users pass keyword arguments)."""
+    """A wait's options in the form the hot path reads (compiled from WaitOptions)."""
 
-    __slots__ = ("backoff", "keep_responses", "not_found_grace", "timeout")
+    __slots__ = ("backoff", "keep_responses", "min_delay", "not_found_grace", "timeout")
 
     def __init__(
         self,
@@ -63,12 +51,31 @@ class WaitSettings:
         keep_responses: bool = True,
     ) -> None:
         self.backoff = backoff
+        self.min_delay: float = backoff.min_delay  # type: ignore[assignment]
         self.timeout = timeout
         self.not_found_grace = not_found_grace
-        #: Hold every answer until the next one, so any outcome carries the last
+        #: Hold every answer until the next, so any outcome carries the last
         #: response. Off in big batches: a parsed response outweighs the rest of a
         #: waiting execution, and terminal outcomes still carry theirs.
         self.keep_responses = keep_responses
+
+
+class Watch(Protocol):
+    """What owns a group of trackers (a batch): their settings and where they report."""
+
+    settings: WaitSettings
+    events: Events
+    rng: random.Random
+    #: Where the calls made for its executions are counted.
+    stats: CallStats
+
+    def transitioned(
+        self, tracker: Tracker, before: str | None, before_kind: StateKind | None
+    ) -> None:
+        """The tracker's state changed from *before*."""
+
+    def finished(self, tracker: Tracker, outcome: Outcome) -> None:
+        """The tracker's wait ended with *outcome* (called exactly once)."""
 
 
 class Tracker:
@@ -80,27 +87,28 @@ class Tracker:
         "due",
         "execution",
         "hint_at",
+        "hint_spent",
         "history",
         "kind",
         "listed",
         "not_found",
         "outcome",
-        "owner",
         "response",
         "seen",
-        "settings",
         "started",
         "state",
         "step",
         "unreachable_since",
         "version",
+        "watch",
     )
 
-    def __init__(self, execution: Execution, settings: WaitSettings, now: float) -> None:
+    def __init__(self, execution: Execution, watch: Watch, now: float) -> None:
         self.execution = execution
-        self.settings = settings
+        self.watch = watch
         self.started = now
-        self.deadline = now + settings.timeout if settings.timeout is not None else float("inf")
+        timeout = watch.settings.timeout
+        self.deadline = now + timeout if timeout is not None else math.inf
         self.due = now
         self.step = 0
         self.attempts = 0
@@ -109,40 +117,61 @@ class Tracker:
         self.seen = False
         self.response: Mapping[str, Any] | None = None
         self.history: list[Transition] = []
+        #: When a hinted deadline is due (poll just after it), if one is known.
         self.hint_at: float | None = None
+        #: Until when a hint already acted on may still run late (its slack).
+        self.hint_spent: float | None = None
         self.version: Any = None
         self.not_found: Failure | None = None
         self.outcome: Outcome | None = None
-        #: The batch this wait belongs to, when a poller runs it.
-        self.owner: Any = None
         #: Observed through list sweeps rather than its own Describe calls.
         self.listed = False
         self.unreachable_since: float | None = None
 
     # --- answers -----------------------------------------------------------------------
 
-    def on_response(
-        self, response: Mapping[str, Any], now: float, events: Events
-    ) -> Outcome | None:
+    def on_answer(self, answer: Answer, now: float) -> Outcome | float:
+        """Take the answer of this execution's own call: its outcome, or when it is due next.
+
+        A throttled call costs the execution nothing but time: it is due again
+        at once (the budget paces it).
+        """
+        response = answer.response
+        if response is not None:
+            outcome = self.on_response(response, now)
+        elif answer.failure is not None:
+            if answer.failure.kind is FailureKind.THROTTLED:
+                self._throttled(answer.failure)
+                return self.time_out(now) if now >= self.deadline else now
+            outcome = self.on_failure(answer.failure, now, answer.error)
+        else:
+            assert answer.error is not None
+            return self.on_exception(answer.error, now)
+        if outcome is not None:
+            return outcome
+        if now >= self.deadline:
+            return self.time_out(now)
+        return self.next_due(now)
+
+    def on_response(self, response: Mapping[str, Any], now: float) -> Outcome | None:
         """Take a describe answer; the outcome if it ends the wait."""
         machine = self.execution.machine
-        if machine.status is not None and response.keys() <= {"ResponseMetadata"}:
-            # botocore parses a truncated JSON body into an empty response: that
-            # is a failed call, not a sighting of the execution.
-            return self.on_failure(_MALFORMED, now, events)
+        events = self.watch.events
         self.attempts += 1
         self.seen = True
         self.not_found = None
+        self.unreachable_since = None
         hints = machine.hints
         if hints.version is not None:
             version = hints.version.search(response)
             if version is not None:
                 if self.version is not None and version < self.version:
                     # An older answer than one already seen (eventual consistency).
-                    return self._after_poll(now)
+                    self._after_poll(now)
+                    return None
                 self.version = version
         state, kind = machine.evaluate(response)
-        if self.settings.keep_responses or (kind is not None and kind.terminal):
+        if self.watch.settings.keep_responses or (kind is not None and kind.terminal):
             self.response = response
         if events.debug:
             events.log.debug(
@@ -156,16 +185,15 @@ class Tracker:
             events.warn_once(
                 "waiters.missing_status", machine.name, "", execution=self.execution.describe()
             )
-        self.observe(state, kind, now, events)
+        self.observe(state, kind, now)
         if hints.deadline_in is not None or hints.deadline_after is not None:
             self._read_hints(response, now)
         if self.kind is not None and self.kind.terminal:
-            return self.finish(_OUTCOME_OF[self.kind], now, events)
-        return self._after_poll(now)
+            return self.finish(_OUTCOME_OF[self.kind], now)
+        self._after_poll(now)
+        return None
 
-    def observe(
-        self, state: str | None, kind: StateKind | None, now: float, events: Events
-    ) -> bool:
+    def observe(self, state: str | None, kind: StateKind | None, now: float) -> bool:
         """Record an observed state (from Describe or a list); True if it changed."""
         previous = self.state
         if state == previous:
@@ -174,13 +202,12 @@ class Tracker:
         machine = self.execution.machine
         if state is None:
             return False
+        events = self.watch.events
         if kind is None and state not in machine.states and machine.states:
             events.warn_once(
                 "waiters.unknown_state", machine.name, state, execution=self.execution.describe()
             )
         if not machine.is_legal(previous, state):
-            old_rank = _RANK.get(self.kind) if self.kind is not None else None
-            new_rank = _RANK.get(kind) if kind is not None else None
             events.log.warning(
                 "waiters.illegal_transition",
                 execution=self.execution.describe(),
@@ -188,10 +215,11 @@ class Tracker:
                 before=previous,
                 after=state,
             )
-            if old_rank is not None and new_rank is not None and new_rank < old_rank:
+            if self.kind is not None and kind is not None and kind.rank < self.kind.rank:
                 # Never go backwards in the lifecycle: keep the later state.
                 self.step += 1
                 return False
+        before_kind = self.kind
         self.state = state
         self.kind = kind
         self.step = 0
@@ -204,35 +232,37 @@ class Tracker:
                 after=state,
                 kind=kind.value if kind else None,
             )
+        self.watch.transitioned(self, previous, before_kind)
         return True
 
     def on_summary(
-        self, state: str | None, item: Mapping[str, Any] | None, now: float, events: Events
+        self, state: str | None, item: Mapping[str, Any] | None, now: float
     ) -> Outcome | None:
         """Take a state seen in a list call (or inferred from one); the outcome if it ends."""
         self.seen = True
         self.not_found = None
         machine = self.execution.machine
         kind = machine.kind_of(state)
-        if item is not None and (self.settings.keep_responses or (kind and kind.terminal)):
+        if item is not None and (self.watch.settings.keep_responses or (kind and kind.terminal)):
             self.response = item
-        self.observe(state, kind, now, events)
+        self.observe(state, kind, now)
         if self.kind is not None and self.kind.terminal:
-            return self.finish(_OUTCOME_OF[self.kind], now, events)
+            return self.finish(_OUTCOME_OF[self.kind], now)
         return None
 
+    def _throttled(self, failure: Failure) -> None:
+        events = self.watch.events
+        if events.debug:
+            events.log.debug(
+                "waiters.throttled", execution=self.execution.describe(), code=failure.code
+            )
+
     def on_failure(
-        self, failure: Failure, now: float, events: Events, exc: BaseException | None = None
+        self, failure: Failure, now: float, exc: BaseException | None = None
     ) -> Outcome | None:
-        """Take a failed call; the outcome if it ends the wait."""
+        """Take a failed call (not a throttle); the outcome if it ends the wait."""
         kind = failure.kind
-        if kind is FailureKind.THROTTLED:
-            # Throttling costs the execution nothing but time: no attempt, no backoff step.
-            if events.debug:
-                events.log.debug(
-                    "waiters.throttled", execution=self.execution.describe(), code=failure.code
-                )
-            return None
+        events = self.watch.events
         self.attempts += 1
         if kind is FailureKind.TRANSIENT:
             if events.info:
@@ -249,65 +279,57 @@ class Tracker:
                 # window this is a wrong endpoint or region, not a blip.
                 if self.unreachable_since is None:
                     self.unreachable_since = now
-                elif now - self.unreachable_since >= self.settings.not_found_grace:
+                elif now - self.unreachable_since >= self.watch.settings.not_found_grace:
                     return self.finish(
                         OutcomeKind.ERROR,
                         now,
-                        events,
                         reason=f"cannot reach the endpoint: {failure.reason}",
                         error=exc,
                     )
-            return self._after_poll(now)
+            self._after_poll(now)
+            return None
         if kind is FailureKind.TERMINAL:
             assert failure.rule is not None
             assert failure.rule.kind is not None
-            self.observe(failure.code, failure.rule.kind, now, events)
+            self.observe(failure.code, failure.rule.kind, now)
             return self.finish(
-                _OUTCOME_OF[failure.rule.kind], now, events, reason=failure.message or failure.code
+                _OUTCOME_OF[failure.rule.kind], now, reason=failure.message or failure.code
             )
         if kind is FailureKind.NOT_FOUND:
             if self.seen:
                 return self.finish(
                     OutcomeKind.VANISHED,
                     now,
-                    events,
                     reason=f"{failure.code} after the execution was seen running",
                 )
             self.not_found = failure
-            if now - self.started >= self.settings.not_found_grace or now >= self.deadline:
-                return self.finish(
-                    OutcomeKind.NOT_FOUND,
-                    now,
-                    events,
-                    reason=failure.reason,
-                )
+            if now - self.started >= self.watch.settings.not_found_grace or now >= self.deadline:
+                return self.finish(OutcomeKind.NOT_FOUND, now, reason=failure.reason)
             self.step += 1
             return None
-        reason = failure.reason
-        return self.finish(OutcomeKind.ERROR, now, events, reason=reason, error=exc)
+        return self.finish(OutcomeKind.ERROR, now, reason=failure.reason, error=exc)
 
-    def on_exception(self, exc: BaseException, now: float, events: Events) -> Outcome:
+    def on_exception(self, exc: BaseException, now: float) -> Outcome:
         """An exception nobody classified: end the wait with it, never lose the execution."""
         self.attempts += 1
-        return self.finish(
-            OutcomeKind.ERROR, now, events, reason=f"{type(exc).__name__}: {exc}", error=exc
-        )
+        return self.finish(OutcomeKind.ERROR, now, reason=f"{type(exc).__name__}: {exc}", error=exc)
 
     # --- timing ------------------------------------------------------------------------
 
-    def _after_poll(self, now: float) -> Outcome | None:
-        if self.hint_at is not None and now >= self.hint_at:
-            # Past the hinted deadline the change is due any moment: poll fast again.
+    def _after_poll(self, now: float) -> None:
+        hint = self.hint_at
+        if hint is not None and now >= hint:
+            # Past the hinted deadline the change is due any moment: poll fast
+            # again, once; the same deadline running late within its slack does
+            # not reset the backoff again.
             self.hint_at = None
+            self.hint_spent = hint + self.execution.machine.hints.slack
             self.step = 0
-        return None
 
-    def timed_out(self, now: float) -> bool:
-        return now >= self.deadline
-
-    def next_due(self, now: float, rng: random.Random) -> float:
+    def next_due(self, now: float) -> float:
         """When to poll next: backoff, pulled in to a hinted deadline, capped at the deadline."""
-        due = now + self.settings.backoff.delay(self.step, rng)
+        settings = self.watch.settings
+        due = now + settings.backoff.delay(self.step, self.watch.rng)
         hint = self.hint_at
         if hint is not None and now < hint < due:
             due = hint
@@ -329,8 +351,15 @@ class Tracker:
             server_now = _server_time(response)
             if isinstance(seconds, int | float) and isinstance(since, datetime) and server_now:
                 remaining = since.timestamp() + float(seconds) - server_now
-        if remaining is not None and remaining >= 0:
-            self.hint_at = now + remaining + _HINT_MARGIN
+        if remaining is None or remaining < 0 or remaining != remaining:
+            return
+        at = now + remaining + _HINT_MARGIN
+        spent = self.hint_spent
+        if spent is not None and at <= spent + _HINT_MARGIN:
+            # The deadline already acted on, reported again while the service is
+            # within its documented slack (IoT: "up to 60 seconds later").
+            return
+        self.hint_at = at
 
     # --- ending ------------------------------------------------------------------------
 
@@ -338,11 +367,13 @@ class Tracker:
         self,
         kind: OutcomeKind,
         now: float,
-        events: Events,
         *,
         reason: str | None = None,
         error: BaseException | None = None,
     ) -> Outcome:
+        """End the wait with an outcome of *kind*, and report it to the watch (once)."""
+        if self.outcome is not None:
+            return self.outcome
         machine = self.execution.machine
         if reason is None:
             reason = machine.reason_of(self.response)
@@ -358,6 +389,7 @@ class Tracker:
             error=error,
         )
         self.outcome = outcome
+        events = self.watch.events
         if events.info:
             events.log.info(
                 "waiters.finished",
@@ -368,23 +400,22 @@ class Tracker:
                 attempts=self.attempts,
                 elapsed=round(now - self.started, 3),
             )
+        self.watch.finished(self, outcome)
         return outcome
 
-    def time_out(self, now: float, events: Events) -> Outcome:
+    def time_out(self, now: float) -> Outcome:
+        """End the wait at its deadline (``not_found`` if it was never seen, only missed)."""
         if self.not_found is not None and not self.seen:
-            failure = self.not_found
-            return self.finish(
-                OutcomeKind.NOT_FOUND,
-                now,
-                events,
-                reason=failure.reason,
-            )
+            return self.finish(OutcomeKind.NOT_FOUND, now, reason=self.not_found.reason)
         return self.finish(
-            OutcomeKind.TIMED_OUT,
-            now,
-            events,
-            reason=f"still {self.state or 'unseen'} at the deadline",
+            OutcomeKind.TIMED_OUT, now, reason=f"still {self.state or 'unseen'} at the deadline"
         )
+
+    def abandon(self, now: float, reason: str) -> Outcome:
+        return self.finish(OutcomeKind.ABANDONED, now, reason=reason)
+
+    def __repr__(self) -> str:
+        return f"<Tracker {self.execution.describe()} state={self.state!r} due={self.due:.3f}>"
 
 
 def _server_time(response: Mapping[str, Any]) -> float | None:
@@ -397,35 +428,3 @@ def _server_time(response: Mapping[str, Any]) -> float | None:
         return parsedate_to_datetime(date).timestamp()
     except (TypeError, ValueError):
         return None
-
-
-def error_for(outcome: Outcome) -> WaiterError | None:
-    """The exception a failed outcome raises (None for success)."""
-    kind = outcome.kind
-    what = outcome.execution.describe()
-    if kind is OutcomeKind.SUCCEEDED:
-        return None
-    if kind in (OutcomeKind.FAILED, OutcomeKind.CANCELLED):
-        message = f"{what} ended {outcome.state}"
-        cls: type[WaiterError] = ExecutionFailed
-    elif kind is OutcomeKind.TIMED_OUT:
-        message = f"{what} did not finish within the deadline (last state {outcome.state})"
-        cls = WaitTimeout
-    elif kind is OutcomeKind.NOT_FOUND:
-        message = f"{what} was not found"
-        cls = ExecutionNotFound
-    elif kind is OutcomeKind.VANISHED:
-        message = f"{what} finished while running; the service does not report how it ended"
-        cls = ExecutionVanished
-    elif kind is OutcomeKind.ABANDONED:
-        message = f"{what} was abandoned before it ended"
-        cls = WaiterError
-    else:
-        message = f"{what}: {outcome.execution.machine.operation} failed"
-        cls = ServiceError
-    if outcome.reason:
-        message += f": {outcome.reason}"
-    error = cls.from_outcome(message, outcome)
-    if outcome.error is not None:
-        error.__cause__ = outcome.error
-    return error

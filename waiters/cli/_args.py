@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from waiters import BudgetConfig, PollerOptions, WaitOptions
+
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
@@ -29,6 +31,8 @@ __all__ = [
 ]
 
 OUTPUT_CHOICES = ("auto", "text", "json")
+#: The library's defaults, which the flags' defaults are.
+_WAIT = WaitOptions()
 
 _DURATION = re.compile(
     r"(?:(?P<d>\d+(?:\.\d+)?)d)?(?:(?P<h>\d+(?:\.\d+)?)h)?"
@@ -265,7 +269,7 @@ def _add_polling(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--timeout",
         type=deadline,
-        default=3600.0,
+        default=_WAIT.timeout,
         metavar="DURATION",
         help="give up on executions still running after this long: 90s, 30m, 2h, 1h30m, "
         "seconds, or none (default: 1h)",
@@ -273,35 +277,35 @@ def _add_polling(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--min-delay",
         type=duration,
-        default=1.0,
+        default=_WAIT.backoff.min_delay,
         metavar="DURATION",
         help="shortest pause between two polls of one execution (default: 1s)",
     )
     group.add_argument(
         "--max-delay",
         type=duration,
-        default=30.0,
+        default=_WAIT.backoff.max_delay,
         metavar="DURATION",
         help="longest pause between two polls of one execution (default: 30s)",
     )
     group.add_argument(
         "--not-found-grace",
         type=duration,
-        default=10.0,
+        default=_WAIT.not_found_grace,
         metavar="DURATION",
         help="how long 'not found' may mean 'not visible yet' (default: 10s)",
     )
     group.add_argument(
         "--max-rate",
         type=positive_float,
-        default=50.0,
+        default=BudgetConfig().max_rate,
         metavar="CALLS",
         help="at most this many calls per second per operation; throttling lowers it (default: 50)",
     )
     group.add_argument(
         "--concurrency",
         type=positive_int,
-        default=10,
+        default=PollerOptions().concurrency,
         metavar="N",
         help="calls in flight at once per service (default: 10)",
     )

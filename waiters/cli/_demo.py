@@ -22,10 +22,11 @@ import structlog
 from waiters import (
     Backoff,
     BatchResult,
-    BudgetRegistry,
     Execution,
     Outcome,
     OutcomeKind,
+    PollerOptions,
+    WaitOptions,
     default_registry,
 )
 
@@ -33,7 +34,7 @@ from ._display import Report
 from ._exit import ExitCode, exit_code_for
 from ._run import (
     Interrupts,
-    WaitOptions,
+    RunOptions,
     cancelled_early,
     open_clients,
     run_interruptible,
@@ -164,13 +165,9 @@ def run_demo(args: argparse.Namespace, report: Report) -> int:
     fleet = _fleet(args)
     registry = default_registry()
     # Simulated minutes pass in real seconds: poll and sweep on that scale too.
-    options = WaitOptions(
-        timeout=600.0,
-        backoff=Backoff(min_delay=0.5, max_delay=4.0),
-        not_found_grace=10.0,
-        concurrency=10,
-        budgets=BudgetRegistry(),
-        poller={"sweep_interval": 1.0},
+    options = RunOptions(
+        wait=WaitOptions(timeout=600.0, backoff=Backoff(min_delay=0.5, max_delay=4.0)),
+        poller=PollerOptions(sweep_interval=1.0),
     )
 
     async def body(interrupts: Interrupts) -> int:

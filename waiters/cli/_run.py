@@ -22,13 +22,14 @@ import structlog
 from anyio.abc import TaskStatus
 
 from waiters import (
-    Backoff,
     BatchResult,
     BudgetRegistry,
     Execution,
     FailFast,
     Poller,
+    PollerOptions,
     Progress,
+    WaitOptions,
 )
 
 from ._display import Report, Summary
@@ -36,7 +37,7 @@ from ._exit import ExitCode, exit_code_for, for_signal
 
 __all__ = [
     "Interrupts",
-    "WaitOptions",
+    "RunOptions",
     "cancelled_early",
     "open_clients",
     "run_interruptible",
@@ -120,37 +121,45 @@ async def open_clients(
             await stack.aclose()
 
 
-@dataclass
-class WaitOptions:
-    timeout: float | None
-    backoff: Backoff
-    not_found_grace: float
-    concurrency: int
-    budgets: BudgetRegistry
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What a command's flags say about the wait: the library's own options, and budgets."""
+
+    wait: WaitOptions
+    poller: PollerOptions
+    budgets: BudgetRegistry = field(default_factory=BudgetRegistry)
     fail_fast: FailFast | None = None
-    poller: Mapping[str, Any] = field(default_factory=dict)
 
 
 async def wait_and_report(
     executions: list[Execution],
-    options: WaitOptions,
+    options: RunOptions,
     report: Report,
     interrupts: Interrupts,
     *,
+    listing: Callable[[Poller], Awaitable[list[Execution]]] | None = None,
     code_for: Callable[[BatchResult], int] | None = None,
     note: Callable[[BatchResult], tuple[str, str] | None] | None = None,
     start_extra: Mapping[str, Any] | None = None,
 ) -> int:
-    """Wait on *executions*, show it, and return the exit code."""
-    report.begin(executions, **(start_extra or {}))
+    """Wait on *executions* (and those *listing* finds), show it, and return the exit code."""
+    wait, polling = options.wait, options.poller
     async with Poller(
-        timeout=options.timeout,
-        backoff=options.backoff,
-        not_found_grace=options.not_found_grace,
-        concurrency=options.concurrency,
+        timeout=wait.timeout,
+        backoff=wait.backoff,
+        not_found_grace=wait.not_found_grace,
+        concurrency=polling.concurrency,
+        call_timeout=polling.call_timeout,
+        batch=polling.batch,
+        sweep_interval=polling.sweep_interval,
+        batch_min=polling.batch_min,
+        straggler_limit=polling.straggler_limit,
         budgets=options.budgets,
-        **options.poller,
     ) as poller:
+        if listing is not None:
+            # Listed on the poller, so the list calls share its budgets and call timeout.
+            executions = [*executions, *await listing(poller)]
+        report.begin(executions, **(start_extra or {}))
         batch = await poller.submit(
             executions,
             fail_fast=options.fail_fast,

@@ -13,21 +13,29 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO, cast
 
 import anyio
 import structlog
+from botocore.exceptions import ParamValidationError
 
 from waiters import (
+    POLL_RETRY_CONFIG,
     Backoff,
     BudgetConfig,
     BudgetRegistry,
     Execution,
+    ExecutionNotFound,
     FailFast,
     InvalidExecution,
+    Poller,
+    PollerOptions,
+    ServiceError,
     StateMachine,
+    WaitOptions,
+    WaitTimeout,
     default_registry,
 )
 
@@ -36,7 +44,7 @@ from ._display import Report, Summary
 from ._exit import ExitCode
 from ._run import (
     Interrupts,
-    WaitOptions,
+    RunOptions,
     cancelled_early,
     open_clients,
     run_interruptible,
@@ -46,7 +54,6 @@ from ._run import (
 __all__ = ["UsageError", "run_wait"]
 
 _log = structlog.get_logger("waiters.cli")
-_MAX_LIST_TRIES = 8
 
 
 class UsageError(Exception):
@@ -163,91 +170,44 @@ def build_executions(
 # --- listing a parent ----------------------------------------------------------------------
 
 
-def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, Mapping):
-        return str((response.get("Error") or {}).get("Code") or "")
-    return ""
+def _listing(
+    machine: StateMachine, parents: Sequence[str], shared: Mapping[str, Any], client: Any
+) -> Callable[[Poller], Awaitable[list[Execution]]]:
+    """List every execution of each parent on the poller (its budgets, deadline, timeouts)."""
 
-
-async def list_parent(
-    client: Any, machine: StateMachine, parent: str, shared: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """The identifying parameters of every execution the list call reports for *parent*."""
-    from botocore import xform_name
-
-    from waiters._calls import FailureKind, classify
-
-    spec = machine.batch
-    assert spec is not None
-    method = getattr(client, xform_name(spec.operation))
-    params: dict[str, Any] = {
-        spec.parent: parent,
-        **spec.parent_params,
-        spec.page_size_param: spec.page_size,
-    }
-    found: list[dict[str, Any]] = []
-    pages = 0
-    while True:
-        for attempt in range(_MAX_LIST_TRIES):
+    async def listing(poller: Poller) -> list[Execution]:
+        found: list[Execution] = []
+        for parent in parents:
+            what = f"--all-of {parent}"
             try:
-                response = await method(**params)
-                break
-            except Exception as exc:
-                failure = classify(exc, machine)
-                retry = failure is not None and failure.kind in (
-                    FailureKind.THROTTLED,
-                    FailureKind.TRANSIENT,
-                )
-                if retry and attempt + 1 < _MAX_LIST_TRIES:
-                    await anyio.sleep(min(5.0, 0.25 * 2**attempt))
-                    continue
-                raise _listing_failed(machine, parent, exc, failure) from exc
-        pages += 1
-        names = [param.name for param in machine.identity]
-        for item in spec.items.search(response) or []:
-            ids = dict(zip(names, machine.summary_identity(item, parent), strict=True))
-            found.append({**shared, **ids})
-        token = response.get(spec.token)
-        if not token:
-            break
-        params[spec.token] = token
-    _log.info(
-        "waiters.cli.listed",
-        type=machine.name,
-        parent=parent,
-        operation=spec.operation,
-        pages=pages,
-        executions=len(found),
-    )
-    return found
+                listed = await poller.list_executions(machine, parent, client=client, params=shared)
+            except InvalidExecution as exc:
+                raise UsageError(f"{what}: {exc}") from None
+            except WaitTimeout as exc:
+                raise ListingFailed(f"{what}: {exc}", ExitCode.TIMED_OUT) from None
+            except ExecutionNotFound as exc:
+                raise ListingFailed(f"{what}: {exc}", ExitCode.FAILED) from None
+            except ServiceError as exc:
+                if isinstance(exc.__cause__, ParamValidationError):
+                    raise UsageError(f"{what}: {exc.__cause__}") from None
+                raise ListingFailed(f"{what}: {exc}", ExitCode.AWS_ERROR) from None
+            _log.info(
+                "waiters.cli.listed",
+                type=machine.name,
+                parent=parent,
+                operation=machine.batch.operation if machine.batch else None,
+                executions=len(listed),
+            )
+            found.extend(listed)
+        return found
 
-
-def _listing_failed(
-    machine: StateMachine, parent: str, exc: BaseException, failure: Any
-) -> ListingFailed:
-    from botocore.exceptions import ParamValidationError
-
-    spec = machine.batch
-    assert spec is not None
-    what = f"--all-of {parent}: {machine.service} {spec.operation}"
-    if isinstance(exc, ParamValidationError):
-        return ListingFailed(f"{what}: {exc}", ExitCode.USAGE)
-    code = _error_code(exc)
-    if code:
-        detail = str((getattr(exc, "response", {}).get("Error") or {}).get("Message") or "")
-        message = f"{what} failed: {code}: {detail}".rstrip(": ")
-    else:
-        message = f"{what} failed: {type(exc).__name__}: {exc}"
-    if failure is not None and failure.kind.value == "not_found":
-        return ListingFailed(message, ExitCode.FAILED)
-    return ListingFailed(message, ExitCode.AWS_ERROR)
+    return listing
 
 
 # --- the command ---------------------------------------------------------------------------
 
 
-def _options(args: argparse.Namespace) -> WaitOptions:
+def _options(args: argparse.Namespace) -> RunOptions:
     try:
         backoff = Backoff(min_delay=args.min_delay, max_delay=args.max_delay)
     except ValueError:
@@ -261,13 +221,13 @@ def _options(args: argparse.Namespace) -> WaitOptions:
         fail_fast = FailFast(count=int(value)) if how == "count" else FailFast(fraction=value)
     rate = args.max_rate
     budgets = BudgetRegistry(
-        config=BudgetConfig(initial_rate=min(5.0, rate), max_rate=rate, min_rate=min(0.2, rate))
+        BudgetConfig(initial_rate=min(5.0, rate), max_rate=rate, min_rate=min(0.2, rate))
     )
-    return WaitOptions(
-        timeout=args.timeout,
-        backoff=backoff,
-        not_found_grace=args.not_found_grace,
-        concurrency=args.concurrency,
+    return RunOptions(
+        wait=WaitOptions(
+            timeout=args.timeout, backoff=backoff, not_found_grace=args.not_found_grace
+        ),
+        poller=PollerOptions(concurrency=args.concurrency),
         budgets=budgets,
         fail_fast=fail_fast,
     )
@@ -292,8 +252,6 @@ def _session(args: argparse.Namespace) -> Any:
 
 def _client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     from botocore.config import Config
-
-    from waiters._calls import POLL_RETRY_CONFIG
 
     kwargs: dict[str, Any] = {
         "config": Config(
@@ -340,23 +298,20 @@ def run_wait(
         try:
             async with open_clients(session, [machine.service], **client_kwargs) as clients:
                 client = clients[machine.service]
-                waiting = list(executions)
-                for parent in args.all_of:
+                bound = [execution.bind(client) for execution in executions]
+                listing = None
+                if args.all_of:
                     common = _typed(machine, shared, "--param")
-                    for params in await list_parent(client, machine, parent, common):
-                        try:
-                            waiting.append(Execution(machine, params))
-                        except InvalidExecution as exc:
-                            raise UsageError(f"--all-of {parent}: {exc}") from None
-                bound = [execution.bind(client) for execution in waiting]
+                    listing = _listing(machine, args.all_of, common, client)
                 _log.info(
                     "waiters.cli.waiting",
                     type=machine.name,
                     executions=len(bound),
+                    parents=len(args.all_of),
                     region=session.region_name,
                     endpoint_url=args.endpoint_url,
                 )
-                return await wait_and_report(bound, options, report, interrupts)
+                return await wait_and_report(bound, options, report, interrupts, listing=listing)
         except ListingFailed as exc:
             return _failed_before_waiting(report, str(exc), exc.code)
         except BotoCoreError as exc:

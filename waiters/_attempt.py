@@ -1,0 +1,212 @@
+"""The attempt: one call, from its budget slot to a classified answer.
+
+Every call this package makes (a Describe of one execution, a page of a list
+sweep, a job's progress counts, the command line's listing of a parent) goes
+through an :class:`Endpoint`: it takes a slot from the budget of its account,
+region and operation, bounds the call by the call timeout and the time left
+before the deadline, classifies the answer or the error, and tells the budget
+how the call went. Callers get an :class:`Answer` and never branch on
+exceptions themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+
+from ._budget import RateBudget
+from ._calls import Caller, Failure, FailureKind, classify, make_caller
+from ._clock import Clock
+from ._machine import StateMachine
+
+__all__ = ["Answer", "CallStats", "Endpoint"]
+
+_MALFORMED = Failure(
+    FailureKind.TRANSIENT, "MalformedResponse", "no members in the answer", None, None
+)
+
+
+class Answer:
+    """What one call came back with: a response, or a classified failure.
+
+    ``failure`` is ``None`` for a usable response. ``error`` is the exception
+    behind a failure, if any; an exception nobody could classify has ``error``
+    set and ``failure`` ``None`` (see :attr:`unclassified`).
+    """
+
+    __slots__ = ("error", "failure", "response")
+
+    def __init__(
+        self,
+        response: Mapping[str, Any] | None,
+        failure: Failure | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        self.response = response
+        self.failure = failure
+        self.error = error
+
+    @property
+    def ok(self) -> bool:
+        return self.response is not None
+
+    @property
+    def unclassified(self) -> bool:
+        """An exception that is not the service's (a bug, a broken client)."""
+        return self.response is None and self.failure is None
+
+    def __repr__(self) -> str:
+        if self.response is not None:
+            return "<Answer ok>"
+        if self.failure is not None:
+            return f"<Answer {self.failure.kind.value} {self.failure.code}>"
+        return f"<Answer unclassified {type(self.error).__name__}>"
+
+
+class CallStats:
+    """Calls made, and what came of them. One definition of each figure.
+
+    ``calls`` counts every call made; ``throttles`` those the service
+    throttled; ``errors`` those that failed transiently (5xx, a reset
+    connection, a malformed answer, no answer within the call timeout).
+    """
+
+    __slots__ = ("calls", "errors", "throttles")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.throttles = 0
+        self.errors = 0
+
+    def record(self, answer: Answer) -> None:
+        self.calls += 1
+        failure = answer.failure
+        if failure is not None:
+            if failure.kind is FailureKind.THROTTLED:
+                self.throttles += 1
+            elif failure.kind is FailureKind.TRANSIENT:
+                self.errors += 1
+
+    def __repr__(self) -> str:
+        return f"<CallStats calls={self.calls} throttles={self.throttles} errors={self.errors}>"
+
+
+class Endpoint:
+    """One operation of one client, paced by its budget.
+
+    :param client: a boto3, aioboto3 or in-process client; blocking clients
+        are called in worker threads.
+    :param method: the client method (``describe_job_execution``).
+    :param operation: the operation's name in the model, for messages.
+    :param machine: the definition whose error rules classify failures.
+    :param budget: the shared :class:`~waiters.BudgetStats` source for this
+        account, region and operation.
+    :param clock: the wait's clock.
+    :param call_timeout: seconds a call may go unanswered (greater than 0).
+    :param expects_members: an answer with no members at all is malformed
+        (botocore parses a truncated JSON body into an empty response).
+    """
+
+    __slots__ = (
+        "_call",
+        "_no_answer",
+        "budget",
+        "call_timeout",
+        "client",
+        "clock",
+        "expects_members",
+        "machine",
+        "operation",
+    )
+
+    def __init__(
+        self,
+        client: Any,
+        method: str,
+        operation: str,
+        machine: StateMachine,
+        budget: RateBudget,
+        clock: Clock,
+        call_timeout: float,
+        *,
+        expects_members: bool = True,
+    ) -> None:
+        self.client = client
+        self.operation = operation
+        self.machine = machine
+        self.budget = budget
+        self.clock = clock
+        self.call_timeout = call_timeout
+        self.expects_members = expects_members
+        self._call: Caller = make_caller(client, method)
+        error = TimeoutError(f"{operation}: no answer within {call_timeout:g}s")
+        self._no_answer = Answer(None, classify(error, machine), error)
+
+    async def slot(self) -> None:
+        """Wait for this operation's next budget slot, in turn, and take it."""
+        await self.budget.acquire(self.clock)
+
+    async def call(self, params: Mapping[str, Any], *, limit: float | None) -> Answer:
+        """Make the call (the slot already taken) and classify how it went.
+
+        :param limit: seconds to wait for the answer; ``None`` when the caller
+            enforces the call timeout itself (a lane's watchdog cancels it and
+            reports :meth:`no_answer`).
+        """
+        try:
+            if limit is None:
+                response = await self._call(params)
+            else:
+                with anyio.move_on_after(limit):
+                    response = await self._call(params)
+                    return self._answer(response)
+                return self.no_answer()
+        except Exception as exc:  # noqa: BLE001 - every failure is classified or returned
+            return self._failed(exc)
+        return self._answer(response)
+
+    async def attempt(
+        self,
+        params: Mapping[str, Any],
+        *,
+        deadline: float = math.inf,
+        limiter: anyio.Semaphore | None = None,
+    ) -> Answer:
+        """Take a slot, then make the call, bounded by the call timeout and *deadline*.
+
+        :param deadline: the absolute time (on the endpoint's clock) after
+            which the answer is of no use; a call is not started after it.
+        :param limiter: held for the call only (calls in flight per client),
+            never while waiting for the slot.
+        """
+        await self.slot()
+        left = deadline - self.clock.now()
+        if left <= 0:
+            return self.no_answer()
+        limit = self.call_timeout if self.call_timeout < left else left
+        if limiter is None:
+            return await self.call(params, limit=limit)
+        async with limiter:
+            return await self.call(params, limit=limit)
+
+    def no_answer(self) -> Answer:
+        """The answer of a call that outlived its time: a transient timeout."""
+        return self._no_answer
+
+    def _answer(self, response: Mapping[str, Any]) -> Answer:
+        if self.expects_members and response.keys() <= {"ResponseMetadata"}:
+            return Answer(None, _MALFORMED)
+        self.budget.on_success(self.clock.now())
+        return Answer(response)
+
+    def _failed(self, exc: Exception) -> Answer:
+        failure = classify(exc, self.machine)
+        if failure is not None and failure.kind is FailureKind.THROTTLED:
+            self.budget.on_throttle(self.clock.now())
+        return Answer(None, failure, exc)
+
+    def __repr__(self) -> str:
+        return f"<Endpoint {self.machine.service}.{self.operation} {self.budget!r}>"

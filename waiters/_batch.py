@@ -1,0 +1,185 @@
+"""A batch: executions handed to a poller together, and their outcomes as they arrive."""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+
+import anyio
+
+from ._attempt import CallStats
+from ._clock import Clock
+from ._events import Events
+from ._execution import Execution
+from ._machine import StateKind
+from ._outcome import Outcome, Transition
+from ._progress import BatchResult, FailFast, Progress
+from ._tracker import Tracker, WaitSettings
+
+__all__ = ["Batch"]
+
+_UNSEEN = "unseen"
+
+
+class Batch:
+    """Executions handed to a poller together; outcomes arrive as they complete.
+
+    Iterate it (``async for outcome in batch``) for outcomes as they arrive,
+    ``await batch.wait()`` for all of them, ``batch.progress()`` for a
+    snapshot, and ``batch.abandon(reason)`` to stop waiting.
+    """
+
+    def __init__(
+        self,
+        executions: list[Execution],
+        duplicates: list[Execution],
+        *,
+        settings: WaitSettings,
+        events: Events,
+        rng: random.Random,
+        clock: Clock,
+        fail_fast: FailFast | None,
+        on_transition: Callable[[Execution, Transition], None] | None,
+        on_outcome: Callable[[Outcome], None] | None,
+    ) -> None:
+        self.executions = executions
+        self.duplicates = duplicates
+        self.settings = settings
+        self.events = events
+        self.rng = rng
+        self.clock = clock
+        self.fail_fast = fail_fast
+        self.on_transition = on_transition
+        self.on_outcome = on_outcome
+        self.started = clock.now()
+        self.trackers: dict[Execution, Tracker] = {}
+        self.outcomes: dict[Execution, Outcome] = {}
+        self.states: dict[str, int] = {_UNSEEN: len(executions)}
+        self.kinds: dict[str, int] = {_UNSEEN: len(executions)}
+        self.results: dict[str, int] = {}
+        #: The calls made for this batch's executions (Describe, and sweeps serving it).
+        self.stats = CallStats()
+        self.failures = 0
+        self.aborted = False
+        self.done = anyio.Event()
+        # Outcomes not yet taken by an iterator; a plain deque, so a batch nobody
+        # iterates holds no stream open.
+        self._ready: deque[Outcome] = deque()
+        self._arrived = anyio.Event()
+        if not executions:
+            self._close()
+
+    def track(self, execution: Execution, now: float) -> Tracker:
+        """A tracker for *execution* that reports to this batch."""
+        tracker = self.trackers[execution] = Tracker(execution, self, now)
+        return tracker
+
+    # --- what trackers report (the Watch protocol) -------------------------------------
+
+    def transitioned(
+        self, tracker: Tracker, before: str | None, before_kind: StateKind | None
+    ) -> None:
+        states, kinds = self.states, self.kinds
+        states[before or _UNSEEN] -= 1
+        kinds[before_kind.value if before_kind is not None else _UNSEEN] -= 1
+        new_state = tracker.state or _UNSEEN
+        new_kind = tracker.kind.value if tracker.kind is not None else _UNSEEN
+        states[new_state] = states.get(new_state, 0) + 1
+        kinds[new_kind] = kinds.get(new_kind, 0) + 1
+        if self.on_transition is not None:
+            self.on_transition(tracker.execution, tracker.history[-1])
+
+    def finished(self, tracker: Tracker, outcome: Outcome) -> None:
+        execution = tracker.execution
+        if execution in self.outcomes:
+            return
+        self.outcomes[execution] = outcome
+        self.states[tracker.state or _UNSEEN] -= 1
+        self.kinds[tracker.kind.value if tracker.kind is not None else _UNSEEN] -= 1
+        self.results[outcome.kind.value] = self.results.get(outcome.kind.value, 0) + 1
+        self._ready.append(outcome)
+        self._arrived.set()
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+        if self.fail_fast is not None and outcome.kind in self.fail_fast.kinds:
+            self.failures += 1
+            if not self.aborted and self.fail_fast.tripped(self.failures, len(self.outcomes)):
+                self.abandon("fail-fast threshold reached")
+                return
+        if len(self.outcomes) == len(self.executions):
+            self._close()
+
+    # --- public surface ----------------------------------------------------------------
+
+    def abandon(self, reason: str) -> None:
+        """Stop waiting: every execution not finished yet gets an ``abandoned`` outcome."""
+        if self.done.is_set():
+            return
+        self.aborted = True
+        now = self.clock.now()
+        for tracker in list(self.trackers.values()):
+            if tracker.outcome is None:
+                tracker.abandon(now, reason)
+        self._close()
+
+    def _close(self) -> None:
+        if not self.done.is_set():
+            self.done.set()
+            self._arrived.set()
+
+    def __aiter__(self) -> AsyncIterator[Outcome]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Outcome]:
+        ready = self._ready
+        while True:
+            while ready:
+                yield ready.popleft()
+            if self.done.is_set():
+                return
+            self._arrived = anyio.Event()
+            await self._arrived.wait()
+
+    async def wait(self) -> BatchResult:
+        """Wait for every outcome; returns them in the order the executions were given."""
+        await self.done.wait()
+        return self.result()
+
+    def result(self) -> BatchResult:
+        """The outcomes so far, in input order (all of them once :attr:`done` is set)."""
+        outcomes = tuple(self.outcomes[e] for e in self.executions if e in self.outcomes)
+        return BatchResult(
+            outcomes=outcomes,
+            duplicates=tuple(self.duplicates),
+            aborted=self.aborted,
+            elapsed=self.clock.now() - self.started,
+            counts=dict(self.results),
+        )
+
+    def progress(self) -> Progress:
+        """A snapshot: counts per state and kind, calls, throttles, errors, an estimate."""
+        now = self.clock.now()
+        elapsed = now - self.started
+        finished = len(self.outcomes)
+        remaining: float | None = None
+        if 0 < finished < len(self.executions) and elapsed > 0:
+            remaining = (len(self.executions) - finished) * elapsed / finished
+        elif finished == len(self.executions):
+            remaining = 0.0
+        stats = self.stats
+        return Progress(
+            total=len(self.executions),
+            finished=finished,
+            states={k: v for k, v in self.states.items() if v},
+            kinds={k: v for k, v in self.kinds.items() if v},
+            outcomes=dict(self.results),
+            calls=stats.calls,
+            throttles=stats.throttles,
+            errors=stats.errors,
+            elapsed=elapsed,
+            remaining=remaining,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Batch {len(self.outcomes)}/{len(self.executions)} finished>"

@@ -1,0 +1,143 @@
+"""Every option of a wait and of a poller, with its unit and default, in one place.
+
+Options are frozen dataclasses, validated and normalised once when they are
+made (durations to float seconds, a :class:`~datetime.timedelta` accepted
+wherever seconds are), so nothing downstream re-checks them. A per-batch
+override is ``dataclasses.replace(options, timeout=...)``, which validates
+again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from ._backoff import Backoff
+from ._clock import to_seconds
+
+__all__ = [
+    "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_NOT_FOUND_GRACE",
+    "DEFAULT_TIMEOUT",
+    "PollerOptions",
+    "WaitOptions",
+]
+
+#: One hour, in seconds. ``timeout=None`` waits as long as the execution runs.
+DEFAULT_TIMEOUT = 3600.0
+#: Seconds during which "not found" may mean "not visible yet" (eventual consistency).
+DEFAULT_NOT_FOUND_GRACE = 10.0
+#: Seconds a call may go unanswered before it counts as a transient error, so a
+#: hung connection never hangs a wait.
+DEFAULT_CALL_TIMEOUT = 30.0
+
+
+def _integer(owner: str, name: str, value: Any, minimum: int) -> None:
+    expected = "a positive integer" if minimum == 1 else "a non-negative integer"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{owner}.{name} must be {expected}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{owner}.{name} must be {expected}, got {value!r}")
+
+
+def _seconds(owner: str, name: str, value: Any, *, allow_zero: bool = True) -> float:
+    return to_seconds(value, name=f"{owner}.{name}", allow_zero=allow_zero)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitOptions:
+    """How each execution of a wait is polled, and for how long.
+
+    :param timeout: seconds (or a timedelta) from the start of the wait to its
+        absolute deadline; ``None`` waits as long as the execution runs.
+        Default :data:`DEFAULT_TIMEOUT` (one hour).
+    :param backoff: the delays between polls of one execution (default
+        ``Backoff()``: 1 s rising to 30 s with full jitter).
+    :param not_found_grace: seconds (or a timedelta) during which an
+        execution the service does not know yet is polled again rather than
+        reported ``not_found`` (default 10 s).
+    :param keep_responses: keep every answer until the next, so any outcome
+        carries the last response (default ``True``). A poller's big batches
+        turn it off: terminal outcomes still carry theirs.
+    :raises TypeError: a value of the wrong type, naming the field.
+    :raises ValueError: a negative, infinite or NaN duration, naming the field.
+    """
+
+    timeout: float | timedelta | None = DEFAULT_TIMEOUT
+    backoff: Backoff = field(default_factory=Backoff)
+    not_found_grace: float | timedelta = DEFAULT_NOT_FOUND_GRACE
+    keep_responses: bool = True
+
+    def __post_init__(self) -> None:
+        if self.timeout is not None:
+            object.__setattr__(self, "timeout", _seconds("WaitOptions", "timeout", self.timeout))
+        if not isinstance(self.backoff, Backoff):
+            raise TypeError(f"WaitOptions.backoff must be a Backoff, got {self.backoff!r}")
+        object.__setattr__(
+            self,
+            "not_found_grace",
+            _seconds("WaitOptions", "not_found_grace", self.not_found_grace),
+        )
+        if not isinstance(self.keep_responses, bool):
+            raise TypeError(
+                f"WaitOptions.keep_responses must be a bool, got {self.keep_responses!r}"
+            )
+
+    @property
+    def deadline_in(self) -> float | None:
+        """The timeout in seconds (``None``: no deadline)."""
+        return self.timeout  # type: ignore[return-value]  # normalised in __post_init__
+
+    @property
+    def grace(self) -> float:
+        """The not-found grace window in seconds."""
+        return self.not_found_grace  # type: ignore[return-value]  # normalised in __post_init__
+
+
+@dataclass(frozen=True, slots=True)
+class PollerOptions:
+    """How a poller schedules calls and observes executions in batches.
+
+    :param concurrency: calls in flight at once per client, at least 1 (default 10).
+    :param call_timeout: seconds (or a timedelta) a call may go unanswered
+        before it is abandoned as a transient error; greater than 0 (default 30 s).
+    :param batch: observe executions that share a parent through the list
+        operation (default ``True``).
+    :param sweep_interval: seconds (or a timedelta) between list sweeps of one
+        parent; greater than 0 (default 8 s).
+    :param batch_min: executions of one parent from which they are swept rather
+        than described one by one (default 20; never below ``straggler_limit + 1``).
+    :param straggler_limit: when this few are left in a sweep, they go back to
+        their own Describe calls (default 5).
+    :raises TypeError: a value of the wrong type, naming the field.
+    :raises ValueError: a value out of range, naming the field.
+    """
+
+    concurrency: int = 10
+    call_timeout: float | timedelta = DEFAULT_CALL_TIMEOUT
+    batch: bool = True
+    sweep_interval: float | timedelta = 8.0
+    batch_min: int = 20
+    straggler_limit: int = 5
+
+    def __post_init__(self) -> None:
+        _integer("PollerOptions", "concurrency", self.concurrency, 1)
+        _integer("PollerOptions", "batch_min", self.batch_min, 0)
+        _integer("PollerOptions", "straggler_limit", self.straggler_limit, 0)
+        if not isinstance(self.batch, bool):
+            raise TypeError(f"PollerOptions.batch must be a bool, got {self.batch!r}")
+        for name in ("call_timeout", "sweep_interval"):
+            value = _seconds("PollerOptions", name, getattr(self, name), allow_zero=False)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "batch_min", max(self.batch_min, self.straggler_limit + 1))
+
+    @property
+    def call_limit(self) -> float:
+        """The call timeout in seconds."""
+        return self.call_timeout  # type: ignore[return-value]  # normalised in __post_init__
+
+    @property
+    def sweep_every(self) -> float:
+        """The sweep interval in seconds."""
+        return self.sweep_interval  # type: ignore[return-value]  # normalised in __post_init__

@@ -1,0 +1,267 @@
+"""The scheduler: which execution is polled next, by whom, and until when.
+
+Executions are not tasks. A waiting execution is a :class:`~._tracker.Tracker`
+in a :class:`Lane`'s heap, ordered by when it is next due. Per endpoint (a
+client and an operation) a few workers take turns as leader: the leader
+sleeps until the most overdue execution is due and the budget grants a slot,
+pops it, hands leadership on, and makes the call. A waiting execution costs
+a heap entry and a small object, not a sleeping task.
+
+Two watchdogs keep every wait bounded: the lane's cancels calls that outlive
+the call timeout (one timer per lane, not one per call), and
+:class:`Deadlines` ends waits whose deadline passed, whether they queue
+behind the budget, wait for a sweep, or are in the middle of a call.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Callable
+
+import anyio
+from anyio.abc import TaskGroup
+
+from ._attempt import Answer, Endpoint
+from ._clock import Clock
+from ._tracker import Tracker
+
+__all__ = ["Deadlines", "Lane"]
+
+#: How late a final poll at the deadline may answer before the wait just times
+#: out (never more than the call timeout).
+_DEADLINE_GRACE = 1.0
+
+_sequence = itertools.count()
+
+
+class _Alarm:
+    """A sleep until a time that another task can bring forward."""
+
+    __slots__ = ("_clock", "_scope", "until")
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._scope: anyio.CancelScope | None = None
+        self.until = math.inf
+
+    async def sleep_until(self, when: float) -> None:
+        self.until = when
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            await self._clock.sleep_until(when)
+        self._scope = None
+        self.until = math.inf
+
+    def wake_before(self, when: float) -> None:
+        """Wake the sleeper if it sleeps past *when*."""
+        if when < self.until and self._scope is not None:
+            self._scope.cancel()
+
+
+class _Worker:
+    """One worker's call in flight: what the call watchdog needs to see."""
+
+    __slots__ = ("scope", "started", "tracker")
+
+    def __init__(self) -> None:
+        self.scope: anyio.CancelScope | None = None
+        #: When the call in flight started (None between calls).
+        self.started: float | None = None
+        #: The execution taken from the heap and not handled yet.
+        self.tracker: Tracker | None = None
+
+
+def _stale(entry: tuple[float, int, Tracker]) -> bool:
+    tracker = entry[2]
+    return tracker.outcome is not None or tracker.listed or entry[0] != tracker.due
+
+
+class Lane:
+    """The executions of one endpoint, and the workers that poll them.
+
+    :param endpoint: the client, operation and budget every call goes through.
+    :param clock: the poller's clock.
+    :param concurrency: at most this many workers, so calls in flight, per lane.
+    :param limiter: the calls in flight per client, shared with sweeps.
+    :param answered: called with each execution and its answer, on the loop.
+    """
+
+    __slots__ = (
+        "_alarm",
+        "_answered",
+        "_idle",
+        "_leader",
+        "_workers",
+        "clock",
+        "concurrency",
+        "endpoint",
+        "heap",
+        "limiter",
+    )
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        clock: Clock,
+        concurrency: int,
+        limiter: anyio.Semaphore,
+        answered: Callable[[Lane, Tracker, Answer], None],
+    ) -> None:
+        self.endpoint = endpoint
+        self.clock = clock
+        self.concurrency = concurrency
+        self.limiter = limiter
+        self._answered = answered
+        self._leader = anyio.Lock(fast_acquire=True)
+        self._alarm = _Alarm(clock)
+        self.heap: list[tuple[float, int, Tracker]] = []
+        self._workers: list[_Worker] = []
+        self._idle = 0
+
+    def push(self, tracker: Tracker, due: float) -> None:
+        """Schedule *tracker*'s next call at *due*."""
+        # An entry is live only while it matches tracker.due, so re-pushing
+        # (after a sweep hands an execution back) never polls it twice.
+        tracker.due = due
+        heapq.heappush(self.heap, (due, next(_sequence), tracker))
+        self._alarm.wake_before(due)
+
+    def waiting(self) -> list[Tracker]:
+        """The executions queued here (not finished, not listed), emptying the heap."""
+        live = [t for _, _, t in self.heap if t.outcome is None and not t.listed]
+        self.heap.clear()
+        return live
+
+    async def run(self, task_group: TaskGroup) -> None:
+        """Start the first worker and the call watchdog; more workers start as needed."""
+        task_group.start_soon(self._expire_calls)
+        await self._work(task_group)
+
+    async def _next(self) -> Tracker:
+        heap = self.heap
+        clock = self.clock
+        while True:
+            while heap and _stale(heap[0]):
+                heapq.heappop(heap)
+            if not heap:
+                await self._alarm.sleep_until(math.inf)
+                continue
+            due = heap[0][0]
+            # Never early: a poll before its due time would break the backoff's
+            # minimum delay, and the last poll belongs exactly at the deadline.
+            if due > clock.now():
+                await self._alarm.sleep_until(due)
+                continue
+            await self.endpoint.slot()
+            # The heap may have changed meanwhile; the slot goes to whoever is most overdue now.
+            while heap and _stale(heap[0]):
+                heapq.heappop(heap)
+            if heap:
+                return heapq.heappop(heap)[2]
+
+    async def _work(self, task_group: TaskGroup) -> None:
+        worker = _Worker()
+        self._workers.append(worker)
+        while True:
+            with anyio.CancelScope() as scope:
+                # One scope for many calls: the call watchdog cancels it when a
+                # call outlives the call timeout (a scope per call costs more
+                # CPU than the rest of a poll).
+                worker.scope = scope
+                await self._calls(worker, task_group)
+            tracker, started = worker.tracker, worker.started
+            worker.tracker = worker.started = None
+            if tracker is not None and tracker.outcome is None:
+                now = self.clock.now()
+                if started is not None and now - started >= self.endpoint.call_timeout:
+                    self._answered(self, tracker, self.endpoint.no_answer())
+                else:
+                    # Taken from the heap, but its call was not made or was cut
+                    # short by a cancellation meant for an earlier one: due again now.
+                    self.push(tracker, now)
+
+    async def _calls(self, worker: _Worker, task_group: TaskGroup) -> None:
+        leader = self._leader
+        limiter = self.limiter
+        endpoint = self.endpoint
+        clock = self.clock
+        answered = self._answered
+        while True:
+            self._idle += 1
+            try:
+                async with leader:
+                    tracker = await self._next()
+            finally:
+                self._idle -= 1
+            worker.tracker = tracker
+            # Workers are added only while every one is busy calling, so a lane
+            # of a few executions (or a quiet one) costs one task, not `concurrency`.
+            if not self._idle and len(self._workers) < self.concurrency:
+                task_group.start_soon(self._work, task_group)
+            # In-flight calls are bounded per client (sweeps share the bound), so
+            # the slot is taken for the call only, never while waiting to lead.
+            async with limiter:
+                worker.started = clock.now()
+                answer = await endpoint.call(tracker.execution.call_params(), limit=None)
+                worker.started = None
+            worker.tracker = None
+            if tracker.outcome is None:
+                answered(self, tracker, answer)
+
+    async def _expire_calls(self) -> None:
+        timeout = self.endpoint.call_timeout
+        clock = self.clock
+        while True:
+            await clock.sleep_until(clock.now() + timeout / 4)
+            limit = clock.now() - timeout
+            for worker in self._workers:
+                started = worker.started
+                if started is not None and started <= limit and worker.scope is not None:
+                    worker.scope.cancel()
+
+
+class Deadlines:
+    """Ends waits whose deadline passed, wherever they are.
+
+    :param clock: the poller's clock.
+    :param grace: seconds after a deadline before the wait is ended, so a
+        final poll made at the deadline can still answer.
+    :param expired: called with each tracker whose deadline passed and that
+        has no outcome yet.
+    """
+
+    __slots__ = ("_alarm", "_expired", "_grace", "_heap", "clock")
+
+    def __init__(
+        self, *, clock: Clock, grace: float, expired: Callable[[Tracker, float], None]
+    ) -> None:
+        self.clock = clock
+        self._grace = min(grace, _DEADLINE_GRACE)
+        self._expired = expired
+        self._heap: list[tuple[float, int, Tracker]] = []
+        self._alarm = _Alarm(clock)
+
+    def add(self, tracker: Tracker) -> None:
+        if tracker.deadline == math.inf:
+            return
+        when = tracker.deadline + self._grace
+        heapq.heappush(self._heap, (when, next(_sequence), tracker))
+        self._alarm.wake_before(when)
+
+    async def run(self) -> None:
+        heap = self._heap
+        clock = self.clock
+        while True:
+            while heap and heap[0][2].outcome is not None:
+                heapq.heappop(heap)
+            until = heap[0][0] if heap else math.inf
+            now = clock.now()
+            if until > now:
+                await self._alarm.sleep_until(until)
+                continue
+            tracker = heapq.heappop(heap)[2]
+            if tracker.outcome is None:
+                self._expired(tracker, now)
