@@ -1,10 +1,10 @@
-"""Shared helpers: a controllable clock, a model-driven shape checker, a sample fleet."""
+"""Shared helpers: a controllable clock, a model-driven shape checker, a sample fleet, paging."""
 
 from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from botocore.model import ListShape, MapShape, Shape, StringShape, StructureShape
@@ -102,3 +102,20 @@ def populate(fleet: Fleet) -> dict[str, list[dict[str, str]]]:
 def strip_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
     """A response without its ResponseMetadata (request ids and headers differ by transport)."""
     return {key: value for key, value in response.items() if key != "ResponseMetadata"}
+
+
+def walk(
+    page: Callable[..., dict[str, Any]], items_key: str, token_key: str = "nextToken", **params: Any
+) -> list[dict[str, Any]]:
+    """Every item of a listing, following the next token through small pages."""
+    items: list[dict[str, Any]] = []
+    token = None
+    pages = 0
+    while True:
+        response = page(**params, **({token_key: token} if token else {}))
+        items.extend(response[items_key])
+        pages += 1
+        token = response.get(token_key)
+        if not token:
+            return items
+        assert pages < 1000

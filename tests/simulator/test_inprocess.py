@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import boto3
@@ -12,7 +12,8 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, ParamValidationError
 from botocore.model import ServiceModel
 
-from waiters.simulator import Faults, Fleet, Latency, Simulator
+from waiters.simulator import FakeClient, Faults, Fleet, Latency, Reply, Simulator
+from waiters.simulator._protocol import Backend, OperationSpec
 
 from .helpers import EPOCH, WORKFLOW_ID, FakeClock
 
@@ -175,3 +176,34 @@ async def test_async_faults_raise_botocore_errors() -> None:
             await snow.describe_execution(**ids)
         fleet.faults = None
         assert (await snow.describe_execution(**ids))["state"] == "QUEUED"
+
+
+class _OneAnswer:
+    """A backend that is not a fleet: it answers every request with the same body."""
+
+    region = "eu-north-1"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, Any], str | None]] = []
+
+    def handle_spec(
+        self, spec: OperationSpec, params: Mapping[str, Any], region: str | None
+    ) -> Reply:
+        self.seen.append((spec.key, dict(params), region))
+        return Reply(200, body={"job": {"jobId": params["jobId"], "createdAt": EPOCH}})
+
+    def next_request_id(self) -> str:
+        return "request-1"
+
+
+def test_clients_need_only_a_backend() -> None:
+    """Any Backend can sit behind the clients; they never reach into a Fleet."""
+    backend = _OneAnswer()
+    typed: Backend = backend  # what the clients require, checked by mypy
+    client = FakeClient(typed, "iot")
+    response = client.describe_job(jobId="job-9")
+    assert response["job"]["jobId"] == "job-9"
+    assert response["job"]["createdAt"] == datetime.datetime.fromtimestamp(EPOCH, datetime.UTC)
+    assert response["ResponseMetadata"]["RequestId"] == "request-1"
+    assert client.meta.region_name == "eu-north-1"
+    assert backend.seen == [("iot:DescribeJob", {"jobId": "job-9"}, None)]

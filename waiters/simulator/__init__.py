@@ -30,22 +30,14 @@ Ground truth, to score a waiter: ``fleet.truth(type, **ids)`` and
 ``fleet.stats()`` and ``fleet.requests`` show what the service saw.
 """
 
+from ._catalogue import DEFAULT_LIFECYCLES, EXECUTION_TYPES, GONE, ExecutionType, Lifecycle
 from ._cli import add_arguments, main, run
-from ._fleet import (
-    DEFAULT_LIFECYCLES,
-    EXECUTION_TYPES,
-    GONE,
-    ExecutionType,
-    Faults,
-    Fleet,
-    Latency,
-    Lifecycle,
-    RequestRecord,
-    ThrottleConfig,
-)
+from ._faults import Faults, Latency, ThrottleConfig
+from ._fleet import Fleet
 from ._inprocess import AsyncFakeClient, FakeClient
-from ._protocol import IMPLEMENTED, Outcome
+from ._protocol import IMPLEMENTED, Reply
 from ._server import Simulator, SimulatorThread
+from ._stats import RequestRecord
 
 __all__ = (
     "DEFAULT_LIFECYCLES",
@@ -59,7 +51,7 @@ __all__ = (
     "Fleet",
     "Latency",
     "Lifecycle",
-    "Outcome",
+    "Reply",
     "RequestRecord",
     "Simulator",
     "SimulatorThread",

@@ -17,7 +17,9 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ._fleet import EXECUTION_TYPES, Faults, Fleet, ThrottleConfig
+from ._catalogue import EXECUTION_TYPES
+from ._faults import Faults, ThrottleConfig
+from ._fleet import Fleet
 from ._server import Simulator
 
 __all__ = ["add_arguments", "main", "run"]

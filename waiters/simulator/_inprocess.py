@@ -9,6 +9,9 @@ responses are rendered to the same bytes the HTTP server would send and run
 through botocore's own parser, so their exact shape follows botocore.
 Successful calls skip the bytes entirely: that path is the one the core
 benchmark drives 100,000 executions through.
+
+The clients need only the :class:`Backend` interface of a fleet, never the
+fleet itself, so :meth:`Fleet.client` can build them without an import circle.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import functools
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self, cast
+from typing import Any, Final, Self, cast
 
 import anyio
 import botocore.session
@@ -31,10 +34,14 @@ from botocore.paginate import Paginator
 from botocore.parsers import create_parser
 from botocore.validate import ParamValidator
 
-from ._protocol import IMPLEMENTED, OperationSpec, Outcome, operation_specs, service_model
-
-if TYPE_CHECKING:
-    from ._fleet import Fleet
+from ._protocol import (
+    IMPLEMENTED,
+    Backend,
+    OperationSpec,
+    Reply,
+    operation_specs,
+    service_model,
+)
 
 __all__ = ["AsyncFakeClient", "FakeClient", "FakeClientExceptions", "FakeClientMeta"]
 
@@ -133,9 +140,9 @@ def _validate(spec: OperationSpec, params: dict[str, Any]) -> None:
         raise ParamValidationError(report=report.generate_report())
 
 
-def _parse_wire(spec: OperationSpec, outcome: Outcome, request_id: str) -> dict[str, Any]:
-    """What botocore makes of the bytes the HTTP server would send for *outcome*."""
-    status, headers, payload = outcome.render(spec.protocol, request_id)
+def _parse_wire(spec: OperationSpec, reply: Reply, request_id: str) -> dict[str, Any]:
+    """What botocore makes of the bytes the HTTP server would send for *reply*."""
+    status, headers, payload = reply.render(spec.protocol, request_id)
     response = {
         "status_code": status,
         "headers": {key.lower(): value for key, value in headers.items()}
@@ -160,19 +167,19 @@ def _parse_wire(spec: OperationSpec, outcome: Outcome, request_id: str) -> dict[
 class _ClientBase:
     """What the sync and async fake clients share: meta, exceptions, dispatch."""
 
-    _fleet: Fleet
+    _backend: Backend
     _region: str | None
 
-    def __init__(self, fleet: Fleet, service: str, *, region: str | None = None) -> None:
+    def __init__(self, backend: Backend, service: str, *, region: str | None = None) -> None:
         model = service_model(service)
         specs = operation_specs(service)
-        self._fleet = fleet
+        self._backend = backend
         self._region = region
         self._service = service
         self._specs = {spec.snake_name: spec for spec in specs.values()}
         self._closed = False
         self.meta = FakeClientMeta(
-            model, region or fleet.region, {s.snake_name: s.name for s in specs.values()}
+            model, region or backend.region, {s.snake_name: s.name for s in specs.values()}
         )
         self.exceptions = _exceptions(service)
         self._content_type = (
@@ -200,24 +207,24 @@ class _ClientBase:
     def _make_method(self, spec: OperationSpec) -> Callable[..., Any]:
         raise NotImplementedError
 
-    def _finish(self, spec: OperationSpec, outcome: Outcome) -> dict[str, Any]:
-        request_id = self._fleet.next_request_id()
-        if outcome.fault == "reset":
+    def _finish(self, spec: OperationSpec, reply: Reply) -> dict[str, Any]:
+        request_id = self._backend.next_request_id()
+        if reply.fault == "reset":
             raise ConnectionClosedError(endpoint_url=ENDPOINT_URL)
-        if outcome.error is not None:
-            parsed = _parse_wire(spec, outcome, request_id)
+        if reply.error is not None:
+            parsed = _parse_wire(spec, reply, request_id)
             code = parsed.get("Error", {}).get("Code", "")
             raise self.exceptions.from_code(code)(parsed, spec.name)  # stubs want TypedDict
-        if outcome.fault == "malformed":
-            return _parse_wire(spec, outcome, request_id)
-        body = outcome.body
+        if reply.fault == "malformed":
+            return _parse_wire(spec, reply, request_id)
+        body = reply.body
         assert body is not None
         convert = spec.to_python
         if convert is not None:
             body = convert(body)
         body["ResponseMetadata"] = {
             "RequestId": request_id,
-            "HTTPStatusCode": outcome.status,
+            "HTTPStatusCode": reply.status,
             "HTTPHeaders": {"x-amzn-requestid": request_id, "content-type": self._content_type},
             "RetryAttempts": 0,
         }
@@ -245,19 +252,18 @@ class FakeClient(_ClientBase):
     """
 
     def _make_method(self, spec: OperationSpec) -> Callable[..., dict[str, Any]]:
-        fleet = self._fleet
         region = self._region
-        handle = fleet.handle_spec
+        handle = self._backend.handle_spec
         finish = self._finish
 
         def call(*args: Any, **params: Any) -> dict[str, Any]:
             if args:
                 raise TypeError(f"{spec.snake_name}() only accepts keyword arguments.")
             _validate(spec, params)
-            outcome = handle(spec, params, region)
-            if outcome.delay > 0:
-                time.sleep(outcome.delay)
-            return finish(spec, outcome)
+            reply = handle(spec, params, region)
+            if reply.delay > 0:
+                time.sleep(reply.delay)
+            return finish(spec, reply)
 
         call.__name__ = spec.snake_name
         return call
@@ -281,9 +287,8 @@ class AsyncFakeClient(_ClientBase):
     """
 
     def _make_method(self, spec: OperationSpec) -> Callable[..., Any]:
-        fleet = self._fleet
         region = self._region
-        handle = fleet.handle_spec
+        handle = self._backend.handle_spec
         finish = self._finish
         sleep = anyio.sleep
 
@@ -291,9 +296,9 @@ class AsyncFakeClient(_ClientBase):
             if args:
                 raise TypeError(f"{spec.snake_name}() only accepts keyword arguments.")
             _validate(spec, params)
-            outcome = handle(spec, params, region)
-            await sleep(outcome.delay if outcome.delay > 0 else 0)
-            return finish(spec, outcome)
+            reply = handle(spec, params, region)
+            await sleep(reply.delay if reply.delay > 0 else 0)
+            return finish(spec, reply)
 
         call.__name__ = spec.snake_name
         return call

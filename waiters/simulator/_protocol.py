@@ -7,6 +7,10 @@ status code and wire format of every error, and a converter that turns
 epoch-second timestamps into the timezone-aware ``datetime`` objects botocore
 would have parsed.  The models are walked at start-up only; the request path
 uses the compiled :class:`OperationSpec` and :class:`ServiceRouter` objects.
+
+It also owns what crosses between a transport and the fleet: the
+:class:`Reply` to one request, the :class:`ServiceError` the service logic
+raises, and :class:`Backend`, all a transport may assume about the fleet.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final, Protocol, cast
 from urllib.parse import unquote
 
 import botocore.session
@@ -38,9 +42,11 @@ from botocore.utils import get_tzinfo_options
 __all__ = [
     "IMPLEMENTED",
     "SERVICES",
+    "Backend",
     "ErrorSpec",
     "OperationSpec",
-    "Outcome",
+    "Reply",
+    "ServiceError",
     "ServiceRouter",
     "error_payload",
     "operation_spec",
@@ -514,7 +520,7 @@ def truncate(payload: bytes) -> bytes:
 
 
 @dataclass(slots=True)
-class Outcome:
+class Reply:
     """The fleet's answer to one request, before a transport encodes it.
 
     ``body`` holds the modeled output with timestamps as epoch seconds in
@@ -542,6 +548,45 @@ class Outcome:
                 payload = truncate(payload)
         headers["x-amzn-RequestId"] = request_id
         return self.status, headers, payload
+
+
+class ServiceError(Exception):
+    """A modeled error the service logic answers with (ResourceNotFoundException, ...).
+
+    ``extra`` holds modeled error members sent beside the message, such as
+    Transfer's ``Resource`` and ``ResourceType``.
+    """
+
+    def __init__(self, error: ErrorSpec, message: str, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+        self.message = message
+        self.extra = extra
+
+    def reply(self, delay: float = 0.0) -> Reply:
+        """This error as the answer to a request."""
+        return Reply(
+            self.error.status, error=self.error, message=self.message, extra=self.extra, delay=delay
+        )
+
+
+class Backend(Protocol):
+    """What a transport needs from whatever answers its requests (a :class:`Fleet`)."""
+
+    @property
+    def region(self) -> str:
+        """The region requests are attributed to when they name none."""
+        ...
+
+    def handle_spec(
+        self, spec: OperationSpec, params: Mapping[str, Any], region: str | None
+    ) -> Reply:
+        """The answer to one request for *spec* with decoded *params*."""
+        ...
+
+    def next_request_id(self) -> str:
+        """A fresh request id for the next answer."""
+        ...
 
 
 def decode_rest_params(

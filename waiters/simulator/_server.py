@@ -29,7 +29,9 @@ from typing import Any, Final, Self
 from aiohttp import web
 from botocore.config import Config
 
-from ._fleet import Faults, Fleet, Latency, Lifecycle, ThrottleConfig
+from ._catalogue import Lifecycle
+from ._faults import Faults, Latency, ThrottleConfig
+from ._fleet import Fleet
 from ._protocol import (
     SERVICES,
     OperationSpec,
@@ -284,15 +286,15 @@ class Simulator:
                 return _aws_error(
                     protocol, spec.invalid.status, spec.invalid.code, str(exc), request_id
                 )
-        outcome = fleet.handle_spec(spec, params, region)
-        if outcome.delay > 0:
-            await asyncio.sleep(outcome.delay)
-        if outcome.fault == "reset":
+        reply = fleet.handle_spec(spec, params, region)
+        if reply.delay > 0:
+            await asyncio.sleep(reply.delay)
+        if reply.fault == "reset":
             _reset(request)
             # Nothing can be sent; aiohttp notices the closed transport and
             # drops the (empty) response quietly.
             return web.Response(status=500)
-        status, headers, payload = outcome.render(protocol, request_id)
+        status, headers, payload = reply.render(protocol, request_id)
         return web.Response(body=payload, status=status, headers=headers)
 
     # -- control API -------------------------------------------------------------

@@ -1,16 +1,16 @@
-"""Describe and List agree with the ground truth at every step of a controlled clock."""
+"""The handlers: Describe and List agree with the ground truth at every step of the clock."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from waiters.simulator import EXECUTION_TYPES, FakeClient, Fleet, Lifecycle
+from waiters.simulator import EXECUTION_TYPES, GONE, IMPLEMENTED, FakeClient, Fleet, Lifecycle
+from waiters.simulator._handlers import HANDLERS
 
-from .helpers import ASSET_ID, EPOCH, WORKFLOW_ID, FakeClock
+from .helpers import ASSET_ID, EPOCH, WORKFLOW_ID, FakeClock, walk
 
 # Clock steps avoid landing exactly on the millisecond-rounded transition times.
 STEP = 0.7003
@@ -23,23 +23,6 @@ def expected_state(truth: list[tuple[str | None, float]], now: float) -> tuple[b
     if not current:
         return False, None
     return True, current[-1]
-
-
-def walk(
-    page: Callable[..., dict[str, Any]], items_key: str, token_key: str = "nextToken", **params: Any
-) -> list[dict[str, Any]]:
-    """Every item of a listing, following the next token through small pages."""
-    items: list[dict[str, Any]] = []
-    token = None
-    pages = 0
-    while True:
-        response = page(**params, **({token_key: token} if token else {}))
-        items.extend(response[items_key])
-        pages += 1
-        token = response.get(token_key)
-        if not token:
-            return items
-        assert pages < 1000
 
 
 LIFECYCLE = Lifecycle(
@@ -285,72 +268,36 @@ def test_command_listing_by_target_and_sort_order() -> None:
         iot.list_command_executions()
 
 
-@pytest.mark.parametrize(
-    ("service", "method", "params", "code"),
-    [
-        ("iot", "list_job_executions_for_job", {"jobId": "job-1"}, "InvalidRequestException"),
-        (
-            "iot",
-            "list_command_executions",
-            {"targetArn": "arn:aws:iot:us-east-1:123456789012:thing/thing-00001"},
-            "ValidationException",
-        ),
-        (
-            "iotsitewise",
-            "list_executions",
-            {"targetResourceType": "ASSET", "targetResourceId": ASSET_ID},
-            "InvalidRequestException",
-        ),
-        ("snow-device-management", "list_executions", {"taskId": "task-1"}, "ValidationException"),
-        ("transfer", "list_executions", {"WorkflowId": WORKFLOW_ID}, "InvalidNextTokenException"),
-    ],
-)
-def test_invalid_next_token_answers_the_modeled_error(
-    service: str, method: str, params: dict[str, str], code: str
-) -> None:
-    """A forged or foreign nextToken is refused with the operation's modeled validation error."""
-    fleet = Fleet(clock=FakeClock())
-    fleet.add_iot_job("job-1", 3)
-    fleet.add_command("cmd-1", 3)
-    fleet.add_sitewise_executions(ASSET_ID, 3)
-    fleet.add_snow_task("task-1", 3)
-    fleet.add_transfer_workflow(WORKFLOW_ID, 3)
-    client = fleet.client(service)
-    token_key = "NextToken" if service == "transfer" else "nextToken"
-    for token in ("not-base64!", "MDAwMDAwMDA6MQ=="):  # garbage, then a token of another listing
-        with pytest.raises(client.exceptions.ClientError) as caught:
-            getattr(client, method)(**params, **{token_key: token})
-        assert caught.value.response["Error"]["Code"] == code
+def test_explicit_schedule_unknown_states_missing_fields_and_gone() -> None:
+    """Explicit schedules serve any state verbatim, omit the status for None, vanish at GONE."""
+    clock = FakeClock()
+    fleet = Fleet(clock=clock)
+    ids = fleet.add(
+        "iot-job-execution",
+        parent="job-x",
+        schedule=[
+            ("QUEUED", 0.0),
+            ("SUCCEEDED", 5.0),
+            ("IN_PROGRESS", 7.0),
+            ("WARPING", 9.0),
+            (None, 11.0),
+            (GONE, 13.0),
+        ],
+    )[0]
+    client = fleet.client("iot")
+    seen = []
+    for offset in (1.0, 6.0, 8.0, 10.0, 12.0):
+        clock.now = EPOCH + offset
+        execution = client.describe_job_execution(**ids)["execution"]
+        seen.append(execution.get("status", "<missing>"))
+    assert seen == ["QUEUED", "SUCCEEDED", "IN_PROGRESS", "WARPING", "<missing>"]
+    clock.now = EPOCH + 14.0
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.describe_job_execution(**ids)
+    assert [state for state, _ in fleet.truth("iot-job-execution", **ids)][-1] == GONE
 
 
-def test_max_results_above_the_model_limit_is_refused() -> None:
-    """maxResults above the model's maximum answers the modeled validation error."""
-    fleet = Fleet(clock=FakeClock())
-    fleet.add_iot_job("job-1", 3)
-    iot = fleet.client("iot")
-    assert (
-        len(iot.list_job_executions_for_job(jobId="job-1", maxResults=250)["executionSummaries"])
-        == 3
-    )
-    with pytest.raises(iot.exceptions.InvalidRequestException, match="between 1 and 250"):
-        iot.list_job_executions_for_job(jobId="job-1", maxResults=251)
-
-
-def test_status_filtered_listing_of_ten_thousand_is_cheap() -> None:
-    """A full status-filtered walk of a 10,000-thing job stays far below 100 ms per page."""
-    import time
-
-    fleet = Fleet(clock=FakeClock())
-    fleet.add_iot_job("job-1", 10_000, lifecycle=Lifecycle(pending=(100, 200)))
-    iot = fleet.client("iot")
-    started = time.perf_counter()
-    items = walk(
-        iot.list_job_executions_for_job,
-        "executionSummaries",
-        jobId="job-1",
-        status="QUEUED",
-        maxResults=250,
-    )
-    elapsed = time.perf_counter() - started
-    assert len(items) == 10_000
-    assert elapsed / 40 < 0.1
+def test_every_implemented_operation_has_exactly_one_handler() -> None:
+    """The handler table and IMPLEMENTED name the same operations."""
+    implemented = {f"{service}:{name}" for service, names in IMPLEMENTED.items() for name in names}
+    assert set(HANDLERS) == implemented

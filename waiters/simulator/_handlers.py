@@ -1,0 +1,444 @@
+"""The service logic: one handler per implemented operation, in :data:`HANDLERS`.
+
+A handler takes the store, the request's decoded parameters, the service
+time and the compiled operation, and returns the modeled output with
+timestamps as epoch seconds; it raises :class:`ServiceError` for a modeled
+error.  Handlers read the store and never change it.  They may assume
+:func:`invalid_params` passed: required members are present and enums valid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+from ._catalogue import ExecutionRecord
+from ._ids import thing_arn
+from ._protocol import OperationSpec, ServiceError
+from ._store import Keep, Store
+
+__all__ = ["HANDLERS", "Handler", "invalid_params"]
+
+#: ``handler(store, params, now, spec) -> output``.
+Handler = Callable[[Store, Mapping[str, Any], float, OperationSpec], dict[str, Any]]
+
+
+def _state_is(state: str) -> Keep:
+    return lambda execution, index: execution.states[index] == state
+
+
+def invalid_params(spec: OperationSpec, params: Mapping[str, Any]) -> str | None:
+    """What a service front end would refuse, worded like AWS; None if acceptable.
+
+    boto3 only checks presence and types before sending; a raw HTTP caller
+    checks nothing, and enum values are never checked client-side.
+    """
+    missing = spec.required - params.keys()
+    if missing:
+        return (
+            f"1 validation error detected: Value null at '{min(missing)}' failed to satisfy "
+            "constraint: Member must not be null"
+        )
+    for name, allowed in spec.enums.items():
+        value = params.get(name)
+        if value is not None and value not in allowed:
+            return (
+                f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy "
+                f"constraint: Member must satisfy enum value set: [{', '.join(sorted(allowed))}]"
+            )
+    return None
+
+
+# -- IoT jobs ----------------------------------------------------------------------------
+
+
+def describe_job_execution(
+    store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
+) -> dict[str, Any]:
+    execution, index = store.find(
+        "iot-job-execution", (params["jobId"], params["thingName"]), now, spec
+    )
+    number = params.get("executionNumber")
+    if number is not None and number != execution.number:
+        raise ServiceError(
+            spec.not_found, f"No execution number {number} for thing {params['thingName']}"
+        )
+    states, times = execution.states, execution.times
+    state = states[index]
+    body: dict[str, Any] = {
+        "jobId": execution.ids["jobId"],
+        "thingArn": thing_arn(store.region, store.account, execution.ids["thingName"]),
+        "queuedAt": times[0],
+        "lastUpdatedAt": times[index],
+        "executionNumber": execution.number,
+        "versionNumber": index + 1,
+    }
+    if state is not None:
+        body["status"] = state
+    started = execution.entered(index, "IN_PROGRESS")
+    if started is not None:
+        body["startedAt"] = started
+    if state == "IN_PROGRESS":
+        body["statusDetails"] = {"detailsMap": {"step": "downloading"}}
+        if execution.timeout_s is not None and started is not None:
+            body["approximateSecondsBeforeTimedOut"] = max(
+                0, math.ceil(started + execution.timeout_s - now)
+            )
+    elif state in execution.type.terminal:
+        body["statusDetails"] = {"detailsMap": {"result": str(state).lower()}}
+        if state == "CANCELED":
+            body["forceCanceled"] = False
+    return {"execution": body}
+
+
+def list_job_executions(
+    store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
+) -> dict[str, Any]:
+    job_id = params["jobId"]
+    group = store.group("iot-job-execution", job_id, spec, "job")
+    status = params.get("status")
+    keep = None if status is None else _state_is(status)
+    page, token = store.page(spec, group.members, params, now, f"jobs/{job_id}/{status}", keep)
+    summaries = []
+    for execution, index in page:
+        times = execution.times
+        summary: dict[str, Any] = {
+            "queuedAt": times[0],
+            "lastUpdatedAt": times[index],
+            "executionNumber": execution.number,
+            "retryAttempt": 0,
+        }
+        state = execution.states[index]
+        if state is not None:
+            summary["status"] = state
+        started = execution.entered(index, "IN_PROGRESS")
+        if started is not None:
+            summary["startedAt"] = started
+        summaries.append(
+            {
+                "thingArn": thing_arn(store.region, store.account, execution.ids["thingName"]),
+                "jobExecutionSummary": summary,
+            }
+        )
+    result: dict[str, Any] = {"executionSummaries": summaries}
+    if token is not None:
+        result["nextToken"] = token
+    return result
+
+
+def describe_job(
+    store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
+) -> dict[str, Any]:
+    job_id = params["jobId"]
+    group = store.group("iot-job-execution", job_id, spec, "job")
+    counts = group.counts(now)
+    done = now >= group.settled
+    job: dict[str, Any] = {
+        "jobArn": f"arn:aws:iot:{store.region}:{store.account}:job/{job_id}",
+        "jobId": job_id,
+        "targetSelection": "SNAPSHOT",
+        "status": "COMPLETED" if done else "IN_PROGRESS",
+        "targets": [f"arn:aws:iot:{store.region}:{store.account}:thinggroup/{job_id}-targets"],
+        "description": f"Simulated job rolled out to {len(group.members)} things",
+        "createdAt": group.created,
+        "lastUpdatedAt": group.last_event(now),
+        "jobProcessDetails": counts,
+        "isConcurrent": False,
+    }
+    if done:
+        job["completedAt"] = group.settled
+    if group.timeout_s is not None:
+        job["timeoutConfig"] = {"inProgressTimeoutInMinutes": math.ceil(group.timeout_s / 60)}
+    return {"job": job}
+
+
+# -- IoT commands ------------------------------------------------------------------------
+
+
+def get_command_execution(
+    store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
+) -> dict[str, Any]:
+    execution, index = store.find("iot-command-execution", (params["executionId"],), now, spec)
+    if execution.ids["targetArn"] != params["targetArn"]:
+        raise ServiceError(
+            spec.not_found,
+            f"No command execution {params['executionId']} for target {params['targetArn']}",
+        )
+    states, times = execution.states, execution.times
+    state = states[index]
+    created = times[0]
+    secret = (execution.seq * 0x9E3779B97F4A7C15 + store.seed) & 0xFFFFFFFFFFFF
+    body: dict[str, Any] = {
+        "executionId": execution.ids["executionId"],
+        "commandArn": execution.parent,
+        "targetArn": execution.ids["targetArn"],
+        "createdAt": created,
+        "lastUpdatedAt": times[index],
+        "executionTimeoutSeconds": math.ceil(execution.timeout_s) if execution.timeout_s else 600,
+        "timeToLive": created + 90 * 86400,
+        "parameters": {"token": {"S": f"secret-{secret:012x}"}, "retries": {"I": 3}},
+    }
+    if state is not None:
+        body["status"] = state
+    started = execution.entered(index, "IN_PROGRESS")
+    if started is not None:
+        body["startedAt"] = started
+    if state in execution.type.terminal:
+        body["completedAt"] = times[index]
+        if params.get("includeResult", True):
+            body["result"] = {
+                "exitCode": {"S": "0" if state == "SUCCEEDED" else "1"},
+                "ok": {"B": state == "SUCCEEDED"},
+            }
+        if state != "SUCCEEDED":
+            body["statusReason"] = {
+                "reasonCode": f"DEVICE_{state}",
+                "reasonDescription": f"The device reported {str(state).lower()}",
+            }
+    return body
+
+
+def list_command_executions(
+    store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
+) -> dict[str, Any]:
+    for unsupported in ("startedTimeFilter", "completedTimeFilter"):
+        if unsupported in params:
+            raise ServiceError(spec.invalid, f"{unsupported} is not supported by the simulator")
+    command_arn = params.get("commandArn")
+    target_arn = params.get("targetArn")
+    members: Sequence[ExecutionRecord]
+    if command_arn is not None:
+        members = store.members("iot-command-execution", command_arn)
+    elif target_arn is not None:
+        members = store.targeting(target_arn)
+    else:
+        raise ServiceError(spec.invalid, "Either commandArn or targetArn must be provided")
+    if params.get("namespace", "AWS-IoT") != "AWS-IoT":
+        members = ()
+    status = params.get("status")
+
+    def keep(execution: ExecutionRecord, index: int) -> bool:
+        if status is not None and execution.states[index] != status:
+            return False
+        return target_arn is None or execution.ids["targetArn"] == target_arn
+
+    descending = params.get("sortOrder") == "DESCENDING"
+    scope = f"commands/{command_arn}/{target_arn}/{status}/{descending}"
+    page, token = store.page(spec, members, params, now, scope, keep, descending=descending)
+    summaries = []
+    for execution, index in page:
+        state = execution.states[index]
+        summary: dict[str, Any] = {
+            "commandArn": execution.parent,
+            "executionId": execution.ids["executionId"],
+            "targetArn": execution.ids["targetArn"],
+            "createdAt": execution.times[0],
+        }
+        if state is not None:
+            summary["status"] = state
+        started = execution.entered(index, "IN_PROGRESS")
+        if started is not None:
+            summary["startedAt"] = started
+        if state in execution.type.terminal:
+            summary["completedAt"] = execution.times[index]
+        summaries.append(summary)
+    result: dict[str, Any] = {"commandExecutions": summaries}
+    if token is not None:
+        result["nextToken"] = token
+    return result
+
+
+# -- IoT SiteWise ------------------------------------------------------------------------
+
+
+def _sitewise_summary(execution: ExecutionRecord, index: int) -> dict[str, Any]:
+    state = execution.states[index]
+    body: dict[str, Any] = {
+        "executionId": execution.ids["executionId"],
+        "actionType": "AWS/ANOMALY_DETECTION_TRAINING",
+        "targetResource": {"assetId": execution.parent},
+        "targetResourceVersion": "1",
+        "executionStartTime": execution.times[0],
+        "executionStatus": {} if state is None else {"state": state},
+        "executionEntityVersion": "1",
+    }
+    if state in execution.type.terminal:
+        body["executionEndTime"] = execution.times[index]
+    return body
+
+
+def describe_sitewise(
+    store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
+) -> dict[str, Any]:
+    execution, index = store.find("sitewise-execution", (params["executionId"],), now, spec)
+    body = _sitewise_summary(execution, index)
+    state = execution.states[index]
+    if state == "FAILED":
+        body["executionDetails"] = {
+            "stage": "TRAINING",
+            "errorMessage": "Training data was insufficient",
+        }
+    elif state == "COMPLETED":
+        body["executionDetails"] = {"stage": "DONE"}
+        body["executionResult"] = {"modelVersion": "1"}
+    else:
+        body["executionDetails"] = {"stage": "TRAINING"}
+    return body
+
+
+def list_sitewise(
+    store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
+) -> dict[str, Any]:
+    target_type = params["targetResourceType"]
+    target_id = params["targetResourceId"]
+    group = (
+        store.group("sitewise-execution", target_id, spec, "asset")
+        if target_type == "ASSET"
+        else None
+    )
+    members: Sequence[ExecutionRecord] = group.members if group is not None else ()
+    if params.get("resolveToResourceId") is not None:
+        members = ()  # simulated executions never resolve to another asset
+    action = params.get("actionType")
+    keep = None if action in (None, "AWS/ANOMALY_DETECTION_TRAINING") else (lambda _e, _i: False)
+    scope = f"sitewise/{target_type}/{target_id}/{action}"
+    page, token = store.page(spec, members, params, now, scope, keep)
+    result: dict[str, Any] = {"executionSummaries": [_sitewise_summary(e, i) for e, i in page]}
+    if token is not None:
+        result["nextToken"] = token
+    return result
+
+
+# -- Snow Device Management --------------------------------------------------------------
+
+
+def _snow_summary(execution: ExecutionRecord, index: int) -> dict[str, Any]:
+    body = {
+        "executionId": str(execution.seq),
+        "managedDeviceId": execution.ids["managedDeviceId"],
+        "taskId": execution.parent,
+    }
+    state = execution.states[index]
+    if state is not None:
+        body["state"] = state
+    return body
+
+
+def describe_snow(
+    store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
+) -> dict[str, Any]:
+    execution, index = store.find(
+        "snow-execution", (params["taskId"], params["managedDeviceId"]), now, spec
+    )
+    body: dict[str, Any] = _snow_summary(execution, index)
+    body["lastUpdatedAt"] = execution.times[index]
+    started = execution.entered(index, "IN_PROGRESS")
+    if started is not None:
+        body["startedAt"] = started
+    return body
+
+
+def list_snow(
+    store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
+) -> dict[str, Any]:
+    task_id = params["taskId"]
+    group = store.group("snow-execution", task_id, spec, "task")
+    state = params.get("state")
+    keep = None if state is None else _state_is(state)
+    page, token = store.page(spec, group.members, params, now, f"snow/{task_id}/{state}", keep)
+    result: dict[str, Any] = {"executions": [_snow_summary(e, i) for e, i in page]}
+    if token is not None:
+        result["nextToken"] = token
+    return result
+
+
+# -- Transfer Family ---------------------------------------------------------------------
+
+
+def _transfer_summary(store: Store, execution: ExecutionRecord, index: int) -> dict[str, Any]:
+    seq = execution.seq
+    server = f"s-{(seq * 0x2545F4914F6CDD1D + store.seed) & ((1 << 68) - 1):017x}"[:19]
+    body: dict[str, Any] = {
+        "ExecutionId": execution.ids["ExecutionId"],
+        "InitialFileLocation": {
+            "S3FileLocation": {"Bucket": "inbound-files", "Key": f"uploads/file-{seq}.csv"}
+        },
+        "ServiceMetadata": {
+            "UserDetails": {
+                "UserName": f"user-{seq % 1000:04d}",
+                "ServerId": server,
+                "SessionId": f"{seq:016x}",
+            }
+        },
+    }
+    state = execution.states[index]
+    if state is not None:
+        body["Status"] = state
+    return body
+
+
+def describe_transfer(
+    store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
+) -> dict[str, Any]:
+    execution, index = store.find(
+        "transfer-execution", (params["WorkflowId"], params["ExecutionId"]), now, spec
+    )
+    body = _transfer_summary(store, execution, index)
+    body["ExecutionRole"] = f"arn:aws:iam::{store.account}:role/transfer-workflow"
+    server = body["ServiceMetadata"]["UserDetails"]["ServerId"]
+    body["LoggingConfiguration"] = {
+        "LoggingRole": f"arn:aws:iam::{store.account}:role/transfer-logging",
+        "LogGroupName": f"/aws/transfer/{server}",
+    }
+    steps: list[dict[str, Any]] = [{"StepType": "COPY", "Outputs": '{"bucket":"archive"}'}]
+    results: dict[str, Any] = {"Steps": steps}
+    if execution.states[index] == "HANDLING_EXCEPTION":
+        steps.append(
+            {
+                "StepType": "CUSTOM",
+                "Error": {"Type": "CUSTOM_STEP_FAILED", "Message": "Lambda step failed"},
+            }
+        )
+        results["OnExceptionSteps"] = [{"StepType": "DELETE", "Outputs": "{}"}]
+    body["Results"] = results
+    return {"WorkflowId": execution.parent, "Execution": body}
+
+
+def list_transfer(
+    store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
+) -> dict[str, Any]:
+    workflow_id = params["WorkflowId"]
+    group = store.group("transfer-execution", workflow_id, spec, "workflow")
+    page, token = store.page(
+        spec,
+        group.members,
+        params,
+        now,
+        f"transfer/{workflow_id}",
+        None,
+        max_name="MaxResults",
+        token_name="NextToken",  # noqa: S106 - a parameter name, not a secret
+    )
+    result: dict[str, Any] = {
+        "WorkflowId": workflow_id,
+        "Executions": [_transfer_summary(store, e, i) for e, i in page],
+    }
+    if token is not None:
+        result["NextToken"] = token
+    return result
+
+
+HANDLERS: Final[Mapping[str, Handler]] = {
+    "iot:DescribeJobExecution": describe_job_execution,
+    "iot:ListJobExecutionsForJob": list_job_executions,
+    "iot:DescribeJob": describe_job,
+    "iot:GetCommandExecution": get_command_execution,
+    "iot:ListCommandExecutions": list_command_executions,
+    "iotsitewise:DescribeExecution": describe_sitewise,
+    "iotsitewise:ListExecutions": list_sitewise,
+    "snow-device-management:DescribeExecution": describe_snow,
+    "snow-device-management:ListExecutions": list_snow,
+    "transfer:DescribeExecution": describe_transfer,
+    "transfer:ListExecutions": list_transfer,
+}

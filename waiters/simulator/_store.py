@@ -1,0 +1,340 @@
+"""The store: every execution of one simulated account, indexed the ways requests read them.
+
+It owns creating executions (all-or-nothing per call), finding one by its
+describe key, the groups that share a parent (with IoT job counts), and
+paging through a group with tokens that are tied to the query they belong
+to.  What a request does with what it finds belongs to ``_handlers``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import random
+import zlib
+from bisect import bisect_right
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+from ._catalogue import EXECUTION_TYPES, ExecutionRecord, ExecutionType, SchedulePlan
+from ._ids import mint_ids, mint_parent
+from ._protocol import OperationSpec, ServiceError
+
+__all__ = ["KEY_PARAMS", "ExecutionGroup", "Keep", "Store"]
+
+#: The parameters whose values identify an execution of each type in the store
+#: (a command execution id is unique on its own; the target only has to match).
+KEY_PARAMS: Final[Mapping[str, tuple[str, ...]]] = {
+    "iot-job-execution": ("jobId", "thingName"),
+    "iot-command-execution": ("executionId",),
+    "sitewise-execution": ("executionId",),
+    "snow-execution": ("taskId", "managedDeviceId"),
+    "transfer-execution": ("WorkflowId", "ExecutionId"),
+}
+
+_JOB_COUNTS: Final[Mapping[str, str]] = {
+    "QUEUED": "numberOfQueuedThings",
+    "IN_PROGRESS": "numberOfInProgressThings",
+    "SUCCEEDED": "numberOfSucceededThings",
+    "FAILED": "numberOfFailedThings",
+    "REJECTED": "numberOfRejectedThings",
+    "REMOVED": "numberOfRemovedThings",
+    "CANCELED": "numberOfCanceledThings",
+    "TIMED_OUT": "numberOfTimedOutThings",
+}
+
+#: A listing filter: whether to list an execution while in ``states[index]``.
+Keep = Callable[[ExecutionRecord, int], bool]
+
+
+class ExecutionGroup:
+    """Executions sharing a parent (job, command, task, workflow, asset).
+
+    For IoT jobs it also keeps per-state arrays of enter and leave times, so
+    DescribeJob counts are two bisects per state instead of a scan of every
+    execution.  They are appended unsorted and sorted on the next read.
+    """
+
+    __slots__ = (
+        "created",
+        "dirty",
+        "enter",
+        "events",
+        "leave",
+        "members",
+        "parent",
+        "settled",
+        "timeout_s",
+    )
+
+    def __init__(self, parent: str, created: float, timeout_s: float | None) -> None:
+        self.parent = parent
+        self.created = created
+        #: The timeout of the lifecycle the group was created with, if any.
+        self.timeout_s = timeout_s
+        self.members: list[ExecutionRecord] = []
+        self.settled = -math.inf
+        self.enter: dict[str, list[float]] = {state: [] for state in _JOB_COUNTS}
+        self.leave: dict[str, list[float]] = {state: [] for state in _JOB_COUNTS}
+        self.events: list[float] = []
+        self.dirty = False
+
+    def track(self, execution: ExecutionRecord) -> None:
+        """Add *execution* to the group."""
+        self.members.append(execution)
+        self.settled = max(self.settled, execution.settled)
+        states, times = execution.states, execution.times
+        last = len(states) - 1
+        for index, state in enumerate(states):
+            self.events.append(times[index])
+            if state in self.enter:
+                self.enter[state].append(times[index])
+                if index < last:
+                    self.leave[state].append(times[index + 1])
+        self.dirty = True
+
+    def counts(self, now: float) -> dict[str, int]:
+        """DescribeJob's ``jobProcessDetails`` counts at service time *now*."""
+        if self.dirty:
+            for values in (*self.enter.values(), *self.leave.values(), self.events):
+                values.sort()
+            self.dirty = False
+        return {
+            name: bisect_right(self.enter[state], now) - bisect_right(self.leave[state], now)
+            for state, name in _JOB_COUNTS.items()
+        }
+
+    def last_event(self, now: float) -> float:
+        """The service time of the group's latest change up to *now*."""
+        index = bisect_right(self.events, now)
+        return self.events[index - 1] if index else self.created
+
+
+class Store:
+    """Every execution of one account, by creation order, describe key, parent and target.
+
+    ``region``, ``account`` and ``seed`` say whose executions they are; they
+    appear in ARNs and other generated values of the responses.
+    """
+
+    __slots__ = (
+        "_by_key",
+        "_by_target",
+        "_groups",
+        "_rng",
+        "_seq",
+        "account",
+        "executions",
+        "region",
+        "seed",
+    )
+
+    def __init__(self, *, seed: int, region: str, account: str) -> None:
+        self.seed = seed
+        self.region = region
+        self.account = account
+        # One generator for parents, ids and schedules, drawn in creation
+        # order: the same seed and the same calls give the same fleet.
+        self._rng = random.Random(seed)
+        self._seq = 0
+        #: Every execution in creation order.
+        self.executions: list[ExecutionRecord] = []
+        self._by_key: dict[str, dict[tuple[str, ...], ExecutionRecord]] = {
+            name: {} for name in EXECUTION_TYPES
+        }
+        self._groups: dict[str, dict[str, ExecutionGroup]] = {name: {} for name in EXECUTION_TYPES}
+        self._by_target: dict[str, list[ExecutionRecord]] = {}
+
+    def __len__(self) -> int:
+        return len(self.executions)
+
+    # -- creating -------------------------------------------------------------------------
+
+    def add(
+        self,
+        plan: SchedulePlan,
+        count: int,
+        parent: str | None,
+        members: Sequence[str] | None,
+        start: float,
+    ) -> list[dict[str, str]]:
+        """Create *count* executions drawn from *plan* at service time *start*.
+
+        *members* names them (thing names, targets, device ids) if given.
+        Returns their describe parameters.
+        """
+        execution_type = plan.execution_type
+        type_name = execution_type.name
+        rng = self._rng
+        region, account = self.region, self.account
+        parent = mint_parent(rng, execution_type, parent, region, account)
+        group = self._groups[type_name].get(parent)
+        existing = len(group.members) if group is not None else 0
+        index = self._by_key[type_name]
+        key_params = KEY_PARAMS[type_name]
+        # Everything is drawn and checked before anything is stored, so a
+        # duplicate id fails the whole call and leaves the store as it was.
+        batch: list[tuple[tuple[str, ...], dict[str, str]]] = []
+        seen: set[tuple[str, ...]] = set()
+        for position in range(count):
+            member = members[position] if members is not None else None
+            ids = mint_ids(
+                rng, execution_type, parent, existing + position + 1, member, region, account
+            )
+            key = tuple(ids[name] for name in key_params)
+            if key in index or key in seen:
+                raise ValueError(f"{type_name} {ids!r} already exists")
+            seen.add(key)
+            batch.append((key, ids))
+        if not batch:
+            return []  # no empty groups: a job without executions has no status
+        if group is None:
+            group = self._groups[type_name][parent] = ExecutionGroup(
+                parent, round(start, 3), plan.timeout_s
+            )
+        timeout = plan.timeout_s
+        by_target = self._by_target if type_name == "iot-command-execution" else None
+        created: list[dict[str, str]] = []
+        for key, ids in batch:
+            states, times = plan.draw(rng, start)
+            self._seq += 1
+            execution = ExecutionRecord(
+                execution_type, ids, parent, self._seq, states, times, timeout
+            )
+            index[key] = execution
+            group.track(execution)
+            self.executions.append(execution)
+            if by_target is not None:
+                by_target.setdefault(ids["targetArn"], []).append(execution)
+            created.append(dict(ids))
+        return created
+
+    # -- reading --------------------------------------------------------------------------
+
+    def lookup(self, execution_type: ExecutionType, ids: Mapping[str, str]) -> ExecutionRecord:
+        """The execution with describe parameters *ids*, whatever its state; KeyError if none."""
+        type_name = execution_type.name
+        try:
+            key = tuple(ids[name] for name in KEY_PARAMS[type_name])
+        except KeyError as missing:
+            raise TypeError(
+                f"truth({type_name!r}) needs {execution_type.id_params}, got {sorted(ids)}"
+            ) from missing
+        execution = self._by_key[type_name].get(key)
+        if execution is None or any(
+            execution.ids[k] != v for k, v in ids.items() if k in execution.ids
+        ):
+            raise KeyError(f"no {type_name} with {dict(ids)!r}")
+        return execution
+
+    def find(
+        self, type_name: str, key: tuple[str, ...], now: float, spec: OperationSpec
+    ) -> tuple[ExecutionRecord, int]:
+        """The execution with describe *key* and its state index at *now*, if it exists then.
+
+        Otherwise the operation's modeled not-found error.
+        """
+        execution = self._by_key[type_name].get(key)
+        if execution is not None:
+            index = bisect_right(execution.times, now) - 1
+            if index >= 0 and execution.exists(index):
+                return execution, index
+        message = f"No {type_name} found for " + ", ".join(
+            f"{name}={value}" for name, value in zip(KEY_PARAMS[type_name], key, strict=True)
+        )
+        extra = None
+        if EXECUTION_TYPES[type_name].service == "transfer":
+            extra = {"Resource": key[1], "ResourceType": "Execution"}
+        raise ServiceError(spec.not_found, message, extra)
+
+    def group(self, type_name: str, parent: str, spec: OperationSpec, what: str) -> ExecutionGroup:
+        """The group under *parent*, or the operation's not-found error naming the *what*."""
+        group = self._groups[type_name].get(parent)
+        if group is None:
+            extra = (
+                {"Resource": parent, "ResourceType": "Workflow"}
+                if spec.service == "transfer"
+                else None
+            )
+            raise ServiceError(spec.not_found, f"No {what} {parent} found", extra)
+        return group
+
+    def members(self, type_name: str, parent: str) -> Sequence[ExecutionRecord]:
+        """The executions under *parent*, none if there is no such group."""
+        group = self._groups[type_name].get(parent)
+        return group.members if group is not None else ()
+
+    def targeting(self, target_arn: str) -> Sequence[ExecutionRecord]:
+        """The command executions sent to *target_arn*, in creation order."""
+        return self._by_target.get(target_arn, ())
+
+    def page(
+        self,
+        spec: OperationSpec,
+        members: Sequence[ExecutionRecord],
+        params: Mapping[str, Any],
+        now: float,
+        scope: str,
+        keep: Keep | None,
+        *,
+        max_name: str = "maxResults",
+        token_name: str = "nextToken",  # noqa: S107 - a parameter name, not a secret
+        descending: bool = False,
+    ) -> tuple[list[tuple[ExecutionRecord, int]], str | None]:
+        """One page of *members* that exist now and pass *keep*, plus the next token.
+
+        The token is the base64 of a position in *members* and a checksum of
+        the query it belongs to, so a token from another listing is refused
+        rather than silently misread.
+        """
+        low, high = spec.bounds.get(max_name, (1, None))
+        limit = params.get(max_name, high)
+        if limit is None:
+            limit = 100
+        if (
+            not isinstance(limit, int)
+            or (low is not None and limit < low)
+            or (high is not None and limit > high)
+        ):
+            raise ServiceError(
+                spec.invalid,
+                f"1 validation error detected: Value '{limit}' at '{max_name}' failed to satisfy "
+                f"constraint: Member must have value between {low} and {high}",
+            )
+        checksum = zlib.crc32(scope.encode())
+        position = 0
+        token = params.get(token_name)
+        if token is not None:
+            position = _read_token(spec, token, checksum)
+        page: list[tuple[ExecutionRecord, int]] = []
+        total = len(members)
+        while position < total and len(page) < limit:
+            execution = members[total - 1 - position] if descending else members[position]
+            position += 1
+            index = bisect_right(execution.times, now) - 1
+            if index >= 0 and execution.exists(index) and (keep is None or keep(execution, index)):
+                page.append((execution, index))
+        next_token = None
+        if position < total:
+            next_token = base64.b64encode(f"{checksum:08x}:{position}".encode()).decode()
+        return page, next_token
+
+
+def _decode_token(token: object, checksum: int) -> int | None:
+    if not isinstance(token, str):
+        return None
+    try:
+        scope, _, position = base64.b64decode(token, validate=True).decode().partition(":")
+        if int(scope, 16) == checksum and int(position) >= 0:
+            return int(position)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        pass
+    return None
+
+
+def _read_token(spec: OperationSpec, token: object, checksum: int) -> int:
+    position = _decode_token(token, checksum)
+    if position is None:
+        raise ServiceError(spec.invalid_token, f"Invalid nextToken: {token!r}")
+    return position
