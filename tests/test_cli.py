@@ -10,6 +10,7 @@ resetting between tests.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import re
@@ -421,6 +422,39 @@ def test_all_of_waits_on_every_execution_of_a_job(sim: Simulator, env: dict[str,
     assert {o["params"]["thingName"] for o in summary["outcomes"]} == {
         ids["thingName"] for ids in created
     }
+
+
+def test_all_of_listing_is_paced_by_the_budget(env: dict[str, str]) -> None:
+    """--all-of pages through the list call under the same budget as every other call:
+    at --max-rate 2, the service's own request log shows list calls half a second apart."""
+    from waiters.simulator import Fleet
+
+    fleet = Fleet(seed=11, record_requests=True)
+    # 1,000 executions: four pages of 250 to list, then sweeps of the same operation.
+    fleet.add("iot-job-execution", 1000, parent="cli-paced", schedule=_schedule("SUCCEEDED"))
+    with Simulator(fleet).in_thread() as paced:
+        result = run_cli(
+            *wait_args(paced),
+            "--all-of",
+            "cli-paced",
+            "--max-rate",
+            "2",
+            "--timeout",
+            "30s",
+            env=env,
+        )
+        records = fleet.requests
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert summary_of(result)["total"] == 1000
+    lists = sorted(r.clock_time for r in records if r.operation == "iot:ListJobExecutionsForJob")
+    assert len(lists) >= 4
+    # Slots are half a second apart at the client; what the service logs carries the
+    # network's jitter (the first call also opens the connection), so allow 0.1 s of it.
+    gaps = [b - a for a, b in itertools.pairwise(lists)]
+    assert min(gaps) >= 0.5 - 0.1, gaps
+    # Unpaced, the four pages of the listing would arrive within milliseconds.
+    busiest = max(sum(1 for t in lists if start <= t < start + 1.0) for start in lists)
+    assert busiest <= 3, lists
 
 
 def test_all_of_enumerates_each_type_by_its_parent(sim: Simulator, env: dict[str, str]) -> None:

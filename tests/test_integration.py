@@ -198,3 +198,45 @@ class _EndpointSession:
 
         config = kwargs.pop("config").merge(Config(inject_host_prefix=False))
         return self._session.client(service, endpoint_url=self._endpoint, config=config, **kwargs)
+
+
+def test_a_batch_of_every_type_on_uvloop() -> None:
+    """The poller on uvloop: aioboto3 over HTTP, list sweeps included, every outcome true."""
+    pytest.importorskip("uvloop")
+
+    async def main() -> tuple[Any, Fleet, str]:
+        async with Simulator(seed=17, speed=SPEED) as sim:
+            session = aioboto3.Session()
+            executions = []
+            async with session.client("iot", **sim.client_kwargs()) as iot:
+                clients = {"iot": iot}
+                for type_name in TYPES:
+                    machine = default_registry().get(type_name)
+                    if machine.service not in clients:
+                        clients[machine.service] = await _enter(
+                            session.client(machine.service, **sim.client_kwargs())
+                        )
+                    for ids in sim.fleet.add(type_name, 25, lifecycle=SHORT):
+                        executions.append(
+                            execution(clients[machine.service], machine.method, **ids)
+                        )
+                try:
+                    async with Poller(
+                        backoff=QUICK, timeout=120, budgets=BudgetRegistry(), batch_min=10
+                    ) as poller:
+                        result = await poller.wait_all(executions)
+                finally:
+                    for service, client in clients.items():
+                        if service != "iot":
+                            await client.__aexit__(None, None, None)
+            loop = type(asyncio.get_running_loop()).__module__
+            return result, sim.fleet, loop
+
+    result, fleet, loop = anyio.run(main, backend_options={"use_uvloop": True})
+    assert loop.startswith("uvloop")
+    assert len(result.outcomes) == 25 * len(TYPES)
+    _check_against_truth(fleet, result.outcomes)
+
+
+async def _enter(client: Any) -> Any:
+    return await client.__aenter__()

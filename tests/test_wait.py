@@ -6,6 +6,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -487,3 +488,32 @@ def test_an_endpoint_never_reached_ends_the_wait_after_the_grace_window() -> Non
     assert 20 <= client.times[-1] - client.times[0] < 60
     blip = _client(name, [refused, status_response(machine, "SUCCEEDED")])
     assert _wait(name, blip).ok
+
+
+def test_event_loops_and_clocks_follow_each_other_in_one_process() -> None:
+    """A real-clock wait, then mock-clock waits on asyncio, trio and asyncio again, all on
+    the default budgets and one shared registry: each ends as its answers say, none hangs."""
+    import anyio
+
+    from waiters.testing import MockClock
+
+    name = "snow-execution"
+    machine = default_registry().get(name)
+    shared = BudgetRegistry(BudgetConfig(initial_rate=2, max_rate=2))
+
+    def answers() -> ScriptedClient:
+        running = status_response(machine, "IN_PROGRESS")
+        return _client(name, [running, running, status_response(machine, "SUCCEEDED")])
+
+    async def wait(**options: Any) -> Any:
+        backoff = Backoff(min_delay=0.01, max_delay=0.02)
+        return await wait_for(
+            answers(), machine.method, **IDS[name], timeout=60, backoff=backoff, **options
+        )
+
+    outcomes = [anyio.run(wait), anyio.run(partial(wait, budgets=shared))]
+    for start, backend in ((5e8, "asyncio"), (7.0, "trio"), (1e3, "asyncio")):
+        outcomes.append(MockClock(start).run(wait, backend=backend))
+        outcomes.append(MockClock(start).run(partial(wait, budgets=shared), backend=backend))
+    assert [o.kind for o in outcomes] == [OutcomeKind.SUCCEEDED] * 8
+    assert all(o.attempts == 3 for o in outcomes)

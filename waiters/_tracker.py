@@ -186,11 +186,12 @@ class Tracker:
                 "waiters.missing_status", machine.name, "", execution=self.execution.describe()
             )
         self.observe(state, kind, now)
-        if hints.deadline_in is not None or hints.deadline_after is not None:
-            self._read_hints(response, now)
         if self.kind is not None and self.kind.terminal:
             return self.finish(_OUTCOME_OF[self.kind], now)
+        # The hint this poll was made for first, then whatever the answer hints next.
         self._after_poll(now)
+        if hints.deadline_in is not None or hints.deadline_after is not None:
+            self._read_hints(response, now)
         return None
 
     def observe(self, state: str | None, kind: StateKind | None, now: float) -> bool:

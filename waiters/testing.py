@@ -1,66 +1,185 @@
-"""Helpers for testing code that waits: virtual time.
+"""Helpers for testing code that waits: a mock clock plugged into the event loop.
 
-Run a coroutine on an event loop whose clock jumps ahead whenever every task
-is asleep, so a wait of hours finishes in milliseconds and deterministically::
+:class:`MockClock` works like ``trio.testing.MockClock``, on asyncio and on
+trio: time moves only when the clock is told to (:meth:`MockClock.jump`) or,
+with ``autojump`` (the default), straight to the next timer whenever every
+task is waiting. A wait of hours finishes in milliseconds, deterministically::
 
-    from waiters.testing import run_virtual
+    from waiters.testing import MockClock
 
-    outcome = run_virtual(wait_for, execution, timeout=3600)
+    clock = MockClock()
+    outcome = clock.run(wait_for, execution, timeout=3600)            # asyncio
+    outcome = clock.run(wait_for, execution, timeout=3600, backend="trio")
+
+or, with anyio's pytest plugin::
+
+    @pytest.fixture(params=["asyncio", "trio"])
+    def anyio_backend(request):
+        return request.param, MockClock().backend_options(request.param)
 
 Everything that reads the loop's clock (``anyio.sleep``, timeouts, the
-default :class:`~waiters.LoopClock`) sees virtual time. Real I/O still works:
-the loop only jumps when nothing is ready. A blocking call running in a worker
-thread does not hold virtual time back, so keep those for real-clock tests.
+default :class:`~waiters.LoopClock`) sees mock time. Real I/O still works:
+time only jumps when nothing is ready. A blocking call running in a worker
+thread does not hold mock time back, so keep those for real-clock tests.
 
 The in-process simulator clients (:meth:`waiters.simulator.Fleet.async_client`)
-are the natural partner: give the fleet ``clock=virtual_clock()``'s reading.
+are the natural partner: give the fleet ``clock=anyio.current_time``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import selectors
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["VirtualTimeLoop", "run_virtual"]
+import anyio
+
+__all__ = ["MockClock", "VirtualTimeLoop", "run_virtual"]
 
 _T = TypeVar("_T")
 
 
+class _JumpingSelector(selectors.BaseSelector):
+    """A selector that, when nothing is ready, moves the mock clock instead of waiting.
+
+    asyncio takes a selector as a constructor argument, so mock time plugs
+    into the loop through its public interface: the loop asks the selector to
+    wait until its next timer, and this one jumps the clock there.
+    """
+
+    def __init__(self, clock: MockClock) -> None:
+        self._clock = clock
+        self._inner = selectors.DefaultSelector()
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.modify(fileobj, events, data)
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = self._inner.select(0)
+        if ready or timeout == 0:
+            return ready
+        if timeout is None or not self._clock.autojump:
+            # Nothing is scheduled (or time moves only by jump()): only real I/O,
+            # a thread or another task's jump can wake the loop.
+            return self._inner.select(None)
+        self._clock.jump(timeout)
+        return []
+
+    def get_key(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.get_key(fileobj)
+
+    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
+        return self._inner.get_map()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    """An asyncio event loop on virtual time."""
+    """An asyncio event loop whose time is a :class:`MockClock`'s."""
 
-    def __init__(self, start: float = 0.0) -> None:
-        super().__init__()
-        self._virtual_now = start
-        selector = self._selector  # type: ignore[attr-defined]
-        real_select = selector.select
-
-        def select(timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-            ready: list[tuple[selectors.SelectorKey, int]] = real_select(0)
-            if ready or timeout == 0:
-                return ready
-            if timeout is None:
-                # Nothing is scheduled: only real I/O (or a thread) can wake us.
-                blocked: list[tuple[selectors.SelectorKey, int]] = real_select(None)
-                return blocked
-            self._virtual_now += timeout
-            return []
-
-        selector.select = select
+    def __init__(self, clock: MockClock | None = None) -> None:
+        self.mock_clock = clock if clock is not None else MockClock()
+        super().__init__(_JumpingSelector(self.mock_clock))
 
     def time(self) -> float:
-        return self._virtual_now
+        return self.mock_clock.current_time()
+
+
+class MockClock:
+    """A clock for tests: time moves by :meth:`jump`, or by itself when every task waits.
+
+    :param start: the time at which the clock starts, in seconds, finite and
+        at least 0 (default 0).
+    :raises ValueError: a negative, infinite or non-numeric *start*.
+    :param autojump: jump to the next timer whenever no task can run
+        (default ``True``), as ``trio.testing.MockClock(autojump_threshold=0)``.
+
+    One clock serves one event loop run; it also satisfies the
+    :class:`~waiters.Clock` protocol, so it can be passed as ``clock=``.
+    """
+
+    def __init__(self, start: float = 0.0, *, autojump: bool = True) -> None:
+        if (
+            isinstance(start, bool)
+            or not isinstance(start, int | float)
+            or not 0 <= start < math.inf
+        ):
+            raise ValueError(f"start must be a finite number of seconds >= 0, got {start!r}")
+        self._now = float(start)
+        self.autojump = autojump
+        self._trio: Any = None
+
+    def current_time(self) -> float:
+        """The mock time, in seconds."""
+        if self._trio is not None:
+            return float(self._trio.current_time())
+        return self._now
+
+    def now(self) -> float:
+        """The mock time, in seconds (the :class:`~waiters.Clock` protocol)."""
+        return self.current_time()
+
+    async def sleep_until(self, deadline: float) -> None:
+        """Sleep until the mock time reaches *deadline* (the :class:`~waiters.Clock` protocol)."""
+        await anyio.sleep_until(deadline)
+
+    def jump(self, seconds: float) -> None:
+        """Move time forward by *seconds* (>= 0); timers that come due fire."""
+        if not seconds >= 0:
+            raise ValueError(f"time cannot go backwards: jump({seconds!r})")
+        if self._trio is not None:
+            self._trio.jump(seconds)
+        elif seconds > 0:
+            # One unit in the last place past the target: far from zero a step can
+            # round to nothing, and asyncio fires a timer only once the clock is
+            # past it by its resolution, which there rounds to nothing too.
+            self._now = math.nextafter(self._now + seconds, math.inf)
+
+    def backend_options(self, backend: str) -> dict[str, Any]:
+        """Options for ``anyio.run(..., backend=backend, backend_options=...)``.
+
+        :param backend: ``"asyncio"`` or ``"trio"``.
+        :raises ValueError: any other backend.
+        """
+        if backend == "asyncio":
+            return {"loop_factory": lambda: VirtualTimeLoop(self)}
+        if backend == "trio":
+            import trio.testing
+
+            self._trio = trio.testing.MockClock(autojump_threshold=0 if self.autojump else math.inf)
+            self._trio.jump(self._now)
+            return {"clock": self._trio}
+        raise ValueError(f"backend must be 'asyncio' or 'trio', got {backend!r}")
+
+    def run(
+        self,
+        func: Callable[..., Awaitable[_T]],
+        *args: Any,
+        backend: str = "asyncio",
+        **kwargs: Any,
+    ) -> _T:
+        """Run ``func(*args, **kwargs)`` to completion on an event loop with this clock."""
+
+        async def main() -> _T:
+            return await func(*args, **kwargs)
+
+        return anyio.run(main, backend=backend, backend_options=self.backend_options(backend))
+
+    def __repr__(self) -> str:
+        return f"MockClock(now={self.current_time():.3f}, autojump={self.autojump})"
 
 
 def run_virtual(
     func: Callable[..., Awaitable[_T]], *args: Any, start: float = 0.0, **kwargs: Any
 ) -> _T:
-    """Run ``func(*args, **kwargs)`` to completion on a fresh virtual-time loop."""
-
-    async def main() -> _T:
-        return await func(*args, **kwargs)
-
-    with asyncio.Runner(loop_factory=lambda: VirtualTimeLoop(start)) as runner:
-        return runner.run(main())
+    """Run ``func(*args, **kwargs)`` on a fresh asyncio loop with a :class:`MockClock`."""
+    return MockClock(start).run(func, *args, **kwargs)
