@@ -204,14 +204,16 @@ async def test_a_hung_call_is_abandoned_and_the_wait_goes_on() -> None:
 
 @pytest.mark.anyio
 async def test_calls_in_flight_stay_within_concurrency() -> None:
-    """Slow answers: at most `concurrency` calls at once per client."""
+    """Slow answers: at most `concurrency` calls at once per client, by as many workers."""
     client = FleetClient({f"thing-{i}": [5.0, "done"] for i in range(30)})
     in_flight = 0
     most = 0
+    callers: set[int] = set()
     original = client.describe_job_execution
 
     async def counting(**params: Any) -> Any:
         nonlocal in_flight, most
+        callers.add(anyio.get_current_task().id)
         in_flight += 1
         most = max(most, in_flight)
         try:
@@ -228,6 +230,8 @@ async def test_calls_in_flight_stay_within_concurrency() -> None:
     )
     assert result.counts == {"succeeded": 30}
     assert most == 4
+    # Calls are made by at most `concurrency` workers, not a task per call.
+    assert len(callers) <= 4
 
 
 @pytest.mark.anyio
@@ -265,3 +269,13 @@ def test_the_mock_clock_jumps_hours_in_moments() -> None:
     assert outcome.elapsed == pytest.approx(3600)
     assert time.perf_counter() - began < 5
     assert not math.isnan(outcome.elapsed)
+
+
+@pytest.mark.anyio
+async def test_an_error_inside_the_poller_arrives_as_itself() -> None:
+    """What the body of ``async with Poller`` raises comes out bare, not in a group."""
+    from waiters import InvalidExecution
+
+    with pytest.raises(InvalidExecution, match="expected an Execution"):
+        async with Poller() as poller:
+            await poller.submit(["not an execution"])  # type: ignore[list-item]

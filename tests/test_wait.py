@@ -517,3 +517,32 @@ def test_event_loops_and_clocks_follow_each_other_in_one_process() -> None:
         outcomes.append(MockClock(start).run(partial(wait, budgets=shared), backend=backend))
     assert [o.kind for o in outcomes] == [OutcomeKind.SUCCEEDED] * 8
     assert all(o.attempts == 3 for o in outcomes)
+
+
+def test_options_that_belong_to_the_poller_are_refused_with_it() -> None:
+    """wait_for(poller=...) raises on options the poller owns, naming them, and honours
+    client= (the execution is bound to it)."""
+    from waiters import InvalidExecution, Poller, execution
+
+    name = "snow-execution"
+    machine = default_registry().get(name)
+    client = _client(name, [status_response(machine, "SUCCEEDED")])
+    unbound = execution(name, **IDS[name])
+
+    async def main() -> Any:
+        async with Poller(budgets=BudgetRegistry(FREE)) as poller:
+            conflicting: tuple[tuple[str, Any], ...] = (
+                ("call_timeout", 5.0),
+                ("budgets", BudgetRegistry()),
+                ("logger", structlog.get_logger()),
+                ("log_responses", True),
+                ("session", object()),
+            )
+            for option, value in conflicting:
+                with pytest.raises(InvalidExecution, match=option):
+                    await wait_for(unbound, poller=poller, client=client, **{option: value})
+            return await wait_for(unbound, poller=poller, client=client)
+
+    outcome = run_virtual(main)
+    assert outcome.kind is OutcomeKind.SUCCEEDED
+    assert len(client.calls) == 1

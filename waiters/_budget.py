@@ -146,6 +146,8 @@ class RateBudget:
 
     async def acquire(self, clock: Clock) -> None:
         """Wait for the next call slot, first come first served, and take it."""
+        if self.try_acquire(clock.now()):
+            return
         async with self._lock:
             now = clock.now()
             if self.rate < self.config.max_rate:

@@ -29,6 +29,11 @@ from ._tracker import Tracker
 
 __all__ = ["Deadlines", "Lane"]
 
+#: How late a busy lane may wake, so polls due close together share one wake-up:
+#: a few milliseconds against delays of seconds, for far fewer turns of the loop.
+_TIMER_SLACK = 0.005
+#: From this many queued executions a lane is busy enough to group its wake-ups.
+_GROUP_FROM = 64
 #: How late a final poll at the deadline may answer before the wait just times
 #: out (never more than the call timeout).
 _DEADLINE_GRACE = 1.0
@@ -138,7 +143,7 @@ class Lane:
     async def run(self, task_group: TaskGroup) -> None:
         """Start the first worker and the call watchdog; more workers start as needed."""
         task_group.start_soon(self._expire_calls)
-        await self._work(task_group)
+        await self._work(self._hire(), task_group)
 
     async def _next(self) -> Tracker:
         heap = self.heap
@@ -151,9 +156,12 @@ class Lane:
                 continue
             due = heap[0][0]
             # Never early: a poll before its due time would break the backoff's
-            # minimum delay, and the last poll belongs exactly at the deadline.
+            # minimum delay, and the last poll belongs exactly at the deadline. A
+            # busy lane wakes a little late instead, to serve what came due meanwhile
+            # in one turn of the loop rather than one turn each.
             if due > clock.now():
-                await self._alarm.sleep_until(due)
+                late = _TIMER_SLACK if len(heap) >= _GROUP_FROM else 0.0
+                await self._alarm.sleep_until(due + late)
                 continue
             await self.endpoint.slot()
             # The heap may have changed meanwhile; the slot goes to whoever is most overdue now.
@@ -162,9 +170,13 @@ class Lane:
             if heap:
                 return heapq.heappop(heap)[2]
 
-    async def _work(self, task_group: TaskGroup) -> None:
+    def _hire(self) -> _Worker:
+        # Counted when started, not when first run: every spawn before then sees it.
         worker = _Worker()
         self._workers.append(worker)
+        return worker
+
+    async def _work(self, worker: _Worker, task_group: TaskGroup) -> None:
         while True:
             with anyio.CancelScope() as scope:
                 # One scope for many calls: the call watchdog cancels it when a
@@ -200,7 +212,7 @@ class Lane:
             # Workers are added only while every one is busy calling, so a lane
             # of a few executions (or a quiet one) costs one task, not `concurrency`.
             if not self._idle and len(self._workers) < self.concurrency:
-                task_group.start_soon(self._work, task_group)
+                task_group.start_soon(self._work, self._hire(), task_group)
             # In-flight calls are bounded per client (sweeps share the bound), so
             # the slot is taken for the call only, never while waiting to lead.
             async with limiter:

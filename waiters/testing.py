@@ -91,7 +91,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         super().__init__(_JumpingSelector(self.mock_clock))
 
     def time(self) -> float:
-        return self.mock_clock.current_time()
+        # Read on every turn of the loop: the attribute, not the method.
+        return self.mock_clock._now
 
 
 class MockClock:
