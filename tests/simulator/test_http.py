@@ -46,6 +46,11 @@ def rich_fleet(fleet: Fleet, clock: FakeClock) -> Created:
             ),
         ),
     }
+    # The log group of each Transfer execution, as FilterLogEvents parameters.
+    created["log-groups"] = [
+        {"logGroupName": str(fleet.transfer_log_group(**ids))}
+        for ids in created["transfer-execution"]
+    ]
     clock.advance(12.0)
     return created
 
@@ -89,6 +94,15 @@ CASES: list[tuple[str, str, Callable[[Created], list[dict[str, Any]]]]] = [
     ),
     ("transfer", "describe_execution", lambda c: c["transfer-execution"]),
     ("transfer", "list_executions", lambda c: [{"WorkflowId": WORKFLOW_ID, "MaxResults": 3}]),
+    (
+        "logs",
+        "filter_log_events",
+        lambda c: [
+            c["log-groups"][0],
+            {**c["log-groups"][1], "limit": 2},
+            {**c["log-groups"][2], "filterPattern": '{ $.type = "StepStarted" }'},
+        ],
+    ),
 ]
 CASE_IDS = [f"{service}.{method}" for service, method, _ in CASES]
 
@@ -213,6 +227,7 @@ DESCRIBES = [
     ("iotsitewise", "describe_execution", "sitewise-execution", 429),
     ("snow-device-management", "describe_execution", "snow-execution", 429),
     ("transfer", "describe_execution", "transfer-execution", 400),
+    ("logs", "filter_log_events", "log-groups", 400),
 ]
 
 

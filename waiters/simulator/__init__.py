@@ -2,7 +2,10 @@
 
 It plays out seeded lifecycles of IoT job and command executions, IoT
 SiteWise, Snow Device Management and Transfer Family executions, throttles
-like AWS and fails like a network.  Use it like moto.
+like AWS and fails like a network.  Use it like moto.  Transfer executions
+also write their workflow's execution log, which CloudWatch Logs
+``FilterLogEvents`` reads (``add_transfer_workflow(logging=, log_lag=)``,
+``fleet.logs_denied``, ``fleet.denied_log_groups``).
 
 Over HTTP, with real boto3/aioboto3 clients::
 

@@ -7,6 +7,11 @@ their say (``_faults``), and counts what it saw (``_stats``).  It owns the
 time bases and the lock that makes all of that safe to share between the
 HTTP server's thread and a test's thread.
 
+Transfer executions also write their workflow's execution log, read with
+CloudWatch Logs ``FilterLogEvents`` (``_logs``): logging is on by default,
+per ``add`` call (``logging=``, ``log_lag=``); :attr:`Fleet.logs_denied` and
+:attr:`Fleet.denied_log_groups` make reading it fail with AccessDeniedException.
+
 Service time runs ``speed`` times faster than ``clock``; ground truth is
 reported back in the ``clock`` time base so a client timing itself with the
 same clock can measure detection latency directly.
@@ -22,7 +27,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ._catalogue import Lifecycle, SchedulePlan, lookup_type
@@ -164,6 +169,35 @@ class Fleet:
         with self._lock:
             self._gate.throttle = throttle
 
+    @property
+    def logs_denied(self) -> bool:
+        """True: ``FilterLogEvents`` answers AccessDeniedException for every log group."""
+        return self._store.logs_denied
+
+    @logs_denied.setter
+    def logs_denied(self, denied: bool) -> None:
+        if not isinstance(denied, bool):
+            raise TypeError(f"Fleet.logs_denied must be a bool, got {denied!r}")
+        with self._lock:
+            self._store.logs_denied = denied
+
+    @property
+    def denied_log_groups(self) -> frozenset[str]:
+        """Log groups ``FilterLogEvents`` answers AccessDeniedException for (default: none).
+
+        Assign a collection of log group names (see :meth:`transfer_log_group`).
+        """
+        return self._store.denied_log_groups
+
+    @denied_log_groups.setter
+    def denied_log_groups(self, groups: Iterable[str]) -> None:
+        if isinstance(groups, str) or not all(isinstance(group, str) for group in groups):
+            raise TypeError(
+                f"Fleet.denied_log_groups must be a collection of names, got {groups!r}"
+            )
+        with self._lock:
+            self._store.denied_log_groups = frozenset(groups)
+
     # -- creating executions --------------------------------------------------------------
 
     def add(
@@ -175,6 +209,8 @@ class Fleet:
         lifecycle: Lifecycle | None = None,
         schedule: Sequence[tuple[str | None, float]] | None = None,
         start_at: float | None = None,
+        logging: bool = True,
+        log_lag: float = 0.0,
     ) -> list[dict[str, str]]:
         """Create *count* executions of *type* and return their describe parameters.
 
@@ -188,8 +224,11 @@ class Fleet:
         and non-decreasing.  Any state string is allowed (the reliability
         tests use unknown ones and illegal orders); ``None`` makes responses
         omit the status field; :data:`GONE` makes the execution vanish.
+
+        ``logging`` and ``log_lag`` are for Transfer executions only, as in
+        :meth:`add_transfer_workflow`.
         """
-        return self._add(type, count, parent, None, lifecycle, schedule, start_at)
+        return self._add(type, count, parent, None, lifecycle, schedule, start_at, logging, log_lag)
 
     def add_iot_job(
         self, job_id: str, things: int | Sequence[str], *, lifecycle: Lifecycle | None = None
@@ -210,10 +249,30 @@ class Fleet:
         return self._add_members("snow-execution", task_id, devices, lifecycle)
 
     def add_transfer_workflow(
-        self, workflow_id: str, count: int, *, lifecycle: Lifecycle | None = None
+        self,
+        workflow_id: str,
+        count: int,
+        *,
+        lifecycle: Lifecycle | None = None,
+        logging: bool = True,
+        log_lag: float = 0.0,
     ) -> list[dict[str, str]]:
-        """*count* executions of one Transfer Family workflow (``w-`` + 17 characters)."""
-        return self._add("transfer-execution", count, workflow_id, None, lifecycle, None, None)
+        """*count* executions of one Transfer Family workflow (``w-`` + 17 characters).
+
+        Each runs on a server of its own.  With ``logging`` (the default) that
+        server logs to ``/aws/transfer/<server id>``: DescribeExecution reports
+        the group in ``Execution.LoggingConfiguration``, and the workflow's
+        events (ExecutionStarted, StepStarted, StepCompleted, StepErrored,
+        ExecutionCompleted / ExecutionErrored; see ``waiters.simulator._logs``)
+        are readable with CloudWatch Logs ``FilterLogEvents``, each ``log_lag``
+        service seconds (scaled by ``speed`` like every duration) after it
+        happened.  Without ``logging`` there is no LoggingConfiguration and no
+        log group (ResourceNotFoundException).  The settings apply to the
+        executions this call creates.
+        """
+        return self._add(
+            "transfer-execution", count, workflow_id, None, lifecycle, None, None, logging, log_lag
+        )
 
     def add_sitewise_executions(
         self, asset_id: str, count: int, *, lifecycle: Lifecycle | None = None
@@ -242,14 +301,24 @@ class Fleet:
         lifecycle: Lifecycle | None,
         schedule: Sequence[tuple[str | None, float]] | None,
         start_at: float | None,
+        logging: bool = True,
+        log_lag: float = 0.0,
     ) -> list[dict[str, str]]:
         execution_type = lookup_type(type_name)
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"count must be an int >= 0, got {count!r}")
+        if not isinstance(logging, bool):
+            raise TypeError(f"logging must be a bool, got {logging!r}")
+        lag = check_number("add", "log_lag", log_lag)
+        logs = execution_type.service == "transfer"
+        if not logs and (not logging or lag):
+            raise ValueError(f"logging and log_lag are for Transfer executions, not {type_name}")
         plan = SchedulePlan(execution_type, lifecycle, schedule)
         with self._lock:
             start = self.now() if start_at is None else check_number("add", "start_at", start_at)
-            return self._store.add(plan, count, parent, members, start)
+            return self._store.add(
+                plan, count, parent, members, start, log_lag=lag if logs and logging else None
+            )
 
     # -- ground truth ---------------------------------------------------------------------
 
@@ -261,6 +330,12 @@ class Fleet:
         implied.  Explicit schedules list :data:`GONE` where they vanish.
         """
         return self._store.lookup(lookup_type(type), ids).truth(self.to_clock)
+
+    def transfer_log_group(self, **ids: str) -> str | None:
+        """The log group Transfer execution *ids* writes to; None if it does not log."""
+        with self._lock:
+            store = self._store
+            return store.log_group_of(store.lookup(lookup_type("transfer-execution"), ids))
 
     def executions(self) -> Iterator[tuple[str, dict[str, str], list[tuple[str | None, float]]]]:
         """Every execution in creation order as ``(type, ids, truth)``."""

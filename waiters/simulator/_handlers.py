@@ -3,7 +3,8 @@
 A handler takes the store, the request's decoded parameters, the service
 time and the compiled operation, and returns the modeled output with
 timestamps as epoch seconds; it raises :class:`ServiceError` for a modeled
-error.  Handlers read the store and never change it.  They may assume
+error.  Handlers read the store and never change what it holds (reading a
+log may fill the store's cache of derived log entries).  They may assume
 :func:`invalid_params` passed: required members are present and enums valid.
 """
 
@@ -14,9 +15,17 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from ._catalogue import ExecutionRecord
-from ._ids import thing_arn
+from ._ids import thing_arn, transfer_user_details
+from ._logs import (
+    ON_EXCEPTION_STEP,
+    STEP_ERROR,
+    LogEntry,
+    compile_filter,
+    log_group_of_identifier,
+    matches,
+)
 from ._protocol import OperationSpec, ServiceError
-from ._store import Keep, Store
+from ._store import Keep, Store, decode_token, encode_token, page_limit
 
 __all__ = ["HANDLERS", "Handler", "invalid_params"]
 
@@ -358,7 +367,7 @@ def list_snow(
 
 def _transfer_summary(store: Store, execution: ExecutionRecord, index: int) -> dict[str, Any]:
     seq = execution.seq
-    server = f"s-{(seq * 0x2545F4914F6CDD1D + store.seed) & ((1 << 68) - 1):017x}"[:19]
+    server, username, session = transfer_user_details(store.seed, seq)
     body: dict[str, Any] = {
         "ExecutionId": execution.ids["ExecutionId"],
         "InitialFileLocation": {
@@ -366,9 +375,9 @@ def _transfer_summary(store: Store, execution: ExecutionRecord, index: int) -> d
         },
         "ServiceMetadata": {
             "UserDetails": {
-                "UserName": f"user-{seq % 1000:04d}",
+                "UserName": username,
                 "ServerId": server,
-                "SessionId": f"{seq:016x}",
+                "SessionId": session,
             }
         },
     }
@@ -386,21 +395,19 @@ def describe_transfer(
     )
     body = _transfer_summary(store, execution, index)
     body["ExecutionRole"] = f"arn:aws:iam::{store.account}:role/transfer-workflow"
-    server = body["ServiceMetadata"]["UserDetails"]["ServerId"]
-    body["LoggingConfiguration"] = {
-        "LoggingRole": f"arn:aws:iam::{store.account}:role/transfer-logging",
-        "LogGroupName": f"/aws/transfer/{server}",
-    }
+    log_group = store.log_group_of(execution)
+    if log_group is not None:
+        body["LoggingConfiguration"] = {
+            "LoggingRole": f"arn:aws:iam::{store.account}:role/transfer-logging",
+            "LogGroupName": log_group,
+        }
     steps: list[dict[str, Any]] = [{"StepType": "COPY", "Outputs": '{"bucket":"archive"}'}]
     results: dict[str, Any] = {"Steps": steps}
     if execution.states[index] == "HANDLING_EXCEPTION":
         steps.append(
-            {
-                "StepType": "CUSTOM",
-                "Error": {"Type": "CUSTOM_STEP_FAILED", "Message": "Lambda step failed"},
-            }
+            {"StepType": "CUSTOM", "Error": {"Type": STEP_ERROR[0], "Message": STEP_ERROR[1]}}
         )
-        results["OnExceptionSteps"] = [{"StepType": "DELETE", "Outputs": "{}"}]
+        results["OnExceptionSteps"] = [{"StepType": ON_EXCEPTION_STEP[0], "Outputs": "{}"}]
     body["Results"] = results
     return {"WorkflowId": execution.parent, "Execution": body}
 
@@ -429,6 +436,83 @@ def list_transfer(
     return result
 
 
+# -- CloudWatch Logs ---------------------------------------------------------------------
+
+
+def filter_log_events(
+    store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
+) -> dict[str, Any]:
+    name = params.get("logGroupName")
+    identifier = params.get("logGroupIdentifier")
+    if (name is None) == (identifier is None):
+        raise ServiceError(
+            spec.invalid, "Exactly one of logGroupName or logGroupIdentifier must be given"
+        )
+    if name is None:
+        try:
+            name = log_group_of_identifier(str(identifier))
+        except ValueError as exc:
+            raise ServiceError(spec.invalid, str(exc)) from None
+    if store.logs_denied or name in store.denied_log_groups:
+        raise ServiceError(
+            spec.error("AccessDeniedException"),
+            f"User: arn:aws:sts::{store.account}:assumed-role/waiter/session is not authorized "
+            f"to perform: logs:FilterLogEvents on resource: "
+            f"arn:aws:logs:{store.region}:{store.account}:log-group:{name}:log-stream: "
+            "because no identity-based policy allows the logs:FilterLogEvents action",
+        )
+    streams = params.get("logStreamNames")
+    prefix = params.get("logStreamNamePrefix")
+    if streams is not None and prefix is not None:
+        raise ServiceError(
+            spec.invalid, "logStreamNames and logStreamNamePrefix are mutually exclusive"
+        )
+    pattern = params.get("filterPattern")
+    try:
+        terms = compile_filter(pattern)
+    except ValueError:
+        raise ServiceError(spec.invalid, "Invalid filter pattern") from None
+    start, end = params.get("startTime"), params.get("endTime")
+    if start is not None and end is not None and end < start:
+        raise ServiceError(spec.invalid, "endTime must not be before startTime")
+    members = store.log_group(name, spec)
+    limit = page_limit(spec, params, "limit")
+    entries: list[LogEntry] = []
+    for execution in members:
+        entries.extend(store.log_entries(execution))
+    if len(members) > 1:
+        entries.sort(key=lambda entry: (entry.timestamp, entry.event_id))
+    wanted = frozenset(streams) if streams is not None else None
+    now_ms = now * 1000
+
+    def keep(entry: LogEntry) -> bool:
+        return (
+            entry.ingestion <= now_ms
+            and (start is None or entry.timestamp >= start)
+            and (end is None or entry.timestamp <= end)
+            and (wanted is None or entry.stream in wanted)
+            and (prefix is None or entry.stream.startswith(prefix))
+            and matches(terms, entry.fields)
+        )
+
+    scope = f"logs/{name}/{pattern}/{start}/{end}/{sorted(wanted or ())}/{prefix}"
+    token = params.get("nextToken")
+    position = decode_token(spec, token, scope) if token is not None else 0
+    events: list[dict[str, Any]] = []
+    total = len(entries)
+    while position < total and len(events) < limit:
+        entry = entries[position]
+        position += 1
+        if keep(entry):
+            events.append(entry.as_event())
+    result: dict[str, Any] = {"events": events, "searchedLogStreams": []}
+    # A token only while a visible entry remains; one written later is found
+    # by asking again, as with the real service once a search is complete.
+    if any(keep(entry) for entry in entries[position:]):
+        result["nextToken"] = encode_token(scope, position)
+    return result
+
+
 HANDLERS: Final[Mapping[str, Handler]] = {
     "iot:DescribeJobExecution": describe_job_execution,
     "iot:ListJobExecutionsForJob": list_job_executions,
@@ -441,4 +525,5 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     "snow-device-management:ListExecutions": list_snow,
     "transfer:DescribeExecution": describe_transfer,
     "transfer:ListExecutions": list_transfer,
+    "logs:FilterLogEvents": filter_log_events,
 }

@@ -17,9 +17,26 @@ from typing import Final
 from ._catalogue import ExecutionType
 from ._protocol import service_model
 
-__all__ = ["check_id", "mint_ids", "mint_parent", "new_uuid", "thing_arn"]
+__all__ = [
+    "check_id",
+    "mint_ids",
+    "mint_parent",
+    "new_uuid",
+    "thing_arn",
+    "transfer_server_seq",
+    "transfer_user_details",
+]
 
 _ALNUM: Final = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+# A Transfer execution's server id is a 68-bit mix of its sequence number and
+# the seed, written as 17 hex digits.  The multiplier is odd, so the mix can be
+# undone: a log group name leads back to its execution without an index.
+_SERVER_MULTIPLIER: Final = 0x2545F4914F6CDD1D
+_SERVER_BITS: Final = 68
+_SERVER_MASK: Final = (1 << _SERVER_BITS) - 1
+_SERVER_INVERSE: Final = pow(_SERVER_MULTIPLIER, -1, 1 << _SERVER_BITS)
+_SERVER_ID: Final = re.compile(r"s-[0-9a-f]{17}")
 
 _ID_CHECKS: dict[tuple[str, str, str], tuple[int, int | None, re.Pattern[str] | None]] = {}
 
@@ -58,6 +75,23 @@ def new_uuid(rng: random.Random) -> str:
 def thing_arn(region: str, account: str, thing: str) -> str:
     """The ARN of IoT thing *thing*."""
     return f"arn:aws:iot:{region}:{account}:thing/{thing}"
+
+
+def transfer_user_details(seed: int, seq: int) -> tuple[str, str, str]:
+    """``(server id, user name, session id)`` of the *seq*-th execution of a fleet seeded *seed*.
+
+    Transfer executions run on a server of their own, for a user and session
+    derived from their sequence number (``ServiceMetadata.UserDetails``).
+    """
+    server = f"s-{(seq * _SERVER_MULTIPLIER + seed) & _SERVER_MASK:017x}"
+    return server, f"user-{seq % 1000:04d}", f"{seq:016x}"
+
+
+def transfer_server_seq(seed: int, server: str) -> int | None:
+    """The sequence number whose execution runs on *server* (inverse of the above), or None."""
+    if not _SERVER_ID.fullmatch(server):
+        return None
+    return ((int(server[2:], 16) - seed) * _SERVER_INVERSE) & _SERVER_MASK
 
 
 def mint_parent(

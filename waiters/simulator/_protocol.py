@@ -68,6 +68,8 @@ IMPLEMENTED: Final[Mapping[str, tuple[str, ...]]] = {
     "iotsitewise": ("DescribeExecution", "ListExecutions"),
     "snow-device-management": ("DescribeExecution", "ListExecutions"),
     "transfer": ("DescribeExecution", "ListExecutions"),
+    # Where Transfer workflow executions log how they ended.
+    "logs": ("FilterLogEvents",),
 }
 SERVICES: Final[tuple[str, ...]] = tuple(IMPLEMENTED)
 
@@ -270,6 +272,11 @@ def _pick(errors: Mapping[str, ErrorSpec], *codes: str) -> ErrorSpec:
     return ErrorSpec(codes[-1], 400)
 
 
+#: The codes a service answers invalid input with, by preference (CloudWatch
+#: Logs: InvalidParameterException).
+_INVALID: Final = ("ValidationException", "InvalidRequestException", "InvalidParameterException")
+
+
 def _compile_operation(service: str, op: OperationModel) -> OperationSpec:
     model = service_model(service)
     protocol = str(model.metadata["protocol"])
@@ -339,11 +346,16 @@ def _compile_operation(service: str, op: OperationModel) -> OperationSpec:
         not_found=_pick(op_errors, "ResourceNotFoundException")
         if "ResourceNotFoundException" in op_errors
         else _pick(errors, "ResourceNotFoundException"),
-        invalid=_pick(op_errors, "ValidationException", "InvalidRequestException")
-        if op_errors.keys() & {"ValidationException", "InvalidRequestException"}
+        invalid=_pick(op_errors, *_INVALID)
+        if op_errors.keys() & set(_INVALID)
         else _pick(errors, "ValidationException", "InvalidRequestException"),
+        # CloudWatch Logs refuses a bad token with InvalidParameterException.
         invalid_token=_pick(
-            op_errors, "InvalidNextTokenException", "ValidationException", "InvalidRequestException"
+            op_errors,
+            "InvalidNextTokenException",
+            "InvalidParameterException",
+            "ValidationException",
+            "InvalidRequestException",
         ),
         server_errors=server_errors,
         to_python=_compile_converter(output) if output is not None else None,

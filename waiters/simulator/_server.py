@@ -229,8 +229,9 @@ class Simulator:
         if refused is not None:
             # Credentials the test marked bad: refused before any operation,
             # as IAM does, with the error a real account would answer.
+            known = self._routers.get(scope[3])
             return _aws_error(
-                "json" if scope[3] == "transfer" else "rest-json",
+                known.protocol if known is not None else "rest-json",
                 _AUTH_STATUS.get(refused, 403),
                 refused,
                 f"{refused}: the security token included in the request is not valid",
@@ -380,7 +381,8 @@ def _add_from_json(fleet: Fleet, data: Mapping[str, Any]) -> list[dict[str, str]
     """``POST /_simulator/executions``: the arguments of :meth:`Fleet.add` as JSON.
 
     ``{"type", "count", "parent", "lifecycle", "schedule", "start_at"}``, or
-    ``"members"`` (thing names, targets, device ids) with a ``"parent"``.
+    ``"members"`` (thing names, targets, device ids) with a ``"parent"``;
+    Transfer executions also take ``"logging"`` and ``"log_lag"``.
     """
     unknown = set(data) - {
         "type",
@@ -390,6 +392,8 @@ def _add_from_json(fleet: Fleet, data: Mapping[str, Any]) -> list[dict[str, str]
         "schedule",
         "start_at",
         "members",
+        "logging",
+        "log_lag",
     }
     if unknown:
         raise ValueError(f"executions: unknown fields {sorted(unknown)}")
@@ -407,6 +411,8 @@ def _add_from_json(fleet: Fleet, data: Mapping[str, Any]) -> list[dict[str, str]
         }
         if kind not in adders:
             raise ValueError(f"executions: 'members' is only for {sorted(adders)}, not {kind!r}")
+        if data.keys() & {"logging", "log_lag"}:
+            raise ValueError("executions: 'logging' and 'log_lag' are for Transfer executions")
         return adders[kind](
             data["parent"],
             list(members),
@@ -419,6 +425,8 @@ def _add_from_json(fleet: Fleet, data: Mapping[str, Any]) -> list[dict[str, str]
         lifecycle=_lifecycle_from_json(lifecycle) if lifecycle is not None else None,
         schedule=[(state, offset) for state, offset in schedule] if schedule is not None else None,
         start_at=data.get("start_at"),
+        logging=data.get("logging", True),
+        log_lag=data.get("log_lag", 0.0),
     )
 
 
@@ -426,8 +434,10 @@ def _configure_from_json(fleet: Fleet, data: Mapping[str, Any]) -> None:
     """``POST /_simulator/faults``: ``{"faults": {...} | null, "throttle": {...} | null}``.
 
     A key that is absent leaves that setting alone; null switches it off.
+    ``"logs_denied"`` (a bool) and ``"denied_log_groups"`` (names) set the
+    fleet's attributes of those names.
     """
-    unknown = set(data) - {"faults", "throttle"}
+    unknown = set(data) - {"faults", "throttle", "logs_denied", "denied_log_groups"}
     if unknown:
         raise ValueError(f"faults: unknown fields {sorted(unknown)}")
     if "faults" in data:
@@ -452,6 +462,10 @@ def _configure_from_json(fleet: Fleet, data: Mapping[str, Any]) -> None:
                     key: tuple(value) for key, value in per_operation.items()
                 }
             fleet.throttle = ThrottleConfig(**kwargs)
+    if "logs_denied" in data:
+        fleet.logs_denied = data["logs_denied"]
+    if "denied_log_groups" in data:
+        fleet.denied_log_groups = data["denied_log_groups"] or ()
 
 
 class SimulatorThread:

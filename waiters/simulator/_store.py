@@ -3,7 +3,10 @@
 It owns creating executions (all-or-nothing per call), finding one by its
 describe key, the groups that share a parent (with IoT job counts), and
 paging through a group with tokens that are tied to the query they belong
-to.  What a request does with what it finds belongs to ``_handlers``.
+to.  It also keeps the account's CloudWatch Logs side: which Transfer
+executions log (and with what delivery lag), the log group each one writes
+(``_logs`` derives the entries), and which log groups the caller may not
+read.  What a request does with what it finds belongs to ``_handlers``.
 """
 
 from __future__ import annotations
@@ -18,10 +21,19 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from ._catalogue import EXECUTION_TYPES, ExecutionRecord, ExecutionType, SchedulePlan
-from ._ids import mint_ids, mint_parent
+from ._ids import mint_ids, mint_parent, transfer_server_seq, transfer_user_details
+from ._logs import LogEntry, log_group_name, server_of_log_group, workflow_log
 from ._protocol import OperationSpec, ServiceError
 
-__all__ = ["KEY_PARAMS", "ExecutionGroup", "Keep", "Store"]
+__all__ = [
+    "KEY_PARAMS",
+    "ExecutionGroup",
+    "Keep",
+    "Store",
+    "decode_token",
+    "encode_token",
+    "page_limit",
+]
 
 #: The parameters whose values identify an execution of each type in the store
 #: (a command execution id is unique on its own; the target only has to match).
@@ -122,10 +134,14 @@ class Store:
         "_by_key",
         "_by_target",
         "_groups",
+        "_log_cache",
+        "_log_lag",
         "_rng",
         "_seq",
         "account",
+        "denied_log_groups",
         "executions",
+        "logs_denied",
         "region",
         "seed",
     )
@@ -145,6 +161,15 @@ class Store:
         }
         self._groups: dict[str, dict[str, ExecutionGroup]] = {name: {} for name in EXECUTION_TYPES}
         self._by_target: dict[str, list[ExecutionRecord]] = {}
+        #: Delivery lag (service seconds) by ``seq`` of the Transfer executions
+        #: that log; one absent from it has no logging configured.
+        self._log_lag: dict[int, float] = {}
+        #: Derived log entries by ``seq``, with the seed they were derived under.
+        self._log_cache: dict[int, tuple[int, list[LogEntry]]] = {}
+        #: FilterLogEvents answers AccessDeniedException for every log group ...
+        self.logs_denied = False
+        #: ... or for these.
+        self.denied_log_groups: frozenset[str] = frozenset()
 
     def __len__(self) -> int:
         return len(self.executions)
@@ -158,11 +183,14 @@ class Store:
         parent: str | None,
         members: Sequence[str] | None,
         start: float,
+        *,
+        log_lag: float | None = None,
     ) -> list[dict[str, str]]:
         """Create *count* executions drawn from *plan* at service time *start*.
 
         *members* names them (thing names, targets, device ids) if given.
-        Returns their describe parameters.
+        *log_lag* (Transfer only) turns logging on with that delivery lag in
+        service seconds; None leaves it off.  Returns their describe parameters.
         """
         execution_type = plan.execution_type
         type_name = execution_type.name
@@ -195,6 +223,7 @@ class Store:
             )
         timeout = plan.timeout_s
         by_target = self._by_target if type_name == "iot-command-execution" else None
+        lag = log_lag if execution_type.service == "transfer" else None
         created: list[dict[str, str]] = []
         for key, ids in batch:
             states, times = plan.draw(rng, start)
@@ -207,6 +236,8 @@ class Store:
             self.executions.append(execution)
             if by_target is not None:
                 by_target.setdefault(ids["targetArn"], []).append(execution)
+            if lag is not None:
+                self._log_lag[self._seq] = lag
             created.append(dict(ids))
         return created
 
@@ -269,6 +300,47 @@ class Store:
         """The command executions sent to *target_arn*, in creation order."""
         return self._by_target.get(target_arn, ())
 
+    # -- logs ---------------------------------------------------------------------------
+
+    def log_lag(self, execution: ExecutionRecord) -> float | None:
+        """The delivery lag of *execution*'s log; None if it has no logging configured."""
+        return self._log_lag.get(execution.seq)
+
+    def log_group_of(self, execution: ExecutionRecord) -> str | None:
+        """The log group a Transfer *execution* writes to; None if it has no logging."""
+        if execution.seq not in self._log_lag:
+            return None
+        return log_group_name(transfer_user_details(self.seed, execution.seq)[0])
+
+    def log_group(self, name: str, spec: OperationSpec) -> list[ExecutionRecord]:
+        """The executions logging to the group *name*, or the modeled not-found error.
+
+        Each Transfer execution has a server, hence a log group, of its own;
+        the server id leads back to the execution's sequence number.
+        """
+        server = server_of_log_group(name)
+        seq = transfer_server_seq(self.seed, server) if server is not None else None
+        if seq is not None and seq in self._log_lag:
+            execution = self.executions[seq - 1]
+            if execution.type.name == "transfer-execution":
+                return [execution]
+        raise ServiceError(spec.not_found, "The specified log group does not exist.")
+
+    def log_entries(self, execution: ExecutionRecord) -> list[LogEntry]:
+        """Every entry *execution* writes over its schedule (derived once, then kept)."""
+        seed = self.seed
+        cached = self._log_cache.get(execution.seq)
+        if cached is not None and cached[0] == seed:
+            return cached[1]
+        server, username, session = transfer_user_details(seed, execution.seq)
+        entries = workflow_log(
+            execution, server, username, session, self._log_lag.get(execution.seq, 0.0)
+        )
+        self._log_cache[execution.seq] = (seed, entries)
+        return entries
+
+    # -- paging ---------------------------------------------------------------------------
+
     def page(
         self,
         spec: OperationSpec,
@@ -288,20 +360,7 @@ class Store:
         the query it belongs to, so a token from another listing is refused
         rather than silently misread.
         """
-        low, high = spec.bounds.get(max_name, (1, None))
-        limit = params.get(max_name, high)
-        if limit is None:
-            limit = 100
-        if (
-            not isinstance(limit, int)
-            or (low is not None and limit < low)
-            or (high is not None and limit > high)
-        ):
-            raise ServiceError(
-                spec.invalid,
-                f"1 validation error detected: Value '{limit}' at '{max_name}' failed to satisfy "
-                f"constraint: Member must have value between {low} and {high}",
-            )
+        limit = page_limit(spec, params, max_name)
         checksum = zlib.crc32(scope.encode())
         position = 0
         token = params.get(token_name)
@@ -317,8 +376,44 @@ class Store:
                 page.append((execution, index))
         next_token = None
         if position < total:
-            next_token = base64.b64encode(f"{checksum:08x}:{position}".encode()).decode()
+            next_token = _make_token(checksum, position)
         return page, next_token
+
+
+def page_limit(spec: OperationSpec, params: Mapping[str, Any], max_name: str) -> int:
+    """The page size asked for in *max_name* (default: the model's maximum, else 100).
+
+    A value outside the model's bounds is the operation's validation error.
+    """
+    low, high = spec.bounds.get(max_name, (1, None))
+    limit = params.get(max_name, high)
+    if limit is None:
+        limit = 100
+    if (
+        not isinstance(limit, int)
+        or (low is not None and limit < low)
+        or (high is not None and limit > high)
+    ):
+        raise ServiceError(
+            spec.invalid,
+            f"1 validation error detected: Value '{limit}' at '{max_name}' failed to satisfy "
+            f"constraint: Member must have value between {low} and {high}",
+        )
+    return limit
+
+
+def encode_token(scope: str, position: int) -> str:
+    """A next token: *position* in a listing, tied to the query *scope* it belongs to."""
+    return _make_token(zlib.crc32(scope.encode()), position)
+
+
+def decode_token(spec: OperationSpec, token: object, scope: str) -> int:
+    """The position in a token from :func:`encode_token` for *scope*; else the modeled error."""
+    return _read_token(spec, token, zlib.crc32(scope.encode()))
+
+
+def _make_token(checksum: int, position: int) -> str:
+    return base64.b64encode(f"{checksum:08x}:{position}".encode()).decode()
 
 
 def _decode_token(token: object, checksum: int) -> int | None:
