@@ -111,3 +111,57 @@ def test_sitewise_ids_are_checked_against_the_model_pattern() -> None:
     Execution(machine, {"executionId": "0f8e5a1c-1111-4a2b-9c3d-123456789abc"})
     with pytest.raises(InvalidExecution, match="expected at least 36 characters"):
         Execution(machine, {"executionId": "short"})
+
+
+# --- any parameter of the operation: lists and structures ------------------------------------
+
+
+def test_optional_list_parameters_are_accepted_and_given_back_as_passed() -> None:
+    """ec2:InstanceExists takes InstanceIds (optional, a list); the call gets that very list."""
+    ids = ["i-1"]
+    instance = execution("ec2:InstanceExists", InstanceIds=ids)
+    assert instance.call_params()["InstanceIds"] is ids
+    assert dict(instance.params) == {"InstanceIds": ["i-1"]}
+    assert repr(instance) == "<Execution ec2:InstanceExists(InstanceIds=['i-1'])>"
+    for name, params in (
+        ("rds:DBInstanceAvailable", {"DBInstanceIdentifier": "db-1"}),
+        ("cloudwatch:AlarmExists", {"AlarmNames": ["cpu-high"]}),
+        ("ecs:TasksRunning", {"cluster": "prod", "tasks": ["t-1"]}),
+    ):
+        assert dict(execution(name, **params).params) == params
+
+
+def test_unhashable_parameters_have_a_well_defined_identity() -> None:
+    """Lists and structures compare by value: a batch given one twice polls it once."""
+    a = execution("ecs:ServicesStable", cluster="prod", services=["web"])
+    b = execution("ecs:ServicesStable", cluster="prod", services=("web",))
+    c = execution("ecs:ServicesStable", cluster="prod", services=["api"])
+    assert a == b and hash(a) == hash(b) and len({a, b, c}) == 2
+    filters = [{"Name": "instance-state-name", "Values": ["running"]}]
+    d = execution("ec2:InstanceRunning", Filters=filters)
+    e = execution(
+        "ec2:InstanceRunning", Filters=[{"Values": ["running"], "Name": "instance-state-name"}]
+    )
+    assert d == e and d.call_params()["Filters"] is filters
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"InstanceIds": "i-1"}, "parameter InstanceIds: expected a list, got 'i-1'"),
+        ({"InstanceIds": [1]}, "parameter InstanceIds[0]: expected a string, got 1"),
+        (
+            {"Filters": [{"Nam": "x"}]},
+            "parameter Filters[0]: unknown member 'Nam'; expected one of",
+        ),
+        ({"Filters": [{"Values": "x"}]}, "parameter Filters[0].Values: expected a list"),
+        ({"MaxResults": "5"}, "parameter MaxResults: expected an integer, got '5'"),
+    ],
+)
+def test_nested_parameters_are_checked_against_the_model(
+    params: dict[str, object], message: str
+) -> None:
+    """Members of lists and structures are checked before any call, naming where they sit."""
+    with pytest.raises(InvalidExecution) as info:
+        execution("ec2:InstanceRunning", **params)
+    assert message in str(info.value)

@@ -11,6 +11,7 @@ import pytest
 
 from waiters import (
     DefinitionError,
+    InvalidExecution,
     MachineRegistry,
     StateKind,
     default_registry,
@@ -225,5 +226,139 @@ def test_every_acceptor_kind_is_expressible() -> None:
     assert machine.evaluate({"job": {"targets": ["done", "done"]}})[1] is StateKind.SUCCEEDED
     assert machine.evaluate({"job": {"targets": ["done", "broken"]}})[1] is StateKind.FAILED
     assert machine.evaluate({"ResponseMetadata": {"HTTPStatusCode": 202}})[1] is StateKind.RUNNING
-    rule = machine.error_rule("ResourceNotFoundException")
-    assert rule is not None and rule.kind is StateKind.FAILED
+    acceptor = machine.accept_error("ResourceNotFoundException", 404)
+    assert acceptor is not None and acceptor.kind is StateKind.FAILED
+    assert machine.accept_error("ValidationException", 400) is None
+
+
+# --- botocore's own waiters ---------------------------------------------------------------
+
+
+def test_error_acceptors_may_expect_any_error_or_none() -> None:
+    """``expected: false`` (any answer not an error) and ``true`` (any error) load and match."""
+    machine = machine_from_botocore_waiter("lambda", "FunctionExists")
+    assert machine.evaluate({"Configuration": {}})[1] is StateKind.SUCCEEDED
+    retry = machine.accept_error("ResourceNotFoundException", 404)
+    assert retry is not None and retry.kind is StateKind.RUNNING
+    assert machine.accept_error("ValidationException", 400) is None
+    for name in ("CertificateIssued", "CertificateAuthorityCSRCreated"):
+        assert machine_from_botocore_waiter("acm-pca", name).acceptors[0].expected is False
+    anything = compile_definition(
+        {
+            "name": "any-error",
+            "service": "lambda",
+            "operation": "GetFunction",
+            "identity": ["FunctionName"],
+            "acceptors": [{"matcher": "error", "expected": True, "state": "success"}],
+        }
+    )
+    assert anything.accept_error("Whatever", 400) is not None
+    assert anything.evaluate({"Configuration": {}}) == (None, StateKind.RUNNING)
+
+
+def test_status_acceptors_match_error_answers_too() -> None:
+    """s3's 404 ends BucketNotExists, keeps ObjectExists waiting, and 403 is BucketExists'."""
+    assert machine_from_botocore_waiter("s3", "BucketNotExists").accept_error("404", 404)
+    exists = machine_from_botocore_waiter("s3", "ObjectExists").accept_error("404", 404)
+    assert exists is not None and exists.kind is StateKind.RUNNING
+    bucket = machine_from_botocore_waiter("s3", "BucketExists").accept_error("403", 403)
+    assert bucket is not None and bucket.kind is StateKind.SUCCEEDED
+
+
+def test_empty_lists_never_match_path_all_or_any() -> None:
+    """botocore's rule: pathAll and pathAny need at least one element."""
+    machine = machine_from_botocore_waiter("ec2", "InstanceRunning")
+    assert machine.evaluate({"Reservations": []}) == (None, StateKind.RUNNING)
+    running = {"Reservations": [{"Instances": [{"State": {"Name": "running"}}]}]}
+    assert machine.evaluate(running)[1] is StateKind.SUCCEEDED
+
+
+def test_every_input_member_is_a_parameter() -> None:
+    """Required members identify the execution; the others are optional parameters."""
+    machine = machine_from_botocore_waiter("ec2", "InstanceExists")
+    assert machine.name == "ec2:InstanceExists"
+    assert not machine.identity
+    assert {"InstanceIds", "Filters", "MaxResults"} <= {p.name for p in machine.optional}
+    ecs = machine_from_botocore_waiter("ecs", "ServicesStable")
+    assert [p.name for p in ecs.identity] == ["services"]
+
+
+def test_an_expected_value_the_enum_cannot_produce_fails_at_load() -> None:
+    """A typo in an acceptor's expected fails at load naming the source, acceptor and value."""
+    definition = {
+        "name": "job-done",
+        "service": "iot",
+        "operation": "DescribeJob",
+        "identity": ["jobId"],
+        "acceptors": [
+            {
+                "matcher": "path",
+                "argument": "job.status",
+                "expected": "COMPLETE",
+                "state": "success",
+            }
+        ],
+    }
+    with pytest.raises(DefinitionError) as info:
+        compile_definition(definition, source="defs/job.toml")
+    assert str(info.value).startswith("defs/job.toml: acceptors[0].expected: expected a value")
+    assert "job.status can take (" in str(info.value) and "got 'COMPLETE'" in str(info.value)
+    # Through projections and flattening too.
+    with pytest.raises(DefinitionError, match=r"acceptors\[0\].expected: .* got 'runing'"):
+        compile_definition(
+            {
+                "name": "ec2-running",
+                "service": "ec2",
+                "operation": "DescribeInstances",
+                "acceptors": [
+                    {
+                        "matcher": "pathAll",
+                        "argument": "Reservations[].Instances[].State.Name",
+                        "expected": "runing",
+                        "state": "success",
+                    }
+                ],
+            }
+        )
+
+
+def test_botocores_own_unreachable_values_load_with_a_warning_or_fail_when_strict() -> None:
+    """A few of botocore's waiters expect values their model lacks: kept as botocore keeps them."""
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        machine = machine_from_botocore_waiter("omics", "VariantStoreDeleted")
+    assert machine.acceptors[0].expected == "DELETED"
+    assert [log["event"] for log in logs] == ["waiters.unreachable_acceptor"]
+    assert "got 'DELETED'" in logs[0]["message"]
+    with pytest.raises(DefinitionError) as info:
+        machine_from_botocore_waiter("omics", "VariantStoreDeleted", strict=True)
+    assert str(info.value).startswith(
+        "botocore omics waiters-2.json VariantStoreDeleted: acceptors[0].expected: "
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "waiter", "message"),
+    [
+        ("iot", "JobDone", "botocore iot: no waiter named 'JobDone'; it has no waiters"),
+        ("transfer", "Offline", "it has ServerOffline, ServerOnline"),
+        ("no-such-service", "X", "botocore no-such-service: no such service in botocore"),
+    ],
+)
+def test_unknown_waiters_say_so_in_one_line(service: str, waiter: str, message: str) -> None:
+    """No such waiter, or no waiters at all: one line listing what the service has."""
+    with pytest.raises(DefinitionError) as info:
+        machine_from_botocore_waiter(service, waiter)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_the_registry_resolves_service_colon_waiter() -> None:
+    """``service:WaiterName`` names a botocore waiter wherever a type name is taken."""
+    registry = MachineRegistry()
+    machine = registry.get("transfer:ServerOnline")
+    assert (
+        machine.operation == "DescribeServer" and registry.get("transfer:ServerOnline") is machine
+    )
+    with pytest.raises(InvalidExecution, match="it has ServerOffline, ServerOnline"):
+        registry.get("transfer:Online")

@@ -14,7 +14,7 @@ import anyio.to_thread
 import botocore.exceptions as bce
 from botocore.parsers import ResponseParserError
 
-from ._machine import ErrorAction, ErrorRule, StateMachine
+from ._machine import Acceptor, ErrorAction, ErrorRule, StateMachine
 
 __all__ = [
     "POLL_RETRY_CONFIG",
@@ -107,6 +107,9 @@ class FailureKind(enum.Enum):
     FATAL = "fatal"
     NOT_FOUND = "not_found"
     TERMINAL = "terminal"
+    #: An acceptor says the execution is still on its way (botocore's ``retry``
+    #: on an error answer, such as s3 ObjectExists's 404): an answer, not a fault.
+    WAITING = "waiting"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +133,14 @@ class Failure:
 
 
 def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
-    """What a call's exception means; None for an exception that is not the service's."""
+    """What a call's exception means; None for an exception that is not the service's.
+
+    A service error is, in this order: throttling (always: it never ends a
+    wait); what the definition's acceptors say of it, the first that matches
+    its code or HTTP status, as botocore checks them; a credential or
+    permission error; what the definition's ``errors`` table says; a 5xx
+    (transient); anything else ends the wait.
+    """
     if isinstance(exc, bce.ClientError):
         error = exc.response.get("Error") or {}
         code = str(error.get("Code") or "")
@@ -138,6 +148,9 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
         status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
         if code in THROTTLING_CODES or status == 429:
             return Failure(FailureKind.THROTTLED, code, message, status, None)
+        acceptor = machine.accept_error(code, status) if machine.acceptors else None
+        if acceptor is not None:
+            return _accepted(acceptor, code or str(status), message, status)
         if code in AUTH_CODES:
             # About the caller, whatever the definition says of the code.
             return Failure(
@@ -177,6 +190,20 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
         )
     return None
 
+
+def _accepted(acceptor: Acceptor, code: str, message: str, status: int | None) -> Failure:
+    """An error answer an acceptor matched: the end it names, or (retry) not yet."""
+    kind = acceptor.kind
+    if not kind.terminal:
+        return Failure(FailureKind.WAITING, code, message, status, _ACCEPTED_RETRY)
+    # The reason botocore gives (which acceptor matched), then the service's own word.
+    detail = f"{acceptor.explanation}: {message}" if message else acceptor.explanation
+    return Failure(
+        FailureKind.TERMINAL, code, detail, status, ErrorRule(ErrorAction.TERMINAL, kind)
+    )
+
+
+_ACCEPTED_RETRY = ErrorRule(ErrorAction.RETRY)
 
 Caller = Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
 

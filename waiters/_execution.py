@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -19,6 +20,12 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
     "boolean": (bool,),
     "float": (int, float),
     "double": (int, float),
+    # What botocore's own parameter validation accepts for these.
+    "list": (list, tuple),
+    "structure": (Mapping,),
+    "map": (Mapping,),
+    "blob": (bytes, bytearray, str),
+    "timestamp": (datetime, str, int, float),
 }
 
 
@@ -26,11 +33,13 @@ class Execution:
     """One execution to wait on: a first-class value that works alone and in batches.
 
     Equal executions (same type, same parameters, same client or none) are the
-    same wait: a batch given one twice polls it once.
+    same wait: a batch given one twice polls it once. Parameters may be lists
+    and structures (ec2's ``InstanceIds``, ecs's ``services``): they are compared
+    by value, and handed to the call as given (not copied).
     """
 
     # Kept small: a batch holds one per execution, 100,000 of them at times.
-    __slots__ = ("_hash", "_key", "client", "machine")
+    __slots__ = ("_hash", "_key", "_values", "client", "machine")
 
     machine: StateMachine
     client: Any
@@ -44,19 +53,25 @@ class Execution:
         # The values in the definition's parameter order are both the identity
         # (equal executions, equal keys) and the storage: no dict per execution.
         values = tuple(params.get(spec.name) for spec in machine.parameters)
-        self._key = (machine.name, values, id(client) if client else None)
-        self._hash = hash(self._key)
+        self._values = values
+        try:
+            self._key = (machine.name, values, id(client) if client else None)
+            self._hash = hash(self._key)
+        except TypeError:
+            # A list or a structure: identity is its frozen form; the call gets the original.
+            self._key = (machine.name, _frozen(values), id(client) if client else None)
+            self._hash = hash(self._key)
 
     @property
     def params(self) -> Mapping[str, Any]:
-        """The identifying parameters, as the describe call takes them (read-only)."""
+        """The parameters, as the describe call takes them (read-only)."""
         return MappingProxyType(self.call_params())
 
     def call_params(self) -> dict[str, Any]:
         """A fresh dict of the parameters, for one describe call."""
         return {
             spec.name: value
-            for spec, value in zip(self.machine.parameters, self._key[1], strict=True)
+            for spec, value in zip(self.machine.parameters, self._values, strict=True)
             if value is not None
         }
 
@@ -83,6 +98,21 @@ class Execution:
 
     def __hash__(self) -> int:
         return self._hash
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable form of a parameter value, equal exactly when the values are equal.
+
+    Lists become tuples and mappings frozensets of pairs, so a list and a
+    mapping never compare equal; a list and a tuple do, as botocore takes both.
+    """
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, Mapping):
+        return frozenset((key, _frozen(item)) for key, item in value.items())
+    if isinstance(value, bytearray):
+        return bytes(value)
+    return value
 
 
 def client_service(client: Any) -> str:
@@ -138,11 +168,10 @@ def validate_params(machine: StateMachine, params: Mapping[str, Any]) -> None:
 
 def _check_value(machine: StateMachine, spec: ParamSpec, value: Any) -> None:
     where = f"{machine.name}: parameter {spec.name}"
-    expected = _PY_TYPES.get(spec.type_name)
-    if expected is not None and (
-        not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected)
-    ):
-        raise InvalidExecution(f"{where}: expected a {spec.type_name}, got {value!r}")
+    _check_type(where, spec.type_name, value)
+    if spec.shape is not None:
+        _check_nested(where, spec.shape, value)
+        return
     if not isinstance(value, str):
         return
     if spec.min_length is not None and len(value) < spec.min_length:
@@ -159,3 +188,59 @@ def _check_value(machine: StateMachine, spec: ParamSpec, value: Any) -> None:
         )
     if spec.enum is not None and value not in spec.enum:
         raise InvalidExecution(f"{where}: expected one of {sorted(spec.enum)}, got {value!r}")
+
+
+def _check_type(where: str, type_name: str, value: Any) -> None:
+    expected = _PY_TYPES.get(type_name)
+    if expected is not None and (
+        not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected)
+    ):
+        article = "an" if type_name[0] in "aeiou" else "a"
+        raise InvalidExecution(f"{where}: expected {article} {type_name}, got {value!r}")
+
+
+def _check_nested(where: str, shape: Any, value: Any) -> None:
+    """The members of a list, structure or map value, against its botocore shape.
+
+    Types, member names, required members, string lengths and enums, as
+    botocore would check them before the call (patterns are the service's to
+    check below the top level).
+    """
+    kind = shape.type_name
+    if kind == "list":
+        for index, item in enumerate(value):
+            _check_member(f"{where}[{index}]", shape.member, item)
+    elif kind == "map":
+        for key, item in value.items():
+            _check_member(f"{where}[{key!r}]", shape.key, key)
+            _check_member(f"{where}[{key!r}]", shape.value, item)
+    elif kind == "structure":
+        members = shape.members
+        for name in value:
+            if name not in members:
+                raise InvalidExecution(
+                    f"{where}: unknown member {name!r}; expected one of {', '.join(members)}"
+                )
+        for name in shape.required_members:
+            if value.get(name) is None:
+                raise InvalidExecution(f"{where}: missing member {name!r}")
+        for name, item in value.items():
+            _check_member(f"{where}.{name}", members[name], item)
+
+
+def _check_member(where: str, shape: Any, value: Any) -> None:
+    _check_type(where, shape.type_name, value)
+    if shape.type_name in ("list", "structure", "map"):
+        _check_nested(where, shape, value)
+        return
+    if not isinstance(value, str) or shape.type_name != "string":
+        return
+    low = shape.metadata.get("min")
+    high = shape.metadata.get("max")
+    if low is not None and len(value) < low:
+        raise InvalidExecution(f"{where}: expected at least {low} characters, got {value!r}")
+    if high is not None and len(value) > high:
+        raise InvalidExecution(f"{where}: expected at most {high} characters, got {len(value)}")
+    enum_values = getattr(shape, "enum", None)
+    if enum_values and value not in enum_values:
+        raise InvalidExecution(f"{where}: expected one of {sorted(enum_values)}, got {value!r}")

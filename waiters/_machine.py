@@ -17,12 +17,16 @@ from functools import cache
 from pathlib import Path as FsPath
 from typing import Any
 
+from jmespath.exceptions import JMESPathError
+
 from ._errors import DefinitionError
 from ._paths import Path, PathSyntaxError
 
 __all__ = [
     "Acceptor",
+    "AcceptorError",
     "BatchSpec",
+    "EndingSpec",
     "ErrorAction",
     "ErrorRule",
     "Hints",
@@ -89,29 +93,103 @@ class ErrorRule:
     kind: StateKind | None = None
 
 
+class AcceptorError(ValueError):
+    """An acceptor's expression cannot be evaluated on an answer (a JMESPath type error).
+
+    botocore's waiter raises then too (``length(null)`` is an error in
+    JMESPath); a wait that meets one ends as an ``error``.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Acceptor:
-    """One botocore waiters-2.json acceptor, compiled."""
+    """One botocore waiters-2.json acceptor, compiled.
+
+    Matching follows ``botocore/waiter.py``: ``path``, ``pathAll`` and
+    ``pathAny`` match successful answers only (the last two never an empty
+    list); ``status`` matches the HTTP status of any answer, error or not;
+    ``error`` matches an error code, any error (``true``) or any answer that
+    is not an error (``false``).
+    """
 
     matcher: str
     state: str
     expected: Any
     argument: Path | None
 
-    def matches_response(self, response: Mapping[str, Any]) -> bool:
+    @property
+    def kind(self) -> StateKind:
+        """What a match means: succeeded, failed, or still running (``retry``)."""
+        return _ACCEPTOR_KINDS[self.state]
+
+    @property
+    def explanation(self) -> str:
+        """Why it matched, worded as botocore's ``AcceptorConfig.explanation``."""
+        argument = self.argument.expression if self.argument is not None else ""
+        if self.matcher == "path":
+            return f'For expression "{argument}" we matched expected path: "{self.expected}"'
+        if self.matcher == "pathAll":
+            return (
+                f'For expression "{argument}" all members matched expected path: "{self.expected}"'
+            )
+        if self.matcher == "pathAny":
+            return (
+                f'For expression "{argument}" we matched expected path: "{self.expected}" '
+                "at least once"
+            )
         if self.matcher == "status":
+            return f"Matched expected HTTP status code: {self.expected}"
+        return f"Matched expected service error code: {self.expected}"
+
+    @property
+    def state_name(self) -> str:
+        """The state an answer it matches is reported in."""
+        if self.matcher == "error" and isinstance(self.expected, bool):
+            return "error" if self.expected else "no error"
+        if isinstance(self.expected, bool):
+            return "true" if self.expected else "false"
+        return str(self.expected)
+
+    def matches_response(self, response: Mapping[str, Any]) -> bool:
+        """Whether a successful answer matches.
+
+        :raises AcceptorError: the expression cannot be evaluated on *response*.
+        """
+        matcher = self.matcher
+        if matcher == "status":
             meta = response.get("ResponseMetadata") or {}
             return bool(meta.get("HTTPStatusCode") == self.expected)
+        if matcher == "error":
+            return self.expected is False
         if self.argument is None:
             return False
-        value = self.argument.search(response)
-        if self.matcher == "path":
+        try:
+            value = self.argument.search(response)
+        except JMESPathError as exc:
+            raise AcceptorError(
+                f"acceptor {matcher} {self.argument.expression!r}: cannot be evaluated on "
+                f"this answer: {exc}"
+            ) from exc
+        if matcher == "path":
             return bool(value == self.expected)
+        # botocore: pathAll and pathAny need a list of at least one element.
         if not isinstance(value, list) or not value:
             return False
-        if self.matcher == "pathAll":
+        if matcher == "pathAll":
             return all(item == self.expected for item in value)
         return any(item == self.expected for item in value)  # pathAny
+
+    def matches_error(self, code: str, status: int | None) -> bool:
+        """Whether an error answer (its code and HTTP status) matches."""
+        if self.matcher == "status":
+            return bool(status == self.expected)
+        if self.matcher == "error":
+            expected = self.expected
+            if isinstance(expected, bool):
+                # true: any error matches; false: only answers that are not errors.
+                return expected
+            return bool(code == expected)
+        return False
 
 
 _ACCEPTOR_KINDS = {
@@ -132,6 +210,8 @@ class ParamSpec:
     max_length: int | None = None
     pattern: re.Pattern[str] | None = None
     enum: frozenset[str] | None = None
+    #: The botocore shape of a list, structure or map, whose members are checked too.
+    shape: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +253,36 @@ class BatchSpec:
     progress_method: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EndingSpec:
+    """Where to read how an execution ended once the service no longer reports it.
+
+    Transfer Family describes executions in progress only; how one ended is
+    in its workflow's execution log (AWS Transfer Family User Guide,
+    "Managing logging for workflows"), read with CloudWatch Logs'
+    ``FilterLogEvents``.
+    """
+
+    service: str
+    operation: str
+    method: str
+    #: The log group, read from the last answer of the describe call.
+    log_group: Path
+    #: Otherwise, a value to put into ``log_group_format`` (a list item lacks the group).
+    log_group_from: Path | None
+    log_group_format: str
+    #: The filter pattern, with ``{Param}`` replaced by the execution's parameters.
+    filter_pattern: str
+    #: The member of each log message (JSON) that names the event.
+    type_field: Path
+    #: Where a message carries the reason of a failure.
+    reason_field: Path | None
+    #: Log event types that end an execution, and the state each means.
+    types: Mapping[str, str]
+    #: Seconds to wait for the ending to reach the log (its delivery lags).
+    grace: float
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class StateMachine:
     """A compiled execution type. Build one with :func:`load_machines` or the registry."""
@@ -194,6 +304,11 @@ class StateMachine:
     sensitive: tuple[Path, ...]
     batch: BatchSpec | None
     source: str
+    #: How an execution the service stopped reporting ended, when a log says so.
+    ending: EndingSpec | None = None
+    #: States from which every path ends in the same terminal state: how an
+    #: execution last seen there ended, even when the service no longer says.
+    sole_endings: Mapping[str, str] = field(default_factory=dict)
     #: Identifying, then optional, parameters.
     parameters: tuple[ParamSpec, ...] = field(init=False)
 
@@ -233,10 +348,16 @@ class StateMachine:
         return after in self.transitions[before]
 
     def evaluate(self, response: Mapping[str, Any]) -> tuple[str | None, StateKind | None]:
-        """Read the state and its kind from a describe response."""
+        """Read the state and its kind from a describe response.
+
+        Acceptors come first, in order (the first match wins, as in botocore);
+        then the status path.
+
+        :raises AcceptorError: an acceptor's expression cannot be evaluated on it.
+        """
         for acceptor in self.acceptors:
-            if acceptor.matcher != "error" and acceptor.matches_response(response):
-                return str(acceptor.expected), _ACCEPTOR_KINDS[acceptor.state]
+            if acceptor.matches_response(response):
+                return acceptor.state_name, acceptor.kind
         if self.status is None:
             return None, StateKind.RUNNING if self.acceptors else None
         value = self.status.search(response)
@@ -245,8 +366,24 @@ class StateMachine:
         state = str(value)
         return state, self.states.get(state)
 
+    def accept_error(self, code: str, status: int | None) -> Acceptor | None:
+        """The first acceptor that matches an error answer, if any (botocore's order)."""
+        for acceptor in self.acceptors:
+            if acceptor.matches_error(code, status):
+                return acceptor
+        return None
+
     def reason_of(self, response: Mapping[str, Any] | None) -> str | None:
-        if self.reason is None or response is None:
+        """The reason a response gives: its reason path, or the explanation of its acceptor."""
+        if response is None:
+            return None
+        if self.reason is None:
+            for acceptor in self.acceptors:
+                try:
+                    if acceptor.matches_response(response):
+                        return acceptor.explanation
+                except AcceptorError:
+                    return None
             return None
         value = self.reason.search(response)
         if value is None or value in ({}, [], ""):
@@ -287,7 +424,9 @@ _TOP_KEYS = {
     "hints",
     "sensitive",
     "batch",
+    "ending",
     "waiter",
+    "api_version",
 }
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
@@ -337,11 +476,18 @@ class _Checker:
 
 
 @cache
-def service_model(service: str) -> Any:
-    """The botocore service model (cached: loading one takes tens of milliseconds)."""
+def botocore_session() -> Any:
+    """One botocore session for reading models (making one takes tens of milliseconds)."""
     import botocore.session
 
-    return botocore.session.get_session().get_service_model(service)
+    return botocore.session.get_session()
+
+
+@cache
+def service_model(service: str, api_version: str | None = None) -> Any:
+    """The botocore service model, the latest or of *api_version* (cached: loading one
+    takes tens of milliseconds)."""
+    return botocore_session().get_service_model(service, api_version)
 
 
 def method_name(operation: str) -> str:
@@ -380,11 +526,26 @@ def _param_spec(name: str, shape: Any, required: bool) -> ParamSpec:
         max_length=shape.metadata.get("max") if shape.type_name == "string" else None,
         pattern=pattern,
         enum=frozenset(enum_values) if enum_values else None,
+        shape=shape if shape.type_name in _NESTED else None,
     )
 
 
-def compile_definition(data: Mapping[str, Any], *, source: str = "<definition>") -> StateMachine:
-    """Validate and compile one definition (the parsed TOML or JSON document)."""
+_NESTED = frozenset({"list", "structure", "map"})
+
+
+def compile_definition(
+    data: Mapping[str, Any], *, source: str = "<definition>", strict: bool = True
+) -> StateMachine:
+    """Validate and compile one definition (the parsed TOML or JSON document).
+
+    :param data: the definition.
+    :param source: where it came from (a file name), for error messages.
+    :param strict: an acceptor's ``expected`` value that the model's enum for
+        its path does not list is an error (default); when False, it is
+        logged (``waiters.unreachable_acceptor``, a warning) and kept, as
+        botocore keeps it (for botocore's own ``waiters-2.json`` data).
+    :raises DefinitionError: naming the source, the key, what was expected and the value.
+    """
     check = _Checker(source)
     if not isinstance(data, Mapping):
         raise check.fail("(top level)", "a table of keys", data)
@@ -401,10 +562,17 @@ def compile_definition(data: Mapping[str, Any], *, source: str = "<definition>")
 
     import botocore.exceptions
 
+    api_version = data.get("api_version")
+    if api_version is not None and not isinstance(api_version, str):
+        raise check.fail("api_version", "a botocore API version like '2016-11-15'", api_version)
     try:
-        model = service_model(service)
+        model = service_model(service, api_version)
     except botocore.exceptions.UnknownServiceError:
         raise check.fail("service", "a service botocore knows", service) from None
+    except botocore.exceptions.DataNotFoundError:
+        raise check.fail(
+            "api_version", f"an API version botocore has for {service}", api_version
+        ) from None
     if operation not in model.operation_names:
         raise check.fail("operation", f"an operation of {service}", operation)
     op_model = model.operation_model(operation)
@@ -512,7 +680,9 @@ def compile_definition(data: Mapping[str, Any], *, source: str = "<definition>")
     if not isinstance(raw_acceptors, list):
         raise check.fail("acceptors", "a list of acceptors", raw_acceptors)
     for index, raw in enumerate(raw_acceptors):
-        acceptors.append(_acceptor(check, raw, f"acceptors[{index}]", errors))
+        acceptors.append(
+            _acceptor(check, raw, f"acceptors[{index}]", op_model.output_shape, strict=strict)
+        )
     if status is None and not acceptors:
         raise check.fail("status", "a status path or at least one acceptor")
 
@@ -521,6 +691,7 @@ def compile_definition(data: Mapping[str, Any], *, source: str = "<definition>")
         check.path(p, "sensitive") for p in check.strings(data.get("sensitive", []), "sensitive")
     )
     batch = _batch(check, data.get("batch"), model, states, identity_names)
+    ending = _ending(check, data.get("ending"), states, identity_names + optional_names)
     description = data.get("description", name)
     if not isinstance(description, str):
         raise check.fail("description", "a string", description)
@@ -542,10 +713,119 @@ def compile_definition(data: Mapping[str, Any], *, source: str = "<definition>")
         sensitive=sensitive,
         batch=batch,
         source=source,
+        ending=ending,
+        sole_endings=_sole_endings(states, transitions),
     )
 
 
-def _acceptor(check: _Checker, raw: Any, where: str, errors: dict[str, ErrorRule]) -> Acceptor:
+def _sole_endings(
+    states: Mapping[str, StateKind], transitions: Mapping[str, frozenset[str]]
+) -> dict[str, str]:
+    """For each non-terminal state, its terminal state when every path leads to that one."""
+    endings: dict[str, str] = {}
+    for start in states:
+        if states[start].terminal or start not in transitions:
+            continue
+        seen = {start}
+        pending = [start]
+        terminal: set[str] = set()
+        while pending:
+            for target in transitions.get(pending.pop(), ()):
+                if states[target].terminal:
+                    terminal.add(target)
+                elif target not in seen:
+                    seen.add(target)
+                    if target not in transitions:
+                        # A state with no declared way out: nothing can be concluded.
+                        terminal.add("")
+                    pending.append(target)
+        if len(terminal) == 1 and "" not in terminal:
+            endings[start] = terminal.pop()
+    return endings
+
+
+_ENDING_KEYS = {
+    "service",
+    "operation",
+    "log_group",
+    "log_group_from",
+    "filter_pattern",
+    "type_field",
+    "reason_field",
+    "types",
+    "grace",
+}
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
+
+
+def _ending(
+    check: _Checker, raw: Any, states: Mapping[str, StateKind], params: Sequence[str]
+) -> EndingSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise check.fail("ending", "a table", raw)
+    unknown = sorted(set(raw) - _ENDING_KEYS)
+    if unknown:
+        raise check.fail(f"ending.{unknown[0]}", f"one of {sorted(_ENDING_KEYS)} (unknown key)")
+    service = check.get(raw, "service", str, "ending.", "a botocore service name like 'logs'")
+    operation = check.get(raw, "operation", str, "ending.", "an operation like 'FilterLogEvents'")
+    import botocore.exceptions
+
+    try:
+        model = service_model(service)
+    except botocore.exceptions.UnknownServiceError:
+        raise check.fail("ending.service", "a service botocore knows", service) from None
+    if operation not in model.operation_names:
+        raise check.fail("ending.operation", f"an operation of {service}", operation)
+    pattern = check.get(raw, "filter_pattern", str, "ending.", "a filter pattern")
+    for placeholder in _PLACEHOLDER.findall(pattern):
+        if placeholder not in params:
+            raise check.fail(
+                "ending.filter_pattern", f"placeholders among {list(params)}", placeholder
+            )
+    raw_types = raw.get("types")
+    if not isinstance(raw_types, Mapping) or not raw_types:
+        raise check.fail("ending.types", "a table EventType = STATE", raw_types)
+    types: dict[str, str] = {}
+    for event, state in raw_types.items():
+        if not isinstance(state, str) or state not in states or not states[state].terminal:
+            raise check.fail(f"ending.types.{event}", "a terminal state", state)
+        types[str(event)] = state
+    grace = raw.get("grace", 60.0)
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or not 0 <= grace < 1e9:
+        raise check.fail("ending.grace", "a number of seconds >= 0", grace)
+    reason_field = raw.get("reason_field")
+    log_group_from = raw.get("log_group_from")
+    group_from: Path | None = None
+    group_format = "{}"
+    if log_group_from is not None:
+        if not isinstance(log_group_from, Mapping):
+            raise check.fail("ending.log_group_from", "a table { path = ..., format = ... }")
+        group_from = check.path(log_group_from.get("path"), "ending.log_group_from.path")
+        group_format = log_group_from.get("format", "{}")
+        if not isinstance(group_format, str) or group_format.count("{}") != 1:
+            raise check.fail("ending.log_group_from.format", "a string with one '{}'", group_format)
+    return EndingSpec(
+        log_group_from=group_from,
+        log_group_format=group_format,
+        service=service,
+        operation=operation,
+        method=method_name(operation),
+        log_group=check.path(raw.get("log_group"), "ending.log_group"),
+        filter_pattern=pattern,
+        type_field=check.path(raw.get("type_field", "type"), "ending.type_field"),
+        reason_field=None
+        if reason_field is None
+        else check.path(reason_field, "ending.reason_field"),
+        types=types,
+        grace=float(grace),
+    )
+
+
+def _acceptor(
+    check: _Checker, raw: Any, where: str, output_shape: Any, *, strict: bool
+) -> Acceptor:
     if not isinstance(raw, Mapping):
         raise check.fail(where, "a table with matcher, state, expected", raw)
     matcher = raw.get("matcher")
@@ -562,19 +842,101 @@ def _acceptor(check: _Checker, raw: Any, where: str, errors: dict[str, ErrorRule
     argument = None
     if matcher in ("path", "pathAll", "pathAny"):
         argument = check.path(raw.get("argument"), f"{where}.argument")
-    if matcher == "error":
-        if not isinstance(expected, str):
-            raise check.fail(f"{where}.expected", "an error code string", expected)
-        kind = _ACCEPTOR_KINDS[state]
-        errors.setdefault(
+        enum_values = _acceptor_enum(argument, output_shape)
+        # A typo here (COMPLETE for COMPLETED) would never match: the wait could
+        # only time out. The same typo under [states] fails at load; so does this.
+        if enum_values is not None and isinstance(expected, str) and expected not in enum_values:
+            error = check.fail(
+                f"{where}.expected",
+                f"a value {argument.expression} can take ({', '.join(enum_values)})",
+                expected,
+            )
+            if strict:
+                raise error
+            import structlog
+
+            structlog.get_logger("waiters").warning(
+                "waiters.unreachable_acceptor", source=check.source, message=str(error)
+            )
+    if matcher == "error" and not isinstance(expected, str | bool):
+        raise check.fail(
+            f"{where}.expected",
+            "an error code string, true (any error) or false (no error)",
             expected,
-            ErrorRule(ErrorAction.RETRY)
-            if not kind.terminal
-            else ErrorRule(ErrorAction.TERMINAL, kind),
         )
     if matcher == "status" and (isinstance(expected, bool) or not isinstance(expected, int)):
         raise check.fail(f"{where}.expected", "an HTTP status code", expected)
     return Acceptor(matcher=matcher, state=state, expected=expected, argument=argument)
+
+
+class _Each:
+    """The elements of a projection's result (a list made by the expression, not the model)."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: Any) -> None:
+        self.shape = shape
+
+
+def _elements(shape: Any) -> Any:
+    """The shape of the elements of a list value (modeled or projected), or None."""
+    if isinstance(shape, _Each):
+        return shape.shape
+    if shape is not None and shape.type_name == "list":
+        return shape.member
+    return None
+
+
+def _shape_of(node: Mapping[str, Any], shape: Any) -> Any:
+    """The model shape of what a JMESPath AST node yields on a value of *shape*.
+
+    A projection yields an :class:`_Each`; anything the model cannot say
+    (functions, comparisons, literals, multi-selects) yields None.
+    """
+    if shape is None:
+        return None
+    kind = node["type"]
+    children = node.get("children", [])
+    if kind == "identity":
+        return shape
+    if kind == "field":
+        if isinstance(shape, _Each):
+            return None
+        if shape.type_name == "structure":
+            return shape.members.get(node["value"])
+        return shape.value if shape.type_name == "map" else None
+    if kind in ("subexpression", "pipe"):
+        return _shape_of(children[1], _shape_of(children[0], shape))
+    if kind == "index_expression":
+        return _elements(_shape_of(children[0], shape))
+    if kind == "flatten":
+        element = _elements(_shape_of(children[0], shape))
+        if element is None:
+            return None
+        inner = _elements(element)
+        return _Each(inner if inner is not None else element)
+    if kind in ("projection", "filter_projection"):
+        element = _elements(_shape_of(children[0], shape))
+        return None if element is None else _Each(_shape_of(children[1], element))
+    if kind == "value_projection":
+        base = _shape_of(children[0], shape)
+        if isinstance(base, _Each) or base is None or base.type_name != "map":
+            return None
+        return _Each(_shape_of(children[1], base.value))
+    return None
+
+
+def _acceptor_enum(argument: Path, output_shape: Any) -> tuple[str, ...] | None:
+    """The enum the values at *argument* come from, where the model says (else None)."""
+    import jmespath
+
+    shape = _shape_of(jmespath.compile(argument.expression).parsed, output_shape)
+    while isinstance(shape, _Each):
+        shape = shape.shape
+    if shape is None or shape.type_name != "string":
+        return None
+    values = getattr(shape, "enum", None)
+    return tuple(values) if values else None
 
 
 def _hints(check: _Checker, raw: Any) -> Hints:

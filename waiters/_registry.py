@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from functools import cache
@@ -10,10 +11,18 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from ._errors import DefinitionError, InvalidExecution
-from ._machine import StateMachine, compile_definition, load_paths, method_name, service_model
+from ._machine import (
+    StateMachine,
+    botocore_session,
+    compile_definition,
+    load_paths,
+    method_name,
+    service_model,
+)
 
 __all__ = [
     "MachineRegistry",
+    "botocore_waiter_names",
     "builtin_directory",
     "default_registry",
     "load_machines",
@@ -35,6 +44,8 @@ class MachineRegistry:
     def __init__(self, machines: list[StateMachine] | None = None) -> None:
         self._by_name: dict[str, StateMachine] = {}
         self._by_operation: dict[tuple[str, str], StateMachine] = {}
+        #: botocore waiters compiled on first use by name; not listed as registered types.
+        self._waiters: dict[str, StateMachine] = {}
         for machine in machines or ():
             self.add(machine)
 
@@ -50,12 +61,30 @@ class MachineRegistry:
             self._by_operation[key] = machine
 
     def get(self, name: str) -> StateMachine:
+        """The type named *name*; ``service:WaiterName`` names a botocore waiter.
+
+        :raises InvalidExecution: no such type, or no such botocore waiter.
+        """
+        machine = self._by_name.get(name) or self._waiters.get(name)
+        if machine is not None:
+            return machine
+        if ":" in name:
+            return self._botocore(name)
+        raise InvalidExecution(
+            f"unknown execution type {name!r}; known types: {', '.join(sorted(self._by_name))} "
+            "(or a botocore waiter as service:WaiterName)"
+        )
+
+    def _botocore(self, name: str) -> StateMachine:
+        """Compile a botocore waiter on first use, and keep it under *name*."""
+        service, _, waiter = name.partition(":")
         try:
-            return self._by_name[name]
-        except KeyError:
-            raise InvalidExecution(
-                f"unknown execution type {name!r}; known types: {', '.join(sorted(self._by_name))}"
-            ) from None
+            machine = machine_from_botocore_waiter(service, waiter, name=name)
+        except DefinitionError as exc:
+            raise InvalidExecution(str(exc)) from None
+        # Kept apart from the registered types, which iterating lists, and not by
+        # operation: several waiters share one (ServerOnline, ServerOffline).
+        return self._waiters.setdefault(name, machine)
 
     def for_operation(self, service: str, operation: str) -> StateMachine:
         """The type that waits with *operation*.
@@ -118,34 +147,88 @@ def load_machines(
     return machines
 
 
-def machine_from_botocore_waiter(
-    service: str, waiter_name: str, *, name: str | None = None
-) -> StateMachine:
-    """Compile one of botocore's own ``waiters-2.json`` waiters onto this engine."""
-    import botocore.session
+@cache
+def _waiter_config(service: str, api_version: str | None = None) -> dict[str, Any]:
+    """A service's ``waiters-2.json`` waiters (empty for a service with none)."""
+    import botocore.exceptions
 
-    loader = botocore.session.get_session().get_component("data_loader")
-    model = service_model(service)
-    config: Any = loader.load_service_model(service, "waiters-2", model.api_version)
-    waiters = config.get("waiters", {})
-    if waiter_name not in waiters:
-        raise DefinitionError(
-            f"botocore {service} waiters-2.json: waiters.{waiter_name}: expected one of "
-            f"{sorted(waiters)}"
-        )
-    spec = waiters[waiter_name]
-    operation_model = model.operation_model(spec["operation"])
-    required = (
-        list(operation_model.input_shape.required_members)
-        if operation_model.input_shape is not None
-        else []
-    )
+    model = service_model(service, api_version)
+    loader = botocore_session().get_component("data_loader")
+    try:
+        config: Any = loader.load_service_model(service, "waiters-2", model.api_version)
+    except (botocore.exceptions.UnknownServiceError, botocore.exceptions.DataNotFoundError):
+        return {}
+    waiters: dict[str, Any] = config.get("waiters", {})
+    return waiters
+
+
+def botocore_waiter_names(service: str, api_version: str | None = None) -> list[str]:
+    """The names of *service*'s botocore waiters, sorted (empty when it has none).
+
+    :param service: the botocore service name.
+    :param api_version: an API version botocore has for it (default: the latest).
+    :raises DefinitionError: botocore knows no such service, or no such API version.
+    """
+    import botocore.exceptions
+
+    try:
+        return sorted(_waiter_config(service, api_version))
+    except botocore.exceptions.UnknownServiceError:
+        raise DefinitionError(f"botocore {service}: no such service in botocore") from None
+    except botocore.exceptions.DataNotFoundError:
+        raise DefinitionError(f"botocore {service}: no API version {api_version!r}") from None
+
+
+def machine_from_botocore_waiter(
+    service: str,
+    waiter_name: str,
+    *,
+    name: str | None = None,
+    strict: bool = False,
+    api_version: str | None = None,
+) -> StateMachine:
+    """Compile one of botocore's own ``waiters-2.json`` waiters onto this engine.
+
+    Its acceptors run as botocore runs them; every input member of the
+    operation is a parameter (the required ones identify the execution).
+
+    :param service: the botocore service name (``"transfer"``).
+    :param waiter_name: the waiter's name as botocore spells it (``"ServerOffline"``).
+    :param name: the execution type's name (default ``"transfer:ServerOffline"``).
+    :param api_version: the API version whose waiters and model to use, as a
+        client made with ``api_version=`` has them (default: the latest).
+    :param strict: an acceptor whose ``expected`` value the model's enum for
+        its path does not list is an error naming the waiter, the acceptor and
+        the value. By default it is logged (``waiters.unreachable_acceptor``)
+        and kept: a few of botocore's own waiters have one (appconfig
+        ``EnvironmentReadyForDeployment``, omics ``VariantStoreDeleted``), and
+        botocore runs them as they are.
+    :raises DefinitionError: no such service, a service with no waiters, no
+        such waiter (naming those that exist), or, with *strict*, an
+        unreachable ``expected`` value.
+    """
+    names = botocore_waiter_names(service, api_version)
+    if waiter_name not in names:
+        known = f"it has {', '.join(names)}" if names else "it has no waiters"
+        raise DefinitionError(f"botocore {service}: no waiter named {waiter_name!r}; {known}")
+    spec = _waiter_config(service, api_version)[waiter_name]
+    model = service_model(service, api_version)
+    input_shape = model.operation_model(spec["operation"]).input_shape
+    members = list(input_shape.members) if input_shape is not None else []
+    required = set(input_shape.required_members) if input_shape is not None else set()
     definition = {
-        "name": name or f"{service}.{waiter_name}".lower(),
-        "description": f"botocore waiter {service} {waiter_name}",
+        "name": f"{service}.{waiter_name}".lower(),
+        "description": spec.get("description") or f"botocore waiter {service} {waiter_name}",
         "service": service,
         "operation": spec["operation"],
-        "identity": required,
+        "identity": [member for member in members if member in required],
+        "optional": [member for member in members if member not in required],
         "acceptors": spec["acceptors"],
+        "api_version": model.api_version,
     }
-    return compile_definition(definition, source=f"botocore {service} waiters-2.json {waiter_name}")
+    machine = compile_definition(
+        definition, source=f"botocore {service} waiters-2.json {waiter_name}", strict=strict
+    )
+    # The spelling the command line and the registry take; definition files
+    # keep to lowercase names, which botocore's waiter names are not.
+    return dataclasses.replace(machine, name=name or f"{service}:{waiter_name}")

@@ -71,14 +71,14 @@ def _main(argv: Sequence[str] | None) -> int:
 
     command: str = args.command
     if command == "machines":
-        return _machines(args)
+        return _machines_command(args)
     if command == "simulator":
         from waiters.simulator import run
 
         return run(args)
     if command == "wait":
-        return _wait(args, console)
-    return _demo(args, console)
+        return _wait_command(args, console)
+    return _demo_command(args, console)
 
 
 def _usage(message: str) -> int:
@@ -96,7 +96,10 @@ def _print(text: str, stream: Any) -> None:
         pass
 
 
-def _machines(args: Any) -> int:
+# Not named after their modules (_wait, _machines, _demo): importing a submodule
+# sets the package's attribute of that name, and a second main() in the same
+# process would then call the module.
+def _machines_command(args: Any) -> int:
     import waiters
 
     from ._machines import run_machines
@@ -119,7 +122,7 @@ def _report(args: Any, console: Any) -> Any:
     )
 
 
-def _wait(args: Any, console: Any) -> int:
+def _wait_command(args: Any, console: Any) -> int:
     from ._wait import UsageError, run_wait
 
     try:
@@ -128,7 +131,7 @@ def _wait(args: Any, console: Any) -> int:
         return _usage(str(exc))
 
 
-def _demo(args: Any, console: Any) -> int:
+def _demo_command(args: Any, console: Any) -> int:
     from ._demo import run_demo
 
     return run_demo(args, _report(args, console))

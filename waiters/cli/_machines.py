@@ -6,9 +6,16 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from waiters import StateKind, StateMachine, default_registry
+from waiters import (
+    DefinitionError,
+    InvalidExecution,
+    StateKind,
+    StateMachine,
+    botocore_waiter_names,
+    default_registry,
+)
 
-__all__ = ["render_machine", "render_machines", "run_machines"]
+__all__ = ["render_botocore_waiters", "render_machine", "render_machines", "run_machines"]
 
 _ACTIONS = {
     "retry": "retry (keep waiting)",
@@ -53,7 +60,7 @@ def render_machines(machines: Iterable[StateMachine]) -> str:
         for machine in machines
     ]
     lines = _table(rows)
-    lines += ["", "Details: waiters machines TYPE"]
+    lines += ["", "Details: waiters machines TYPE; a service's botocore waiters: SERVICE:"]
     return "\n".join(lines) + "\n"
 
 
@@ -147,9 +154,32 @@ def _record(machine: StateMachine) -> dict[str, Any]:
     }
 
 
+def render_botocore_waiters(service: str, machines: Iterable[StateMachine]) -> str:
+    rows = [["TYPE", "OPERATION", "IDENTIFIED BY"]]
+    rows += [[m.name, m.operation, ", ".join(s.name for s in m.identity)] for m in machines]
+    if len(rows) == 1:
+        return f"botocore has no waiters for {service}\n"
+    lines = _table(rows)
+    lines += ["", f"Details: waiters machines {service}:WaiterName"]
+    return "\n".join(lines) + "\n"
+
+
 def run_machines(type_name: str | None, output: str) -> str:
-    """The text to print; raises :class:`~waiters.InvalidExecution` for an unknown type."""
+    """The text to print; raises :class:`~waiters.InvalidExecution` for an unknown type.
+
+    ``SERVICE:`` lists the service's botocore waiters; ``SERVICE:WaiterName`` shows one.
+    """
     registry = default_registry()
+    if type_name is not None and type_name.endswith(":"):
+        service = type_name[:-1]
+        try:
+            names = botocore_waiter_names(service)
+        except DefinitionError as exc:
+            raise InvalidExecution(str(exc)) from None
+        machines = [registry.get(f"{service}:{name}") for name in names]
+        if output == "json":
+            return json.dumps([_record(m) for m in machines], indent=2) + "\n"
+        return render_botocore_waiters(service, machines)
     if type_name is None:
         machines = list(registry)
         if output == "json":
