@@ -198,3 +198,21 @@ def test_a_real_clock_then_a_mock_clock_share_the_default_budgets_safely() -> No
     assert len({registry for registry, _ in seen}) == 3
     # ...and paces at the default 5 calls/s: two intervals for three slots.
     assert all(waited == pytest.approx(0.4, abs=0.05) for _, waited in seen)
+
+
+@pytest.mark.anyio
+async def test_a_storm_where_every_call_is_throttled_drives_the_rate_to_its_floor(
+    mock_clock: MockClock,
+) -> None:
+    """Time alone never grows the rate back while every call is throttled: it falls to
+    min_rate; the first answer after the storm finds it recovered along the curve."""
+    clock = LoopClock()
+    budget = RateBudget(KEY, BudgetConfig(initial_rate=50, max_rate=50), clock.now())
+    start = clock.now()
+    while clock.now() - start < 60:
+        await budget.acquire(clock)
+        budget.on_throttle(clock.now())
+    assert budget.rate == pytest.approx(0.2)
+    await anyio.sleep(30)
+    budget.on_success(clock.now())
+    assert budget.rate == pytest.approx(50)

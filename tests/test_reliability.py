@@ -139,7 +139,7 @@ def test_faults_forever_are_bounded_by_the_deadline() -> None:
 
     result, elapsed = run_virtual(main)
     assert len(result.outcomes) == 20
-    assert {o.kind for o in result.outcomes} == {OutcomeKind.TIMED_OUT}
+    assert {o.kind for o in result.outcomes} == {OutcomeKind.WAIT_TIMEOUT}
     assert elapsed <= 301.0
 
 

@@ -40,7 +40,8 @@ JOB = default_registry().get("iot-job-execution")
 class FleetClient:
     """describe_job_execution by thing: each thing plays its script (the last step repeats).
 
-    A step is ``"run"`` (IN_PROGRESS), ``"done"`` (SUCCEEDED), ``"throttle"``,
+    A step is ``"run"`` (IN_PROGRESS), ``"done"`` (SUCCEEDED), ``"fail"`` (FAILED),
+    ``"timeout"`` (the device's TIMED_OUT), ``"throttle"``,
     ``"5xx"``, ``"hang"`` (never answers) or a number (answers IN_PROGRESS
     after that many seconds).
     """
@@ -48,6 +49,7 @@ class FleetClient:
     def __init__(self, scripts: dict[str, list[Any]]) -> None:
         self.meta = SimpleNamespace(service_model=service_model("iot"), region_name="us-east-1")
         self.scripts = scripts
+        self.machine = JOB
         self.calls: dict[str, list[float]] = {name: [] for name in scripts}
 
     async def describe_job_execution(self, **params: Any) -> Any:
@@ -65,7 +67,8 @@ class FleetClient:
         if isinstance(step, int | float):
             await anyio.sleep(step)
             step = "run"
-        return status_response(JOB, "SUCCEEDED" if step == "done" else "IN_PROGRESS")
+        state = {"done": "SUCCEEDED", "fail": "FAILED", "timeout": "TIMED_OUT"}.get(step)
+        return status_response(JOB, state or "IN_PROGRESS")
 
 
 def _executions(client: FleetClient) -> list[Execution]:
@@ -244,7 +247,7 @@ async def test_a_deadline_passes_while_queued_behind_the_budget() -> None:
 
     async def one(execution: Execution) -> None:
         outcome = await wait_for(execution, timeout=5, budgets=budgets, raise_on_failure=False)
-        assert outcome.kind is OutcomeKind.TIMED_OUT
+        assert outcome.kind is OutcomeKind.WAIT_TIMEOUT
         ends.append(anyio.current_time() - start)
 
     async with anyio.create_task_group() as tasks:
@@ -265,7 +268,7 @@ def test_the_mock_clock_jumps_hours_in_moments() -> None:
     outcome = MockClock().run(
         wait_for, execution, timeout=3600, raise_on_failure=False, backend="trio"
     )
-    assert outcome.kind is OutcomeKind.TIMED_OUT
+    assert outcome.kind is OutcomeKind.WAIT_TIMEOUT
     assert outcome.elapsed == pytest.approx(3600)
     assert time.perf_counter() - began < 5
     assert not math.isnan(outcome.elapsed)

@@ -161,7 +161,7 @@ def test_timeout_is_a_timeout_error_carrying_the_last_state() -> None:
         _wait(name, client, timeout=timedelta(hours=2))
     error = info.value
     assert isinstance(error, WaitTimeout) and isinstance(error, WaiterError)
-    assert error.outcome is not None and error.outcome.kind is OutcomeKind.TIMED_OUT
+    assert error.outcome is not None and error.outcome.kind is OutcomeKind.WAIT_TIMEOUT
     assert error.outcome.state == "QUEUED"
     assert error.attempts == len(client.calls)
     assert error.last_response is not None

@@ -11,6 +11,7 @@ from ._budget import BudgetConfig, BudgetRegistry, BudgetStats
 from ._calls import POLL_RETRY_CONFIG
 from ._clock import Clock, LoopClock
 from ._errors import (
+    CallbackError,
     DefinitionError,
     ExecutionFailed,
     ExecutionNotFound,
@@ -31,9 +32,10 @@ from ._options import (
 )
 from ._outcome import Outcome, OutcomeKind, Transition
 from ._poller import Poller, wait_all, wait_all_sync
-from ._progress import BatchResult, FailFast, Progress
+from ._progress import DEFAULT_MIN_FINISHED, BatchResult, FailFast, Progress
 from ._registry import (
     MachineRegistry,
+    botocore_waiter_names,
     default_registry,
     load_machines,
     machine_from_botocore_waiter,
@@ -42,6 +44,7 @@ from ._wait import wait_for, wait_for_sync
 
 __all__ = (
     "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_MIN_FINISHED",
     "DEFAULT_NOT_FOUND_GRACE",
     "DEFAULT_TIMEOUT",
     "POLL_RETRY_CONFIG",
@@ -51,6 +54,7 @@ __all__ = (
     "BudgetConfig",
     "BudgetRegistry",
     "BudgetStats",
+    "CallbackError",
     "Clock",
     "DefinitionError",
     "Execution",
@@ -73,6 +77,7 @@ __all__ = (
     "WaitOptions",
     "WaitTimeout",
     "WaiterError",
+    "botocore_waiter_names",
     "default_registry",
     "execution",
     "load_machines",

@@ -27,6 +27,8 @@ __all__ = ["Answer", "CallStats", "Endpoint"]
 _MALFORMED = Failure(
     FailureKind.TRANSIENT, "MalformedResponse", "no members in the answer", None, None
 )
+#: A slot that came after the deadline: no call was made.
+_TOO_LATE: Answer
 
 
 class Answer:
@@ -185,7 +187,7 @@ class Endpoint:
         await self.slot()
         left = deadline - self.clock.now()
         if left <= 0:
-            return self.no_answer()
+            return _TOO_LATE
         limit = self.call_timeout if self.call_timeout < left else left
         if limiter is None:
             return await self.call(params, limit=limit)
@@ -210,3 +212,15 @@ class Endpoint:
 
     def __repr__(self) -> str:
         return f"<Endpoint {self.machine.service}.{self.operation} {self.budget!r}>"
+
+
+_TOO_LATE = Answer(
+    None,
+    Failure(
+        FailureKind.TRANSIENT,
+        "DeadlinePassed",
+        "the deadline passed before a budget slot came; no call was made",
+        None,
+        None,
+    ),
+)

@@ -10,6 +10,7 @@ import anyio
 
 from ._attempt import CallStats
 from ._clock import Clock
+from ._errors import CallbackError
 from ._events import Events
 from ._execution import Execution
 from ._machine import StateKind
@@ -66,6 +67,8 @@ class Batch:
         # Outcomes not yet taken by an iterator; a plain deque, so a batch nobody
         # iterates holds no stream open.
         self._ready: deque[Outcome] = deque()
+        #: The first callback that raised, and what it raised.
+        self._callback_error: tuple[str, Exception] | None = None
         self._arrived = anyio.Event()
         if not executions:
             self._close()
@@ -88,7 +91,10 @@ class Batch:
         states[new_state] = states.get(new_state, 0) + 1
         kinds[new_kind] = kinds.get(new_kind, 0) + 1
         if self.on_transition is not None:
-            self.on_transition(tracker.execution, tracker.history[-1])
+            try:
+                self.on_transition(tracker.execution, tracker.history[-1])
+            except Exception as exc:  # noqa: BLE001 - kept and raised by wait(); the batch goes on
+                self._callback_failed("on_transition", exc)
 
     def finished(self, tracker: Tracker, outcome: Outcome) -> None:
         execution = tracker.execution
@@ -101,14 +107,26 @@ class Batch:
         self._ready.append(outcome)
         self._arrived.set()
         if self.on_outcome is not None:
-            self.on_outcome(outcome)
-        if self.fail_fast is not None and outcome.kind in self.fail_fast.kinds:
-            self.failures += 1
-            if not self.aborted and self.fail_fast.tripped(self.failures, len(self.outcomes)):
+            try:
+                self.on_outcome(outcome)
+            except Exception as exc:  # noqa: BLE001 - kept and raised by wait(); the batch goes on
+                self._callback_failed("on_outcome", exc)
+        if self.fail_fast is not None:
+            # Judged on every outcome: a success can bring the count to min_finished
+            # with the failures already past the fraction.
+            self.failures += self.fail_fast.counts(outcome)
+            if not self.aborted and self.fail_fast.tripped(
+                self.failures, len(self.outcomes), len(self.executions)
+            ):
                 self.abandon("fail-fast threshold reached")
                 return
         if len(self.outcomes) == len(self.executions):
             self._close()
+
+    def _callback_failed(self, name: str, exc: Exception) -> None:
+        if self._callback_error is None:
+            self._callback_error = (name, exc)
+        self.events.log.error("waiters.callback_error", callback=name, error=repr(exc))
 
     # --- public surface ----------------------------------------------------------------
 
@@ -142,9 +160,21 @@ class Batch:
             await self._arrived.wait()
 
     async def wait(self) -> BatchResult:
-        """Wait for every outcome; returns them in the order the executions were given."""
+        """Wait for every outcome; returns them in the order the executions were given.
+
+        :raises CallbackError: a callback raised; the batch went on regardless,
+            and the error carries the whole result.
+        """
         await self.done.wait()
-        return self.result()
+        result = self.result()
+        if self._callback_error is not None:
+            name, exc = self._callback_error
+            raise CallbackError(
+                f"{name} raised {type(exc).__name__}: {exc}; every outcome is in .result",
+                callback=name,
+                result=result,
+            ) from exc
+        return result
 
     def result(self) -> BatchResult:
         """The outcomes so far, in input order (all of them once :attr:`done` is set)."""

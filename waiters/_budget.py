@@ -150,8 +150,6 @@ class RateBudget:
             return
         async with self._lock:
             now = clock.now()
-            if self.rate < self.config.max_rate:
-                self._grow(now)
             # A throttle while this caller sleeps pushes the slot back: look again.
             while self._tat > now:
                 await clock.sleep_until(self._tat)
@@ -164,14 +162,19 @@ class RateBudget:
         """Take a slot if one is free at *now* and nobody is in line; never waits."""
         if self._tat > now or self._lock.locked():
             return False
-        if self.rate < self.config.max_rate:
-            self._grow(now)
         self._tat = now + self._interval
         self._last = now
         self.calls += 1
         return True
 
     def on_success(self, now: float) -> None:
+        """A call went through: the rate grows back along the curve (time since the cut).
+
+        Only answers grow it, never the passing of time alone, so a storm in
+        which every call is throttled drives the rate down to ``min_rate``; the
+        first answer after it finds the rate as far up the curve as the time
+        since the last cut allows.
+        """
         self._last = max(self._last, now)
         if self.rate < self.config.max_rate:
             self._grow(now)

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from ._outcome import Outcome
 
 __all__ = [
+    "CallbackError",
     "DefinitionError",
     "ExecutionFailed",
     "ExecutionNotFound",
@@ -91,3 +92,19 @@ class InvalidExecution(WaiterError, ValueError):
 
 class DefinitionError(WaiterError, ValueError):
     """A state machine definition is malformed (names the file and the key)."""
+
+
+class CallbackError(WaiterError):
+    """A batch's ``on_transition`` or ``on_outcome`` callback raised.
+
+    The batch went on: every outcome is in :attr:`result`. Raised by
+    ``Batch.wait()`` (and so ``wait_all``) once every execution ended; the
+    callback's own exception is the ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, callback: str, result: Any) -> None:
+        super().__init__(message, reason=message)
+        #: ``"on_transition"`` or ``"on_outcome"``.
+        self.callback = callback
+        #: The batch's :class:`~waiters.BatchResult`.
+        self.result = result

@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "PollerOptions",
     "WaitOptions",
+    "check_flags",
 ]
 
 #: One hour, in seconds. ``timeout=None`` waits as long as the execution runs.
@@ -31,6 +32,13 @@ DEFAULT_NOT_FOUND_GRACE = 10.0
 #: Seconds a call may go unanswered before it counts as a transient error, so a
 #: hung connection never hangs a wait.
 DEFAULT_CALL_TIMEOUT = 30.0
+
+
+def check_flags(**flags: object) -> None:
+    """Reject a flag that is not a bool (``None``: left to its default), naming it."""
+    for name, value in flags.items():
+        if value is not None and not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
 def _integer(owner: str, name: str, value: Any, minimum: int) -> None:

@@ -30,7 +30,7 @@ class OutcomeKind(enum.Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     #: The wait's own deadline passed first; the execution may still finish.
-    TIMED_OUT = "timed_out"
+    WAIT_TIMEOUT = "wait_timeout"
     #: The service never reported the execution, even after the grace window.
     NOT_FOUND = "not_found"
     #: Seen, then no longer reported: it ended, and the service does not say how.
@@ -89,7 +89,7 @@ def error_for(outcome: Outcome) -> WaiterError | None:
     if kind in (OutcomeKind.FAILED, OutcomeKind.CANCELLED):
         message = f"{what} ended {outcome.state}"
         cls: type[WaiterError] = ExecutionFailed
-    elif kind is OutcomeKind.TIMED_OUT:
+    elif kind is OutcomeKind.WAIT_TIMEOUT:
         message = f"{what} did not finish within the deadline (last state {outcome.state})"
         cls = WaitTimeout
     elif kind is OutcomeKind.NOT_FOUND:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import random
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -29,6 +30,7 @@ from ._batch import Batch
 from ._budget import BudgetRegistry, budget_key, default_budgets
 from ._calls import Failure, FailureKind, open_client
 from ._clock import Clock, LoopClock, bound_clock
+from ._ending import read_ending
 from ._errors import (
     ExecutionNotFound,
     InvalidExecution,
@@ -45,6 +47,7 @@ from ._options import (
     DEFAULT_TIMEOUT,
     PollerOptions,
     WaitOptions,
+    check_flags,
 )
 from ._outcome import Outcome, OutcomeKind, Transition, error_for
 from ._progress import BatchResult, FailFast
@@ -53,15 +56,15 @@ from ._scheduler import Deadlines, Lane
 from ._sweep import Group
 from ._tracker import Tracker, WaitSettings
 
-__all__ = ["FROM_POLLER", "Poller", "in_event_loop", "wait_all", "wait_all_sync"]
+__all__ = ["FROM_POLLER", "FromPoller", "Poller", "in_event_loop", "wait_all", "wait_all_sync"]
 
 
-class _FromPoller:
+class FromPoller:
     """An option left to the poller's own setting."""
 
-    _instance: _FromPoller | None = None
+    _instance: FromPoller | None = None
 
-    def __new__(cls) -> _FromPoller:
+    def __new__(cls) -> FromPoller:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -71,7 +74,7 @@ class _FromPoller:
 
 
 #: The default of per-batch options: whatever the poller was configured with.
-FROM_POLLER = _FromPoller()
+FROM_POLLER = FromPoller()
 
 #: Retries of a listing that failed transiently (the deadline bounds them).
 _LIST_RETRY = Backoff(min_delay=0.25, max_delay=5.0)
@@ -129,6 +132,9 @@ class Poller:
     :param log_sensitive: do not redact the fields a definition marks sensitive.
     :param keep_responses: keep every answer until the next (default ``False``;
         terminal outcomes carry their response regardless).
+    :param clients: clients by botocore service name for calls that are not
+        an execution's own, such as ``{"logs": logs_client}`` to read how a
+        Transfer execution ended (default: opened from *session*, if any).
     :raises TypeError: an option of the wrong type, naming it.
     :raises ValueError: an option out of range, naming it.
     """
@@ -154,6 +160,7 @@ class Poller:
         log_responses: bool = False,
         log_sensitive: bool = False,
         keep_responses: bool = False,
+        clients: Mapping[str, Any] | None = None,
     ) -> None:
         self.wait_options = WaitOptions(
             timeout=timeout,
@@ -169,6 +176,11 @@ class Poller:
             batch_min=batch_min,
             straggler_limit=straggler_limit,
         )
+        check_flags(
+            log_responses=log_responses, log_sensitive=log_sensitive, keep_responses=keep_responses
+        )
+        if region_name is not None and not isinstance(region_name, str):
+            raise TypeError(f"region_name must be a string, got {region_name!r}")
         if budgets is not None and not isinstance(budgets, BudgetRegistry):
             raise TypeError(f"budgets must be a BudgetRegistry, got {budgets!r}")
         if clock is not None and not isinstance(clock, Clock):
@@ -177,6 +189,9 @@ class Poller:
             raise TypeError(f"rng must be a random.Random, got {rng!r}")
         self.session = session
         self.region_name = region_name
+        if clients is not None and not isinstance(clients, Mapping):
+            raise TypeError(f"clients must map service names to clients, got {clients!r}")
+        self._given_clients = dict(clients or {})
         self._budgets = budgets
         self._clock: Clock = clock if clock is not None else LoopClock()
         self.clock = self._clock
@@ -248,7 +263,7 @@ class Poller:
             # The task group wraps what the body raised; users catch WaiterError
             # and its kin, never groups.
             if exc is not None and _only(group, exc):
-                raise exc.with_traceback(tb) from None
+                raise exc.with_traceback(tb) from exc.__cause__
             raise
 
     def _running(self) -> TaskGroup:
@@ -262,7 +277,7 @@ class Poller:
         self,
         executions: Iterable[Execution],
         *,
-        timeout: float | timedelta | _FromPoller | None = FROM_POLLER,
+        timeout: float | timedelta | FromPoller | None = FROM_POLLER,
         backoff: Backoff | None = None,
         not_found_grace: float | timedelta | None = None,
         fail_fast: FailFast | None = None,
@@ -280,19 +295,35 @@ class Poller:
         :param not_found_grace: seconds or a timedelta (default: the poller's).
         :param fail_fast: stop the batch when failures reach a threshold.
         :param on_transition: called with each observed state change.
-        :param on_outcome: called with each outcome as it arrives.
+        :param on_outcome: called with each outcome as it arrives. A callback
+            that raises does not stop the batch: the first error is logged
+            (``waiters.callback_error``) and raised by ``batch.wait()`` as a
+            :class:`~waiters.CallbackError` carrying every outcome.
         :param immediate: poll every execution at once; by default first polls
             are spread over the first backoff interval (no thundering herd).
         :param keep_responses: keep every answer (default: the poller's).
         :raises InvalidExecution: an item is not an :class:`Execution`, or is
             unbound and the poller has no session.
+        :raises TypeError: *fail_fast* is not a :class:`FailFast`, or a callback
+            is not callable.
         :raises RuntimeError: the poller is not running.
 
         Executions given more than once are waited on once and listed in
         ``batch.duplicates``.
         """
         task_group = self._running()
+        check_flags(immediate=immediate, keep_responses=keep_responses)
         options = self._wait_options(timeout, backoff, not_found_grace, keep_responses)
+        if fail_fast is not None and not isinstance(fail_fast, FailFast):
+            raise TypeError(f"fail_fast must be a FailFast, got {fail_fast!r}")
+        for name, callback in (("on_transition", on_transition), ("on_outcome", on_outcome)):
+            if callback is not None and not callable(callback):
+                raise TypeError(f"{name} must be callable, got {callback!r}")
+            if inspect.iscoroutinefunction(callback):
+                raise TypeError(
+                    f"{name} must be a plain function: it is called on the event loop "
+                    f"and an async one would never be awaited, got {callback!r}"
+                )
         unique: dict[Execution, None] = {}
         duplicates: list[Execution] = []
         for item in executions:
@@ -343,7 +374,7 @@ class Poller:
         self,
         execution: Execution,
         *,
-        timeout: float | timedelta | _FromPoller | None = FROM_POLLER,
+        timeout: float | timedelta | FromPoller | None = FROM_POLLER,
         backoff: Backoff | None = None,
         not_found_grace: float | timedelta | None = None,
     ) -> Outcome:
@@ -391,13 +422,13 @@ class Poller:
 
     def _wait_options(
         self,
-        timeout: float | timedelta | _FromPoller | None,
+        timeout: float | timedelta | FromPoller | None,
         backoff: Backoff | None,
         not_found_grace: float | timedelta | None,
         keep_responses: bool | None,
     ) -> WaitOptions:
         changes: dict[str, Any] = {}
-        if not isinstance(timeout, _FromPoller):
+        if not isinstance(timeout, FromPoller):
             changes["timeout"] = timeout
         if backoff is not None:
             changes["backoff"] = backoff
@@ -418,7 +449,7 @@ class Poller:
         *,
         client: Any = None,
         params: Mapping[str, Any] | None = None,
-        timeout: float | timedelta | _FromPoller | None = FROM_POLLER,
+        timeout: float | timedelta | FromPoller | None = FROM_POLLER,
     ) -> list[Execution]:
         """Every execution the type's list operation reports for *parent*, bound to its client.
 
@@ -464,6 +495,7 @@ class Poller:
         what = f"{machine.service} {spec.operation} of {parent}"
         found: list[Execution] = []
         tries = 0
+        last: Failure | None = None
         unreachable_since: float | None = None
         names = [param.name for param in machine.identity]
         while True:
@@ -478,10 +510,13 @@ class Poller:
                         f"{what}: {type(answer.error).__name__}: {answer.error}",
                         reason=str(answer.error),
                     ) from answer.error
+                if failure.code != "DeadlinePassed":
+                    last = failure
                 if now >= deadline:
+                    why = f"; last: {last.reason}" if last is not None else ""
                     raise WaitTimeout(
-                        f"{what}: not complete by the deadline ({failure.reason})",
-                        reason=failure.reason,
+                        f"{what}: not complete by the deadline{why}",
+                        reason=last.reason if last is not None else failure.reason,
                         attempts=tries,
                     ) from answer.error
                 if failure.kind is FailureKind.THROTTLED:
@@ -572,13 +607,16 @@ class Poller:
         operation: str,
         method: str,
         *,
+        service: str | None = None,
         expects_members: bool = True,
     ) -> Endpoint:
         key = (id(client), operation)
         endpoint = self._endpoints.get(key)
         if endpoint is None:
             now = self.clock.now()
-            budget = self.budgets.get(budget_key(client, machine.service, operation), now)
+            budget = self.budgets.get(
+                budget_key(client, service or machine.service, operation), now
+            )
             endpoint = self._endpoints[key] = Endpoint(
                 client,
                 method,
@@ -614,6 +652,11 @@ class Poller:
                 # the same way, so end them all now instead of one call each.
                 self._fail_lane(lane, failure, answer.error)
             return
+        if tracker.ending_since is not None:
+            # It ended; where the service no longer says how, its log may.
+            task_group = self._running()
+            task_group.start_soon(self._read_ending, tracker)
+            return
         if not tracker.listed:
             lane.push(tracker, decision)
         spec = tracker.execution.machine.batch
@@ -628,6 +671,24 @@ class Poller:
             parent = spec.parent_from.search(answer.response)
             if parent is not None:
                 self._join_group(lane, tracker, parent, self._task_group)
+
+    async def _read_ending(self, tracker: Tracker) -> None:
+        spec = tracker.execution.machine.ending
+        assert spec is not None
+        client = self._given_clients.get(spec.service)
+        if client is None and self.session is not None:
+            client = await self._client_for_service(spec.service)
+        endpoint = None
+        if client is not None:
+            endpoint = self._endpoint(
+                client,
+                tracker.execution.machine,
+                spec.operation,
+                spec.method,
+                service=spec.service,
+                expects_members=False,
+            )
+        await read_ending(tracker, endpoint, clock=self.clock, rng=self.rng, stats=self.stats)
 
     def _fail_lane(self, lane: Lane, failure: Failure, error: BaseException | None) -> None:
         now = self.clock.now()
@@ -722,6 +783,7 @@ async def wait_all(
     :param poller_options: the other keyword arguments of :class:`Poller`.
     :raises WaiterError: with ``raise_on_failure``, the first failure's error.
     """
+    check_flags(raise_on_failure=raise_on_failure)
     async with Poller(timeout=timeout, **poller_options) as poller:
         result = await poller.wait_all(
             executions, fail_fast=fail_fast, on_transition=on_transition, on_outcome=on_outcome

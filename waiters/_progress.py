@@ -11,38 +11,91 @@ from ._outcome import Outcome, OutcomeKind
 if TYPE_CHECKING:
     from ._execution import Execution
 
-__all__ = ["BatchResult", "FailFast", "Progress"]
+__all__ = ["DEFAULT_MIN_FINISHED", "BatchResult", "FailFast", "Progress"]
+
+
+#: Executions that must have finished before a fraction is judged, unless the
+#: batch is smaller (then all of them). Like IoT's ``minNumberOfExecutedThings``
+#: in a job's abort configuration: one early failure is not 100% of a rollout.
+DEFAULT_MIN_FINISHED = 20
 
 
 @dataclass(frozen=True, slots=True)
 class FailFast:
-    """Stop a batch when failures reach a count or a fraction (like IoT's abort config).
+    """Stop a batch when failures reach a count or a fraction, as IoT's job abort rules do.
 
-    ``fraction`` is failures over finished executions, checked once at least
-    ``min_finished`` have finished. The rest are reported as abandoned.
+    The rest of the batch is reported ``abandoned``.
+
+    :param count: stop once this many executions failed (an integer >= 1).
+    :param fraction: stop once this fraction of the finished executions failed
+        (in (0, 1]), judged only once ``min_finished`` have finished.
+    :param min_finished: finished executions needed before ``fraction`` is
+        judged (an integer >= 1; default 20, or the whole batch when it is
+        smaller). IoT's abort configuration calls it ``minNumberOfExecutedThings``.
+    :param kinds: the outcome kinds that count as failures (default: failed).
+    :param states: if given, only outcomes ending in these states count (e.g.
+        ``{"FAILED", "REJECTED"}`` leaves IoT's ``TIMED_OUT`` out, like an
+        abort criterion's ``failureType``).
+    :raises TypeError: a value of the wrong type, naming the field.
+    :raises ValueError: no rule, or a value out of range, naming the field.
     """
 
     count: int | None = None
     fraction: float | None = None
-    min_finished: int = 1
+    min_finished: int = DEFAULT_MIN_FINISHED
     kinds: frozenset[OutcomeKind] = frozenset({OutcomeKind.FAILED})
+    states: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.count is None and self.fraction is None:
             raise ValueError("FailFast needs count or fraction")
-        if self.count is not None and (isinstance(self.count, bool) or self.count < 1):
-            raise ValueError(f"count must be a positive integer, got {self.count!r}")
-        if self.fraction is not None and not 0 < self.fraction <= 1:
-            raise ValueError(f"fraction must be in (0, 1], got {self.fraction!r}")
+        if self.count is not None:
+            if isinstance(self.count, bool) or not isinstance(self.count, int):
+                raise TypeError(f"FailFast.count must be an integer, got {self.count!r}")
+            if self.count < 1:
+                raise ValueError(f"FailFast.count must be at least 1, got {self.count!r}")
+        if self.fraction is not None:
+            if isinstance(self.fraction, bool) or not isinstance(self.fraction, int | float):
+                raise TypeError(f"FailFast.fraction must be a number, got {self.fraction!r}")
+            if not 0 < self.fraction <= 1:
+                raise ValueError(f"FailFast.fraction must be in (0, 1], got {self.fraction!r}")
+        if isinstance(self.min_finished, bool) or not isinstance(self.min_finished, int):
+            raise TypeError(f"FailFast.min_finished must be an integer, got {self.min_finished!r}")
         if self.min_finished < 1:
-            raise ValueError(f"min_finished must be at least 1, got {self.min_finished!r}")
+            raise ValueError(f"FailFast.min_finished must be at least 1, got {self.min_finished!r}")
+        if isinstance(self.kinds, str) or not hasattr(self.kinds, "__iter__"):
+            raise TypeError(f"FailFast.kinds must be a set of OutcomeKind, got {self.kinds!r}")
+        kinds = []
+        for kind in self.kinds:
+            try:
+                kinds.append(OutcomeKind(kind))
+            except ValueError:
+                raise ValueError(
+                    f"FailFast.kinds: expected outcome kinds ({[k.value for k in OutcomeKind]}), "
+                    f"got {kind!r}"
+                ) from None
+        object.__setattr__(self, "kinds", frozenset(kinds))
+        if self.states is not None:
+            if isinstance(self.states, str) or not all(isinstance(s, str) for s in self.states):
+                raise TypeError(
+                    f"FailFast.states must be a set of state names, got {self.states!r}"
+                )
+            object.__setattr__(self, "states", frozenset(self.states))
 
-    def tripped(self, failures: int, finished: int) -> bool:
+    def counts(self, outcome: Outcome) -> bool:
+        """Whether *outcome* counts as a failure under this rule."""
+        if outcome.kind not in self.kinds:
+            return False
+        return self.states is None or outcome.state in self.states
+
+    def tripped(self, failures: int, finished: int, total: int | None = None) -> bool:
+        """Whether *failures* among *finished* (of *total*) executions stop the batch."""
         if self.count is not None and failures >= self.count:
             return True
+        needed = self.min_finished if total is None else min(self.min_finished, total)
         return (
             self.fraction is not None
-            and finished >= self.min_finished
+            and finished >= needed
             and failures / finished >= self.fraction
         )
 

@@ -39,7 +39,7 @@ from ._backoff import Backoff
 from ._calls import FailureKind
 from ._clock import Clock
 from ._events import Events
-from ._machine import BatchSpec, StateMachine
+from ._machine import BatchSpec, StateKind, StateMachine
 from ._tracker import Tracker
 
 __all__ = ["Group", "identity_of"]
@@ -184,7 +184,21 @@ class Group:
 
     def _apply(self, key: tuple[Any, ...], state: str | None, item: Any, now: float) -> None:
         """Apply a state a list showed (or the counts imply) to one member."""
-        self.members[key].on_summary(state, item, now)
+        tracker = self.members[key]
+        kind = self.machine.kind_of(state)
+        if (
+            kind is not None
+            and kind.terminal
+            and kind is not StateKind.SUCCEEDED
+            and self.machine.reason is not None
+        ):
+            # A list summary does not say why (IoT's lack statusDetails): the one
+            # Describe an execution that did not succeed costs reads its reason.
+            if item is not None:
+                tracker.attempts += 1  # this page reported on it
+            self._describe(key)
+            return
+        tracker.on_summary(state, item, now)
 
     # --- sweeps --------------------------------------------------------------------------
 

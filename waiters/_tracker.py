@@ -23,7 +23,7 @@ from ._backoff import Backoff
 from ._calls import Failure, FailureKind
 from ._events import Events
 from ._execution import Execution
-from ._machine import StateKind
+from ._machine import AcceptorError, StateKind
 from ._outcome import Outcome, OutcomeKind, Transition
 
 __all__ = ["Tracker", "WaitSettings", "Watch"]
@@ -85,6 +85,7 @@ class Tracker:
         "attempts",
         "deadline",
         "due",
+        "ending_since",
         "execution",
         "hint_at",
         "hint_spent",
@@ -126,6 +127,8 @@ class Tracker:
         self.outcome: Outcome | None = None
         #: Observed through list sweeps rather than its own Describe calls.
         self.listed = False
+        #: When the service stopped reporting it, while its ending is looked up elsewhere.
+        self.ending_since: float | None = None
         self.unreachable_since: float | None = None
 
     # --- answers -----------------------------------------------------------------------
@@ -133,16 +136,19 @@ class Tracker:
     def on_answer(self, answer: Answer, now: float) -> Outcome | float:
         """Take the answer of this execution's own call: its outcome, or when it is due next.
 
-        A throttled call costs the execution nothing but time: it is due again
-        at once (the budget paces it).
+        A throttled call costs the execution no attempt and no backoff step; it
+        is due again after its usual delay (and the budget slows down).
         """
         response = answer.response
         if response is not None:
             outcome = self.on_response(response, now)
         elif answer.failure is not None:
             if answer.failure.kind is FailureKind.THROTTLED:
+                # No attempt and no backoff step: a throttle is not the execution's
+                # doing. But it waits its usual delay, so a storm never makes an
+                # execution poll faster than it would have.
                 self._throttled(answer.failure)
-                return self.time_out(now) if now >= self.deadline else now
+                return self.time_out(now) if now >= self.deadline else self.next_due(now)
             outcome = self.on_failure(answer.failure, now, answer.error)
         else:
             assert answer.error is not None
@@ -170,8 +176,17 @@ class Tracker:
                     self._after_poll(now)
                     return None
                 self.version = version
-        state, kind = machine.evaluate(response)
-        if self.watch.settings.keep_responses or (kind is not None and kind.terminal):
+        try:
+            state, kind = machine.evaluate(response)
+        except AcceptorError as exc:
+            # botocore's waiter raises here too (say, length() of a missing list).
+            self.response = response
+            return self.finish(OutcomeKind.ERROR, now, reason=str(exc), error=exc)
+        if (
+            self.watch.settings.keep_responses
+            or (kind is not None and kind.terminal)
+            or machine.ending is not None  # the last answer says where its log is
+        ):
             self.response = response
         if events.debug:
             events.log.debug(
@@ -239,12 +254,21 @@ class Tracker:
     def on_summary(
         self, state: str | None, item: Mapping[str, Any] | None, now: float
     ) -> Outcome | None:
-        """Take a state seen in a list call (or inferred from one); the outcome if it ends."""
+        """Take a state seen in a list call (or inferred from one); the outcome if it ends.
+
+        A list page that reports the execution counts as one of its attempts.
+        """
+        if item is not None:
+            self.attempts += 1
         self.seen = True
         self.not_found = None
         machine = self.execution.machine
         kind = machine.kind_of(state)
-        if item is not None and (self.watch.settings.keep_responses or (kind and kind.terminal)):
+        if item is not None and (
+            self.watch.settings.keep_responses
+            or (kind and kind.terminal)
+            or machine.ending is not None
+        ):
             self.response = item
         self.observe(state, kind, now)
         if self.kind is not None and self.kind.terminal:
@@ -265,6 +289,12 @@ class Tracker:
         kind = failure.kind
         events = self.watch.events
         self.attempts += 1
+        if kind is FailureKind.WAITING:
+            # An acceptor's retry: the service answered, and the answer means "not yet".
+            self.unreachable_since = None
+            self.observe(failure.code, StateKind.RUNNING, now)
+            self._after_poll(now)
+            return None
         if kind is FailureKind.TRANSIENT:
             if events.info:
                 events.log.info(
@@ -298,17 +328,44 @@ class Tracker:
             )
         if kind is FailureKind.NOT_FOUND:
             if self.seen:
-                return self.finish(
-                    OutcomeKind.VANISHED,
-                    now,
-                    reason=f"{failure.code} after the execution was seen running",
-                )
+                return self._gone(failure, now)
             self.not_found = failure
             if now - self.started >= self.watch.settings.not_found_grace or now >= self.deadline:
                 return self.finish(OutcomeKind.NOT_FOUND, now, reason=failure.reason)
             self.step += 1
             return None
         return self.finish(OutcomeKind.ERROR, now, reason=failure.reason, error=exc)
+
+    def _gone(self, failure: Failure, now: float) -> Outcome | None:
+        """Seen, and now unknown to the service: it ended. Say how, where anything can."""
+        machine = self.execution.machine
+        last = self.state
+        sole = machine.sole_endings.get(last) if last is not None else None
+        if sole is not None:
+            # What the last answer said of the failure, else why the ending is certain.
+            said = machine.reason_of(self.response)
+            return self.end_in(
+                sole,
+                now,
+                reason=said
+                or f"{sole} is the only way {last} ends; the service no longer reports it",
+            )
+        if machine.ending is not None:
+            # Its log may say: the poller looks it up (see waiters._ending).
+            self.ending_since = now
+            return None
+        return self.finish(
+            OutcomeKind.VANISHED,
+            now,
+            reason=f"last seen {last or 'unseen'}, then {failure.code}: it ended, and the "
+            "service does not say how",
+        )
+
+    def end_in(self, state: str, now: float, *, reason: str | None = None) -> Outcome:
+        """End the wait in terminal *state*, learnt other than from a describe answer."""
+        kind = self.execution.machine.states[state]
+        self.observe(state, kind, now)
+        return self.finish(_OUTCOME_OF[kind], now, reason=reason)
 
     def on_exception(self, exc: BaseException, now: float) -> Outcome:
         """An exception nobody classified: end the wait with it, never lose the execution."""
@@ -378,6 +435,10 @@ class Tracker:
         machine = self.execution.machine
         if reason is None:
             reason = machine.reason_of(self.response)
+        if reason is None and kind in (OutcomeKind.FAILED, OutcomeKind.CANCELLED):
+            # Say so rather than nothing: the model has no field for why.
+            where = "its list summary" if self.listed else f"{machine.operation}"
+            reason = f"ended {self.state}; {where} gives no reason"
         outcome = Outcome(
             execution=self.execution,
             kind=kind,
@@ -408,9 +469,14 @@ class Tracker:
         """End the wait at its deadline (``not_found`` if it was never seen, only missed)."""
         if self.not_found is not None and not self.seen:
             return self.finish(OutcomeKind.NOT_FOUND, now, reason=self.not_found.reason)
-        return self.finish(
-            OutcomeKind.TIMED_OUT, now, reason=f"still {self.state or 'unseen'} at the deadline"
-        )
+        if self.ending_since is not None:
+            reason = (
+                f"last seen {self.state or 'unseen'}, no longer reported; how it ended was "
+                "not known by the deadline"
+            )
+        else:
+            reason = f"still {self.state or 'unseen'} at the deadline"
+        return self.finish(OutcomeKind.WAIT_TIMEOUT, now, reason=reason)
 
     def abandon(self, now: float, reason: str) -> Outcome:
         return self.finish(OutcomeKind.ABANDONED, now, reason=reason)

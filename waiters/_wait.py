@@ -8,6 +8,7 @@ the same budgets, call timeout, deadline watchdog and answers.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -19,9 +20,9 @@ from ._budget import BudgetRegistry
 from ._clock import Clock
 from ._errors import InvalidExecution
 from ._execution import Execution, execution
-from ._options import DEFAULT_CALL_TIMEOUT, DEFAULT_NOT_FOUND_GRACE, DEFAULT_TIMEOUT
+from ._options import DEFAULT_CALL_TIMEOUT, DEFAULT_NOT_FOUND_GRACE, DEFAULT_TIMEOUT, check_flags
 from ._outcome import Outcome, error_for
-from ._poller import Poller, in_event_loop
+from ._poller import FROM_POLLER, FromPoller, Poller, in_event_loop
 
 __all__ = ["resolve_execution", "wait_for", "wait_for_sync"]
 
@@ -44,10 +45,10 @@ async def wait_for(
     operation: str | None = None,
     /,
     *,
-    timeout: float | timedelta | None = DEFAULT_TIMEOUT,
+    timeout: float | timedelta | FromPoller | None = FROM_POLLER,
     backoff: Backoff | None = None,
     raise_on_failure: bool = True,
-    not_found_grace: float | timedelta = DEFAULT_NOT_FOUND_GRACE,
+    not_found_grace: float | timedelta | None = None,
     client: Any = None,
     session: Any = None,
     region_name: str | None = None,
@@ -59,6 +60,7 @@ async def wait_for(
     call_timeout: float | timedelta | None = None,
     log_responses: bool | None = None,
     log_sensitive: bool | None = None,
+    clients: Mapping[str, Any] | None = None,
     **params: Any,
 ) -> Outcome:
     """Wait until one execution ends, and return how it ended.
@@ -73,20 +75,21 @@ async def wait_for(
         execution) or an :class:`Execution`.
     :param operation: the describe method (``"describe_job_execution"``) or
         operation name, with a client.
-    :param timeout: seconds or a timedelta until the absolute deadline
-        (default one hour; ``None`` waits as long as the execution runs).
+    :param timeout: seconds or a timedelta until the absolute deadline;
+        ``None`` waits as long as the execution runs (default: one hour, or
+        the poller's own timeout with *poller*).
     :param backoff: delays between polls (default ``Backoff()``: 1 s to 30 s).
     :param raise_on_failure: raise the outcome's :class:`WaiterError` when it
         did not succeed (default ``True``).
     :param not_found_grace: seconds or a timedelta during which "not found"
-        means "not visible yet" (default 10 s).
+        means "not visible yet" (default 10 s, or the poller's).
     :param client: the client to poll through, for an unbound execution.
     :param session: a boto3 or aioboto3 session to open a client from.
     :param region_name: the region of that client.
     :param poller: a running :class:`Poller` to wait on; it brings its own
         clients, clock, budgets, call timeout and logging, so *session*,
         *region_name*, *clock*, *budgets*, *rng*, *logger*, *call_timeout*,
-        *log_responses* and *log_sensitive* cannot be given with it.
+        *log_responses*, *log_sensitive* and *clients* cannot be given with it.
     :param clock: the clock (default: the event loop's).
     :param budgets: the rate budgets (default: the event loop's).
     :param rng: the source of jitter.
@@ -95,6 +98,8 @@ async def wait_for(
         (default 30 s).
     :param log_responses: add each response to ``waiters.poll`` (debug).
     :param log_sensitive: do not redact fields the definition marks sensitive.
+    :param clients: clients for calls that are not the execution's own, by
+        service: ``{"logs": logs_client}`` reads how a Transfer execution ended.
     :param params: the describe call's parameters, with a client.
     :raises InvalidExecution: bad parameters (before any call), or options
         that conflict with *poller*.
@@ -104,6 +109,11 @@ async def wait_for(
     :raises ExecutionVanished: seen, then no longer reported.
     :raises ServiceError: the service refused the calls (credentials, permissions).
     """
+    check_flags(
+        raise_on_failure=raise_on_failure, log_responses=log_responses, log_sensitive=log_sensitive
+    )
+    if region_name is not None and not isinstance(region_name, str):
+        raise TypeError(f"region_name must be a string, got {region_name!r}")
     target_execution = resolve_execution(target, operation, params)
     if client is not None:
         target_execution = target_execution.bind(client)
@@ -118,6 +128,7 @@ async def wait_for(
             "call_timeout": call_timeout,
             "log_responses": log_responses,
             "log_sensitive": log_sensitive,
+            "clients": clients,
         }
         given = [name for name, value in conflicts.items() if value is not None]
         if given:
@@ -137,9 +148,9 @@ async def wait_for(
         async with Poller(
             session=session,
             region_name=region_name,
-            timeout=timeout,
+            timeout=DEFAULT_TIMEOUT if isinstance(timeout, FromPoller) else timeout,
             backoff=backoff,
-            not_found_grace=not_found_grace,
+            not_found_grace=DEFAULT_NOT_FOUND_GRACE if not_found_grace is None else not_found_grace,
             concurrency=1,
             batch=False,
             call_timeout=DEFAULT_CALL_TIMEOUT if call_timeout is None else call_timeout,
@@ -150,6 +161,7 @@ async def wait_for(
             log_responses=bool(log_responses),
             log_sensitive=bool(log_sensitive),
             keep_responses=True,
+            clients=clients,
         ) as private:
             outcome = await private.wait(target_execution)
     if raise_on_failure:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from waiters import BudgetConfig, PollerOptions, WaitOptions
+from waiters import DEFAULT_MIN_FINISHED, BudgetConfig, PollerOptions, WaitOptions
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -57,12 +57,15 @@ exit codes:
   3    the deadline passed first (and none ended badly)
   4    AWS refused or could not be reached, for reasons not about the
        executions (credentials, access denied, a wrong endpoint)
+  5    nothing to wait on: every --all-of parent listed no execution
   130  interrupted (SIGINT);  143  terminated (SIGTERM)
 
 examples:
   waiters demo
   waiters machines
   waiters machines iot-job-execution
+  waiters machines transfer:
+  waiters wait transfer:ServerOffline --param ServerId=s-0123456789abcdef0
   waiters wait iot-job-execution --param jobId=fw-42 --param thingName=pump-7 --timeout 30m
   waiters wait iot-job-execution --all-of fw-42 --output json > result.json
 """
@@ -86,8 +89,8 @@ examples:
   waiters wait iot-job-execution --all-of fw-42 --timeout 1h30m --output json
 
 exit codes: 0 all succeeded, 1 one ended badly, 2 usage, 3 timed out,
-4 AWS refused or unreachable (credentials, access, endpoint), 130 SIGINT,
-143 SIGTERM.
+4 AWS refused or unreachable (credentials, access, endpoint), 5 nothing to
+wait on, 130 SIGINT, 143 SIGTERM.
 """
 
 _DEMO_EPILOG = """\
@@ -165,6 +168,13 @@ def positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
+
+
+def _state_list(text: str) -> frozenset[str]:
+    states = frozenset(part.strip() for part in text.split(",") if part.strip())
+    if not states:
+        raise argparse.ArgumentTypeError(f"expected STATE[,STATE...], got {text!r}")
+    return states
 
 
 def fail_fast(text: str) -> tuple[str, float]:
@@ -313,7 +323,32 @@ def _add_polling(parser: argparse.ArgumentParser) -> None:
         "--fail-fast",
         type=fail_fast,
         metavar="N|P%",
-        help="stop waiting after N failures, or once P%% of the finished ones failed",
+        help="stop waiting after N failures, or once P%% of the finished ones failed "
+        "(judged once --fail-fast-min have finished)",
+    )
+    group.add_argument(
+        "--accept",
+        action="append",
+        choices=("vanished",),
+        default=[],
+        metavar="vanished",
+        help="exit 0 for executions that ended but whose ending no source could tell "
+        "(Transfer without a readable execution log); they still show as vanished",
+    )
+    group.add_argument(
+        "--fail-fast-min",
+        type=positive_int,
+        default=DEFAULT_MIN_FINISHED,
+        metavar="N",
+        help="finished executions needed before a P%% rule is judged, like IoT's "
+        f"minNumberOfExecutedThings (default: {DEFAULT_MIN_FINISHED}, or all when fewer)",
+    )
+    group.add_argument(
+        "--fail-fast-states",
+        type=_state_list,
+        metavar="STATE,STATE",
+        help="only failures ending in these states count toward --fail-fast "
+        "(e.g. FAILED,REJECTED leaves TIMED_OUT out; default: every failure)",
     )
 
 
@@ -341,7 +376,12 @@ def build_parser(*, simulator: bool = True) -> Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
-    wait.add_argument("type", metavar="TYPE", help="execution type (see `waiters machines`)")
+    wait.add_argument(
+        "type",
+        metavar="TYPE",
+        help="execution type (see `waiters machines`), or a botocore waiter as "
+        "SERVICE:WaiterName (transfer:ServerOffline)",
+    )
     what = wait.add_argument_group("executions")
     what.add_argument(
         "-p",
@@ -387,7 +427,12 @@ def build_parser(*, simulator: bool = True) -> Parser:
         "transitions and error handling.",
         parents=[common],
     )
-    machines.add_argument("type", metavar="TYPE", nargs="?", help="show this type in detail")
+    machines.add_argument(
+        "type",
+        metavar="TYPE",
+        nargs="?",
+        help="show this type in detail; SERVICE: lists the service's botocore waiters",
+    )
     machines.add_argument(
         "--output", choices=("text", "json"), default="text", help="(default: text)"
     )

@@ -152,9 +152,9 @@ def _note(result: BatchResult) -> tuple[str, str] | None:
     bad = sum(1 for outcome in result.outcomes if not outcome.ok)
     return (
         f"The {bad:,} executions that did not succeed failed by design: the simulated fleet "
-        "has a realistic mix of failures, and Transfer Family forgets finished executions, "
-        "so they end 'vanished' (or 'not found' when they ended unseen). "
-        "`waiters wait` would exit 1 here.",
+        "has a realistic mix of failures (each with its reason). Transfer Family forgets "
+        "finished executions: their workflow logs say how they ended (one that ended "
+        "before its first poll is 'not found'). `waiters wait` would exit 1 here.",
         "demo complete (its failures are part of the demo)",
     )
 
@@ -178,6 +178,12 @@ def run_demo(args: argparse.Namespace, report: Report) -> int:
         async with Simulator(fleet) as sim:
             client_kwargs: dict[str, Any] = sim.client_kwargs()
             services = {registry.get(name).service for name in DEMO_TYPES}
+            # CloudWatch Logs says how each Transfer execution ended.
+            services |= {
+                ending.service
+                for name in DEMO_TYPES
+                if (ending := registry.get(name).ending) is not None
+            }
             async with open_clients(aioboto3.Session(), services, **client_kwargs) as clients:
                 # Only now: the clients took a moment to open, and simulated time flies.
                 added = _populate(fleet, args.things)
@@ -198,6 +204,7 @@ def run_demo(args: argparse.Namespace, report: Report) -> int:
                     options,
                     report,
                     interrupts,
+                    clients=clients,
                     code_for=_code,
                     note=_note,
                     start_extra={

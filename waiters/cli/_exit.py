@@ -24,6 +24,8 @@ class ExitCode(enum.IntEnum):
     TIMED_OUT = 3
     #: AWS refused for a reason not about the execution: credentials, permissions, endpoint.
     AWS_ERROR = 4
+    #: Nothing to wait on: every --all-of parent listed no execution.
+    NOTHING = 5
     SIGINT = 128 + signal.SIGINT
     SIGTERM = 128 + signal.SIGTERM
 
@@ -46,24 +48,26 @@ _MEANING = {
     ExitCode.USAGE: "usage or bad input",
     ExitCode.TIMED_OUT: "the deadline passed before every execution ended",
     ExitCode.AWS_ERROR: "AWS refused calls for a reason not about the executions",
+    ExitCode.NOTHING: "there was no execution to wait on",
     ExitCode.SIGINT: "interrupted (SIGINT)",
     ExitCode.SIGTERM: "terminated (SIGTERM)",
 }
 
 
-def exit_code_for(outcomes: Iterable[Outcome]) -> ExitCode:
+def exit_code_for(outcomes: Iterable[Outcome], accept: Iterable[str] = ()) -> ExitCode:
     """The exit code of a finished wait.
 
     A definite bad ending outranks an AWS error, which outranks a timeout:
     "the deployment failed" is the answer a pipeline needs first, "fix the
-    credentials" second, and "wait longer" last.
+    credentials" second, and "wait longer" last. Outcome kinds in *accept*
+    (``--accept vanished``) count as success.
     """
-    kinds = {outcome.kind.value for outcome in outcomes}
+    kinds = {outcome.kind.value for outcome in outcomes} - set(accept)
     if kinds & _BAD_ENDINGS:
         return ExitCode.FAILED
     if "error" in kinds:
         return ExitCode.AWS_ERROR
-    if "timed_out" in kinds:
+    if "wait_timeout" in kinds:
         return ExitCode.TIMED_OUT
     return ExitCode.OK
 

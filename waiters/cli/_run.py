@@ -129,6 +129,8 @@ class RunOptions:
     poller: PollerOptions
     budgets: BudgetRegistry = field(default_factory=BudgetRegistry)
     fail_fast: FailFast | None = None
+    #: Outcome kinds the exit code counts as success (``--accept vanished``).
+    accept: frozenset[str] = frozenset()
 
 
 async def wait_and_report(
@@ -138,11 +140,16 @@ async def wait_and_report(
     interrupts: Interrupts,
     *,
     listing: Callable[[Poller], Awaitable[list[Execution]]] | None = None,
+    clients: Mapping[str, Any] | None = None,
     code_for: Callable[[BatchResult], int] | None = None,
     note: Callable[[BatchResult], tuple[str, str] | None] | None = None,
     start_extra: Mapping[str, Any] | None = None,
 ) -> int:
-    """Wait on *executions* (and those *listing* finds), show it, and return the exit code."""
+    """Wait on *executions* (and those *listing* finds), show it, and return the exit code.
+
+    *clients* are the poller's clients for calls that are not an execution's
+    own (CloudWatch Logs, for how a Transfer execution ended).
+    """
     wait, polling = options.wait, options.poller
     async with Poller(
         timeout=wait.timeout,
@@ -155,6 +162,7 @@ async def wait_and_report(
         batch_min=polling.batch_min,
         straggler_limit=polling.straggler_limit,
         budgets=options.budgets,
+        clients=clients,
     ) as poller:
         if listing is not None:
             # Listed on the poller, so the list calls share its budgets and call timeout.
@@ -181,8 +189,15 @@ async def wait_and_report(
     elif code_for is not None:
         code = code_for(result)
     else:
-        code = exit_code_for(result.outcomes)
+        code = exit_code_for(result.outcomes, options.accept)
     remark = note(result) if note is not None and interrupts.signum is None else None
+    accepted = sum(1 for outcome in result.outcomes if outcome.kind.value in options.accept)
+    if code == ExitCode.OK and accepted and remark is None:
+        remark = (
+            f"{accepted:,} executions ended without any source saying how; accepted as "
+            "done (--accept vanished).",
+            "every execution succeeded or ended unseen, as accepted",
+        )
     if code == ExitCode.TIMED_OUT and _never_answered(result, progress):
         # Each failed call looked transient (connection refused, 5xx), so the library
         # kept trying until the deadline. Not one answer in the whole wait is not about

@@ -88,6 +88,9 @@ def _convert(machine: StateMachine, name: str, value: Any, where: str) -> Any:
     if spec is None:
         return value  # Execution() names the unknown parameter and lists the known ones.
     kind = spec.type_name
+    if kind in ("list", "structure", "map"):
+        member = spec.shape.member.type_name if kind == "list" and spec.shape else None
+        return _structured(name, kind, member, value, where)
     try:
         if kind in ("integer", "long"):
             return int(value)
@@ -103,6 +106,19 @@ def _convert(machine: StateMachine, name: str, value: Any, where: str) -> Any:
             return False
         raise UsageError(f"{where}: {name}: expected true or false, got {value!r}")
     return value
+
+
+def _structured(name: str, kind: str, member: str | None, value: str, where: str) -> Any:
+    """A list, structure or map parameter: JSON, or (a list of strings) ``a,b,c``."""
+    text = value.strip()
+    if text.startswith(("[", "{")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{where}: {name}: not JSON ({exc.msg}): {value!r}") from None
+    if member == "string":
+        return [item.strip() for item in text.split(",") if item.strip()]
+    raise UsageError(f"{where}: {name}: expected a JSON {kind}, got {value!r}")
 
 
 def _typed(machine: StateMachine, params: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -171,7 +187,12 @@ def build_executions(
 
 
 def _listing(
-    machine: StateMachine, parents: Sequence[str], shared: Mapping[str, Any], client: Any
+    machine: StateMachine,
+    parents: Sequence[str],
+    shared: Mapping[str, Any],
+    client: Any,
+    *,
+    alone: bool,
 ) -> Callable[[Poller], Awaitable[list[Execution]]]:
     """List every execution of each parent on the poller (its budgets, deadline, timeouts)."""
 
@@ -199,6 +220,15 @@ def _listing(
                 executions=len(listed),
             )
             found.extend(listed)
+        if alone and not found:
+            # Not "every execution succeeded": there was none, which a pipeline
+            # waiting on a rollout must be able to tell apart.
+            raise ListingFailed(
+                f"--all-of {', '.join(parents)}: no execution to wait on "
+                f"({machine.service} {machine.batch.operation if machine.batch else ''} "
+                "listed none)",
+                ExitCode.NOTHING,
+            )
         return found
 
     return listing
@@ -207,7 +237,7 @@ def _listing(
 # --- the command ---------------------------------------------------------------------------
 
 
-def _options(args: argparse.Namespace) -> RunOptions:
+def _options(args: argparse.Namespace, machine: StateMachine) -> RunOptions:
     try:
         backoff = Backoff(min_delay=args.min_delay, max_delay=args.max_delay)
     except ValueError:
@@ -218,7 +248,19 @@ def _options(args: argparse.Namespace) -> RunOptions:
     fail_fast = None
     if args.fail_fast is not None:
         how, value = args.fail_fast
-        fail_fast = FailFast(count=int(value)) if how == "count" else FailFast(fraction=value)
+        states = args.fail_fast_states
+        if states is not None:
+            unknown = sorted(set(states) - set(machine.states))
+            if unknown:
+                raise UsageError(
+                    f"--fail-fast-states: {machine.name} has no state {unknown[0]!r}; "
+                    f"its states are {', '.join(machine.states)}"
+                )
+        fail_fast = (
+            FailFast(count=int(value), states=states)
+            if how == "count"
+            else FailFast(fraction=value, min_finished=args.fail_fast_min, states=states)
+        )
     rate = args.max_rate
     budgets = BudgetRegistry(
         BudgetConfig(initial_rate=min(5.0, rate), max_rate=rate, min_rate=min(0.2, rate))
@@ -230,6 +272,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         poller=PollerOptions(concurrency=args.concurrency),
         budgets=budgets,
         fail_fast=fail_fast,
+        accept=frozenset(args.accept),
     )
 
 
@@ -288,7 +331,7 @@ def run_wait(
         sources = [Source("--param", shared)]
         shared = {}
     executions = build_executions(machine, shared, sources)
-    options = _options(args)
+    options = _options(args, machine)
     session = _session(args)
     client_kwargs = _client_kwargs(args)
 
@@ -296,13 +339,16 @@ def run_wait(
         from botocore.exceptions import BotoCoreError
 
         try:
-            async with open_clients(session, [machine.service], **client_kwargs) as clients:
+            services = [machine.service]
+            if machine.ending is not None:
+                services.append(machine.ending.service)
+            async with open_clients(session, services, **client_kwargs) as clients:
                 client = clients[machine.service]
                 bound = [execution.bind(client) for execution in executions]
                 listing = None
                 if args.all_of:
                     common = _typed(machine, shared, "--param")
-                    listing = _listing(machine, args.all_of, common, client)
+                    listing = _listing(machine, args.all_of, common, client, alone=not bound)
                 _log.info(
                     "waiters.cli.waiting",
                     type=machine.name,
@@ -311,7 +357,9 @@ def run_wait(
                     region=session.region_name,
                     endpoint_url=args.endpoint_url,
                 )
-                return await wait_and_report(bound, options, report, interrupts, listing=listing)
+                return await wait_and_report(
+                    bound, options, report, interrupts, listing=listing, clients=clients
+                )
         except ListingFailed as exc:
             return _failed_before_waiting(report, str(exc), exc.code)
         except BotoCoreError as exc:
