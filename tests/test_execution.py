@@ -117,10 +117,11 @@ def test_sitewise_ids_are_checked_against_the_model_pattern() -> None:
 
 
 def test_optional_list_parameters_are_accepted_and_given_back_as_passed() -> None:
-    """ec2:InstanceExists takes InstanceIds (optional, a list); the call gets that very list."""
+    """ec2:InstanceExists takes InstanceIds (optional, a list); the call gets that list's
+    value (a copy made with the execution, so the identity never goes stale)."""
     ids = ["i-1"]
     instance = execution("ec2:InstanceExists", InstanceIds=ids)
-    assert instance.call_params()["InstanceIds"] is ids
+    assert instance.call_params()["InstanceIds"] == ids
     assert dict(instance.params) == {"InstanceIds": ["i-1"]}
     assert repr(instance) == "<Execution ec2:InstanceExists(InstanceIds=['i-1'])>"
     for name, params in (
@@ -142,7 +143,7 @@ def test_unhashable_parameters_have_a_well_defined_identity() -> None:
     e = execution(
         "ec2:InstanceRunning", Filters=[{"Values": ["running"], "Name": "instance-state-name"}]
     )
-    assert d == e and d.call_params()["Filters"] is filters
+    assert d == e and d.call_params()["Filters"] == filters
 
 
 @pytest.mark.parametrize(
@@ -165,3 +166,15 @@ def test_nested_parameters_are_checked_against_the_model(
     with pytest.raises(InvalidExecution) as info:
         execution("ec2:InstanceRunning", **params)
     assert message in str(info.value)
+
+
+def test_a_list_parameter_is_copied_when_the_execution_is_made() -> None:
+    """Changing the caller's list afterwards changes neither the identity nor the call."""
+    from waiters import execution as make
+
+    ids = ["i-1", "i-2"]
+    first = make("ec2:InstanceRunning", InstanceIds=ids)
+    ids.append("i-3")
+    assert first.call_params()["InstanceIds"] == ["i-1", "i-2"]
+    assert first == make("ec2:InstanceRunning", InstanceIds=["i-1", "i-2"])
+    assert first != make("ec2:InstanceRunning", InstanceIds=["i-1", "i-2", "i-3"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -58,7 +59,9 @@ class Execution:
             self._key = (machine.name, values, id(client) if client else None)
             self._hash = hash(self._key)
         except TypeError:
-            # A list or a structure: identity is its frozen form; the call gets the original.
+            # A list or a structure: identity is its frozen form, and the call gets a
+            # copy made now, so a caller changing its list later changes neither.
+            self._values = values = copy.deepcopy(values)
             self._key = (machine.name, _frozen(values), id(client) if client else None)
             self._hash = hash(self._key)
 
