@@ -18,7 +18,7 @@ import structlog
 if TYPE_CHECKING:
     from ._machine import StateMachine
 
-__all__ = ["REDACTED", "Events", "redact"]
+__all__ = ["REDACTED", "STDLIB_LOGGER", "Events", "default_logger", "redact"]
 
 REDACTED = "<redacted>"
 
@@ -46,6 +46,29 @@ def redact(response: Mapping[str, Any], machine: StateMachine) -> dict[str, Any]
     return result
 
 
+#: The standard library's logger the library writes to when structlog is left
+#: unconfigured. A library's logger goes nowhere until the application says
+#: where (the logging HOWTO's "Configuring Logging for a Library").
+STDLIB_LOGGER = logging.getLogger("waiters")
+STDLIB_LOGGER.addHandler(logging.NullHandler())
+
+
+def default_logger() -> Any:
+    """Where events go unless a logger is given: silent until the application says.
+
+    If the application configured structlog, its ``waiters`` logger; else the
+    standard library's ``waiters`` logger, each event a record whose message is
+    the event name and whose keys are the record's extra attributes.
+    """
+    if structlog.is_configured():
+        return structlog.get_logger("waiters")
+    return structlog.wrap_logger(
+        STDLIB_LOGGER,
+        processors=[structlog.stdlib.filter_by_level, structlog.stdlib.render_to_log_kwargs],
+        wrapper_class=structlog.stdlib.BoundLogger,
+    )
+
+
 class Events:
     """A resolved logger plus which levels are on, decided once per wait or poller.
 
@@ -58,10 +81,10 @@ class Events:
     def __init__(
         self, logger: Any = None, *, responses: bool = False, sensitive: bool = False
     ) -> None:
-        bound = logger if logger is not None else structlog.get_logger("waiters")
+        bound = logger if logger is not None else default_logger()
         bound = bound.bind() if hasattr(bound, "bind") else bound
         self.log = bound
-        enabled = getattr(bound, "is_enabled_for", None)
+        enabled = getattr(bound, "is_enabled_for", None) or getattr(bound, "isEnabledFor", None)
         self.debug = bool(enabled(logging.DEBUG)) if enabled else True
         self.info = bool(enabled(logging.INFO)) if enabled else True
         self._warned: set[tuple[str, str, str]] = set()
