@@ -216,3 +216,13 @@ async def test_a_storm_where_every_call_is_throttled_drives_the_rate_to_its_floo
     await anyio.sleep(30)
     budget.on_success(clock.now())
     assert budget.rate == pytest.approx(50)
+
+
+def test_a_lower_ceiling_alone_brings_the_defaults_down() -> None:
+    """BudgetConfig(max_rate=2) starts at 2 (not an error); an explicit start above the
+    ceiling is still refused, saying what to change."""
+    config = BudgetConfig(max_rate=2.0)
+    assert (config.initial_rate, config.max_rate) == (2.0, 2.0)
+    assert BudgetConfig(max_rate=0.1).min_rate == 0.1
+    with pytest.raises(ValueError, match="min_rate <= initial_rate <= max_rate"):
+        BudgetConfig(initial_rate=8.0, max_rate=2.0)

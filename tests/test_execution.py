@@ -178,3 +178,9 @@ def test_a_list_parameter_is_copied_when_the_execution_is_made() -> None:
     assert first.call_params()["InstanceIds"] == ["i-1", "i-2"]
     assert first == make("ec2:InstanceRunning", InstanceIds=["i-1", "i-2"])
     assert first != make("ec2:InstanceRunning", InstanceIds=["i-1", "i-2", "i-3"])
+
+
+def test_a_misspelt_option_gets_a_did_you_mean() -> None:
+    """timout=5 reads as a parameter of the operation; the error points at timeout."""
+    with pytest.raises(InvalidExecution, match="did you mean the option 'timeout'"):
+        execution("iot-job-execution", jobId="j", thingName="t", timout=5)

@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 BudgetKey = tuple[str, str, str, str]
+_DEFAULT_INITIAL = 5.0
+_DEFAULT_MIN = 0.2
 # A hair of extra spacing so float rounding, and event loops that fire timers up to
 # their clock resolution early, never pack ceiling+1 calls into one second.
 _SPACING = 1.0 + 1e-6
@@ -47,9 +49,9 @@ class BudgetConfig:
     the deployment that started the work.
     """
 
-    initial_rate: float = 5.0
+    initial_rate: float = _DEFAULT_INITIAL
     max_rate: float = 50.0
-    min_rate: float = 0.2
+    min_rate: float = _DEFAULT_MIN
     #: Multiplicative decrease on throttling (CUBIC's beta).
     decrease: float = 0.7
     #: Cubic growth constant, calls/s per s**3.
@@ -69,6 +71,14 @@ class BudgetConfig:
                     f"BudgetConfig.{name} must be a positive number of calls per second, "
                     f"got {value!r}"
                 )
+        # A lower ceiling alone (BudgetConfig(max_rate=2)) brings the defaults that
+        # would sit above it down to it, as the command line's --max-rate does.
+        if self.max_rate < self.initial_rate == _DEFAULT_INITIAL:
+            object.__setattr__(self, "initial_rate", self.max_rate)
+        if self.max_rate < self.min_rate == _DEFAULT_MIN:
+            object.__setattr__(self, "min_rate", self.max_rate)
+        if self.initial_rate < self.min_rate == _DEFAULT_MIN:
+            object.__setattr__(self, "min_rate", self.initial_rate)
         if not self.min_rate <= self.initial_rate <= self.max_rate:
             raise ValueError(
                 f"BudgetConfig: need min_rate <= initial_rate <= max_rate, got {self.min_rate}, "

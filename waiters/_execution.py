@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -150,13 +151,40 @@ def execution(target: Any, operation: str | None = None, /, **params: Any) -> Ex
     return Execution(machine, params, target)
 
 
+#: The keyword options of the wait entry points: a parameter spelt like one of
+#: these is most likely a misspelt option, not a parameter of the operation.
+WAIT_OPTIONS = (
+    "timeout",
+    "backoff",
+    "raise_on_failure",
+    "not_found_grace",
+    "client",
+    "session",
+    "region_name",
+    "poller",
+    "clock",
+    "budgets",
+    "rng",
+    "logger",
+    "call_timeout",
+    "log_responses",
+    "log_sensitive",
+    "clients",
+)
+
+
 def validate_params(machine: StateMachine, params: Mapping[str, Any]) -> None:
     """Reject bad identifying parameters before any call, naming the parameter."""
     specs = {spec.name: spec for spec in (*machine.identity, *machine.optional)}
     for name in params:
         if name not in specs:
+            hint = ""
+            meant = difflib.get_close_matches(name, [*specs, *WAIT_OPTIONS], n=1, cutoff=0.75)
+            if meant:
+                what = "option" if meant[0] in WAIT_OPTIONS else "parameter"
+                hint = f" (did you mean the {what} {meant[0]!r}?)"
             raise InvalidExecution(
-                f"{machine.name}: unknown parameter {name!r}; {machine.operation} takes "
+                f"{machine.name}: unknown parameter {name!r}{hint}; {machine.operation} takes "
                 f"{', '.join(specs)}"
             )
     for spec in machine.identity:
