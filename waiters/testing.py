@@ -31,12 +31,24 @@ from __future__ import annotations
 import asyncio
 import math
 import selectors
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import anyio
+from botocore.exceptions import ClientError
 
-__all__ = ["MockClock", "VirtualTimeLoop", "run_virtual"]
+from . import _machine
+
+__all__ = [
+    "Answer",
+    "MockClock",
+    "ScriptedClient",
+    "VirtualTimeLoop",
+    "client_error",
+    "run_virtual",
+    "status_response",
+]
 
 _T = TypeVar("_T")
 
@@ -184,3 +196,102 @@ def run_virtual(
 ) -> _T:
     """Run ``func(*args, **kwargs)`` on a fresh asyncio loop with a :class:`MockClock`."""
     return MockClock(start).run(func, *args, **kwargs)
+
+
+# --- a scripted client -------------------------------------------------------------------
+# Unlike the simulator it knows nothing about lifecycles, so a test can feed
+# any sequence (illegal ones included) and check what the waiter makes of it.
+
+Answer = Mapping[str, Any] | BaseException
+
+
+def status_response(
+    machine: _machine.StateMachine, state: str | None, **extra: Any
+) -> dict[str, Any]:
+    """A describe response with *state* at *machine*'s status path (and *extra* members).
+
+    :raises ValueError: the machine's status path is not a plain dotted path.
+    """
+    response: dict[str, Any] = {}
+    if state is not None:
+        if machine.status is None or machine.status.keys is None:
+            raise ValueError(f"{machine.name}: no dotted status path to put a state at")
+        node = response
+        *parents, leaf = machine.status.keys
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = state
+    response.update(extra)
+    response["ResponseMetadata"] = {"HTTPStatusCode": 200, "HTTPHeaders": {}}
+    return response
+
+
+def client_error(code: str, status: int, operation: str = "Describe") -> ClientError:
+    """botocore's ``ClientError`` for error *code* with HTTP *status*, as a client raises it."""
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": f"{code} message"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        operation,
+    )
+
+
+class ScriptedClient:
+    """A fake client whose *method* answers each call with the next item of *answers*.
+
+    An item is a response (a dict, see :func:`status_response`) or an exception
+    to raise (see :func:`client_error`); the last one repeats forever.
+
+    :param service: the botocore service name (``"iot"``).
+    :param method: the client method (``"describe_job_execution"``).
+    :param answers: the responses and exceptions, in order.
+    :param asynchronous: an async method, like aioboto3's (default), or a plain one.
+    :param region: the region it reports (default ``"us-east-1"``).
+    """
+
+    def __init__(
+        self,
+        service: str,
+        method: str,
+        answers: Sequence[Answer],
+        *,
+        asynchronous: bool = True,
+        region: str = "us-east-1",
+    ) -> None:
+        self.meta = SimpleNamespace(
+            service_model=_machine.service_model(service), region_name=region
+        )
+        self.answers = list(answers)
+        self.calls: list[dict[str, Any]] = []
+        #: The event loop's (possibly virtual) time of each call.
+        self.times: list[float] = []
+        self._method = method
+        self._async = asynchronous
+
+    def _next(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        self.calls.append(params)
+        try:
+            self.times.append(anyio.current_time())
+        except RuntimeError:  # a worker thread: no loop to read
+            self.times.append(float("nan"))
+        index = min(len(self.calls) - 1, len(self.answers) - 1)
+        answer = self.answers[index]
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        if name != self._method:
+            raise AttributeError(name)
+        if self._async:
+
+            async def call_async(**params: Any) -> Mapping[str, Any]:
+                return self._next(params)
+
+            return call_async
+
+        def call(**params: Any) -> Mapping[str, Any]:
+            return self._next(params)
+
+        return call
