@@ -53,11 +53,12 @@ def _graph() -> dict[str, dict[str, set[str]]]:
     return {
         **_runtime_imports(PACKAGE, "waiters"),
         **_runtime_imports(PACKAGE / "cli", "waiters"),
+        **_runtime_imports(PACKAGE / "simulator", "waiters"),
     }
 
 
 def test_no_import_circle() -> None:
-    """No chain of run-time imports leads from an engine module back to itself."""
+    """No chain of run-time imports leads from an engine or simulator module back to itself."""
     graph = {
         module: imports
         for module, imports in _graph().items()
@@ -99,3 +100,11 @@ def test_the_command_line_uses_only_the_public_surface(module: str) -> None:
         if not imported.startswith("cli.") and imported not in ("__init__", "cli", "simulator")
     ]
     assert reaching == []
+
+
+def test_in_process_clients_do_not_depend_on_the_fleet() -> None:
+    """The simulator's clients see the fleet only through the Backend protocol, so the
+    fleet may import them."""
+    graph = _graph()
+    assert "simulator._fleet" not in graph["simulator._inprocess"]
+    assert "simulator._inprocess" in graph["simulator._fleet"]
