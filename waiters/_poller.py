@@ -24,7 +24,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from ._attempt import CallStats, Endpoint
+from ._attempt import Answer, CallStats, Endpoint
 from ._backoff import Backoff
 from ._batch import Batch
 from ._budget import BudgetRegistry, budget_key, default_budgets
@@ -639,7 +639,7 @@ class Poller:
 
     # --- answers -------------------------------------------------------------------------
 
-    def _answered(self, lane: Lane, tracker: Tracker, answer: Any) -> None:
+    def _answered(self, lane: Lane, tracker: Tracker, answer: Answer) -> None:
         """Apply one Describe answer, and schedule what follows."""
         tracker.watch.stats.record(answer)
         self.stats.record(answer)
@@ -677,7 +677,11 @@ class Poller:
         assert spec is not None
         client = self._given_clients.get(spec.service)
         if client is None and self.session is not None:
-            client = await self._client_for_service(spec.service)
+            try:
+                client = await self._client_for_service(spec.service)
+            except RuntimeError:
+                return  # the poller is closing: its batches end as abandoned
+
         endpoint = None
         if client is not None:
             endpoint = self._endpoint(
