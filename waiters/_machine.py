@@ -560,21 +560,10 @@ def compile_definition(
         data, "operation", str, "", "an operation name like 'DescribeJobExecution'"
     )
 
-    import botocore.exceptions
-
     api_version = data.get("api_version")
     if api_version is not None and not isinstance(api_version, str):
         raise check.fail("api_version", "a botocore API version like '2016-11-15'", api_version)
-    try:
-        model = service_model(service, api_version)
-    except botocore.exceptions.UnknownServiceError:
-        raise check.fail("service", "a service botocore knows", service) from None
-    except botocore.exceptions.DataNotFoundError:
-        raise check.fail(
-            "api_version", f"an API version botocore has for {service}", api_version
-        ) from None
-    if operation not in model.operation_names:
-        raise check.fail("operation", f"an operation of {service}", operation)
+    model = _model_with(check, service, operation, "", api_version)
     op_model = model.operation_model(operation)
     input_shape = op_model.input_shape
     members = input_shape.members if input_shape is not None else {}
@@ -718,6 +707,25 @@ def compile_definition(
     )
 
 
+def _model_with(
+    check: _Checker, service: str, operation: str, prefix: str, api_version: str | None = None
+) -> Any:
+    """The service model (of *api_version*, default the latest), which must have *operation*."""
+    import botocore.exceptions
+
+    try:
+        model = service_model(service, api_version)
+    except botocore.exceptions.UnknownServiceError:
+        raise check.fail(f"{prefix}service", "a service botocore knows", service) from None
+    except botocore.exceptions.DataNotFoundError:
+        raise check.fail(
+            f"{prefix}api_version", f"an API version botocore has for {service}", api_version
+        ) from None
+    if operation not in model.operation_names:
+        raise check.fail(f"{prefix}operation", f"an operation of {service}", operation)
+    return model
+
+
 def _sole_endings(
     states: Mapping[str, StateKind], transitions: Mapping[str, frozenset[str]]
 ) -> dict[str, str]:
@@ -770,14 +778,7 @@ def _ending(
         raise check.fail(f"ending.{unknown[0]}", f"one of {sorted(_ENDING_KEYS)} (unknown key)")
     service = check.get(raw, "service", str, "ending.", "a botocore service name like 'logs'")
     operation = check.get(raw, "operation", str, "ending.", "an operation like 'FilterLogEvents'")
-    import botocore.exceptions
-
-    try:
-        model = service_model(service)
-    except botocore.exceptions.UnknownServiceError:
-        raise check.fail("ending.service", "a service botocore knows", service) from None
-    if operation not in model.operation_names:
-        raise check.fail("ending.operation", f"an operation of {service}", operation)
+    _model_with(check, service, operation, "ending.")
     pattern = check.get(raw, "filter_pattern", str, "ending.", "a filter pattern")
     for placeholder in _PLACEHOLDER.findall(pattern):
         if placeholder not in params:
