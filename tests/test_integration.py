@@ -8,9 +8,9 @@ from typing import Any
 
 import aioboto3
 import anyio
-import boto3
 import pytest
 
+from tests.clients import async_client, sync_client
 from tests.test_poller import _check_against_truth, _max_in_any_second
 from waiters import (
     Backoff,
@@ -47,7 +47,7 @@ def test_aioboto3_wait_for_every_type(type_name: str) -> None:
             (ids,) = sim.fleet.add(type_name, 1, lifecycle=SHORT)
             machine = default_registry().get(type_name)
             session = aioboto3.Session()
-            async with session.client(machine.service, **sim.client_kwargs()) as client:
+            async with async_client(session, machine.service, **sim.client_kwargs()) as client:
                 outcome = await wait_for(
                     execution(client, machine.method, **ids),
                     backoff=QUICK,
@@ -68,7 +68,7 @@ def test_boto3_blocking_wait_for_every_type(type_name: str) -> None:
     with Simulator(seed=12, speed=SPEED).in_thread() as sim:
         (ids,) = sim.fleet.add(type_name, 1, lifecycle=SHORT)
         machine = default_registry().get(type_name)
-        client = boto3.client(machine.service, **sim.client_kwargs())
+        client = sync_client(machine.service, **sim.client_kwargs())
         try:
             outcome = wait_for_sync(
                 client,
@@ -133,8 +133,8 @@ def test_describe_mode_over_http_for_mixed_types() -> None:
             for type_name in TYPES:
                 machine = default_registry().get(type_name)
                 if machine.service not in clients:
-                    clients[machine.service] = await session.client(
-                        machine.service, **sim.client_kwargs()
+                    clients[machine.service] = await async_client(
+                        session, machine.service, **sim.client_kwargs()
                     ).__aenter__()
                 client = clients[machine.service]
                 for ids in fleet.add(type_name, 30, lifecycle=SHORT):
@@ -172,8 +172,9 @@ def test_unbound_executions_through_an_aioboto3_session() -> None:
             )
             jobs = [execution("snow-execution", **p) for p in ids]
             async with Poller(
-                session=_EndpointSession(session, sim.endpoint_url),
+                session=session,
                 region_name="us-east-1",
+                endpoint_url=sim.endpoint_url,
                 backoff=QUICK,
                 budgets=BudgetRegistry(),
             ) as poller:
@@ -184,20 +185,6 @@ def test_unbound_executions_through_an_aioboto3_session() -> None:
     result, fleet, leaked = anyio.run(main)
     _check_against_truth(fleet, result.outcomes)
     assert leaked == 0
-
-
-class _EndpointSession:
-    """An aioboto3 session pointed at the simulator (what a user's test fixture would do)."""
-
-    def __init__(self, session: aioboto3.Session, endpoint_url: str) -> None:
-        self._session = session
-        self._endpoint = endpoint_url
-
-    def client(self, service: str, **kwargs: Any) -> Any:
-        from botocore.config import Config
-
-        config = kwargs.pop("config").merge(Config(inject_host_prefix=False))
-        return self._session.client(service, endpoint_url=self._endpoint, config=config, **kwargs)
 
 
 def test_a_batch_of_every_type_on_uvloop() -> None:
@@ -214,7 +201,7 @@ def test_a_batch_of_every_type_on_uvloop() -> None:
                     machine = default_registry().get(type_name)
                     if machine.service not in clients:
                         clients[machine.service] = await _enter(
-                            session.client(machine.service, **sim.client_kwargs())
+                            async_client(session, machine.service, **sim.client_kwargs())
                         )
                     for ids in sim.fleet.add(type_name, 25, lifecycle=SHORT):
                         executions.append(

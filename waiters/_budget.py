@@ -10,7 +10,6 @@ back at the ceiling it stops limiting below it.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -251,7 +250,7 @@ class BudgetRegistry:
         (``"DescribeJobExecution"``), overriding *config*.
     """
 
-    __slots__ = ("_budgets", "_run", "config", "operations")
+    __slots__ = ("_budgets", "_run", "config", "known_accounts", "operations")
 
     def __init__(
         self,
@@ -267,6 +266,9 @@ class BudgetRegistry:
                 raise TypeError(f"operations[{name!r}] must be a BudgetConfig, got {value!r}")
         self._budgets: dict[BudgetKey, RateBudget] = {}
         self._run: object | None = None
+        #: The account of each (access key id, non-AWS endpoint) learned so far,
+        #: so every poller on these budgets asks once per credentials.
+        self.known_accounts: dict[tuple[str, str | None], str] = {}
 
     def get(self, key: BudgetKey, now: float) -> RateBudget:
         """The budget for *key*, bound to the running event loop whose clock reads *now*."""
@@ -311,15 +313,7 @@ def default_budgets() -> BudgetRegistry:
     return registry
 
 
-def budget_key(client: Any, service: str, operation: str) -> BudgetKey:
-    """Identify the account (by access key), region, service and operation of a call."""
-    account = "default"
-    try:
-        credentials = client._request_signer._credentials
-        access_key = str(getattr(credentials, "_access_key", None) or credentials.access_key)
-        # A digest, so budget keys can be shown and logged without the key id.
-        account = "key-" + hashlib.sha256(access_key.encode()).hexdigest()[:12]
-    except Exception:  # noqa: BLE001 - any client without readable credentials shares "default"
-        account = "default"
+def budget_key(account: str, client: Any, service: str, operation: str) -> BudgetKey:
+    """The budget of a call: its account (see ``_accounts``), region, service and operation."""
     region = str(getattr(getattr(client, "meta", None), "region_name", None) or "default")
     return (account, region, service, operation)

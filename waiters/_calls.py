@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 import botocore.exceptions as bce
@@ -21,7 +22,9 @@ __all__ = [
     "Caller",
     "Failure",
     "FailureKind",
+    "check_endpoint_url",
     "classify",
+    "client_config",
     "make_caller",
     "open_client",
 ]
@@ -142,10 +145,14 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
     (transient); anything else ends the wait.
     """
     if isinstance(exc, bce.ClientError):
-        error = exc.response.get("Error") or {}
+        # Read as plain mappings: a hostile or broken server may leave out any
+        # member the stubs call required.
+        response: Mapping[str, Any] = exc.response
+        error: Mapping[str, Any] = response.get("Error") or {}
         code = str(error.get("Code") or "")
         message = str(error.get("Message") or "")
-        status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        metadata: Mapping[str, Any] = response.get("ResponseMetadata") or {}
+        status = metadata.get("HTTPStatusCode")
         if code in THROTTLING_CODES or status == 429:
             return Failure(FailureKind.THROTTLED, code, message, status, None)
         acceptor = machine.accept_error(code, status) if machine.acceptors else None
@@ -240,13 +247,62 @@ def make_caller(
     return call_in_thread
 
 
-@asynccontextmanager
-async def open_client(session: Any, service: str, region_name: str | None) -> AsyncIterator[Any]:
-    """A client from a boto3 or aioboto3 session, one attempt per call (POLL_RETRY_CONFIG)."""
+def client_config(config: Any = None, *, endpoint_url: str | None = None) -> Any:
+    """The botocore ``Config`` of a client this package opens.
+
+    One attempt per call (``POLL_RETRY_CONFIG``), merged under the caller's
+    *config*, whose settings win (a ``retries`` given there replaces ours).
+    With an explicit *endpoint_url*, endpoint host prefixes are not injected
+    unless *config* says so: iotsitewise's ``api.`` prefix would turn
+    ``127.0.0.1`` into ``api.127.0.0.1``.
+
+    :raises TypeError: *config* is not a ``botocore.config.Config``.
+    """
     from botocore.config import Config
 
-    config = Config(retries=dict(POLL_RETRY_CONFIG))
-    created = session.client(service, region_name=region_name, config=config)
+    if config is not None and not isinstance(config, Config):
+        raise TypeError(f"client_config must be a botocore.config.Config, got {config!r}")
+    base = Config(retries=cast(Any, dict(POLL_RETRY_CONFIG)))
+    if endpoint_url is not None:
+        base = base.merge(Config(inject_host_prefix=False))
+    return base if config is None else base.merge(config)
+
+
+def check_endpoint_url(endpoint_url: Any) -> str | None:
+    """*endpoint_url* if it is None or an http(s) URL with a host.
+
+    :raises TypeError: not a string.
+    :raises ValueError: not an http or https URL with a host.
+    """
+    if endpoint_url is None:
+        return None
+    if not isinstance(endpoint_url, str):
+        raise TypeError(f"endpoint_url must be a string, got {endpoint_url!r}")
+    parts = urlsplit(endpoint_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"endpoint_url must be an http(s) URL such as 'http://127.0.0.1:4566', "
+            f"got {endpoint_url!r}"
+        )
+    return endpoint_url
+
+
+@asynccontextmanager
+async def open_client(
+    session: Any,
+    service: str,
+    region_name: str | None,
+    *,
+    endpoint_url: str | None = None,
+    config: Any = None,
+) -> AsyncIterator[Any]:
+    """A client from a boto3 or aioboto3 session, configured by :func:`client_config`."""
+    created = session.client(
+        service,
+        region_name=region_name,
+        endpoint_url=endpoint_url,
+        config=client_config(config, endpoint_url=endpoint_url),
+    )
     if hasattr(created, "__aenter__"):
         async with created as client:
             yield client

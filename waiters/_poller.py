@@ -24,11 +24,13 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
+from ._accounts import Accounts
 from ._attempt import Answer, CallStats, Endpoint
 from ._backoff import Backoff
 from ._batch import Batch
 from ._budget import BudgetRegistry, budget_key, default_budgets
-from ._calls import Failure, FailureKind, open_client
+from ._calls import Failure, FailureKind, check_endpoint_url, open_client
+from ._calls import client_config as client_config_for
 from ._clock import Clock, LoopClock, bound_clock
 from ._ending import read_ending
 from ._errors import (
@@ -112,6 +114,11 @@ class Poller:
 
     :param session: a boto3 or aioboto3 session for unbound executions.
     :param region_name: the region of the clients opened from *session*.
+    :param endpoint_url: the endpoint of the clients opened from *session*,
+        such as a simulator's ``http://127.0.0.1:port`` (default: botocore's
+        resolution, which honours ``AWS_ENDPOINT_URL``).
+    :param client_config: a ``botocore.config.Config`` for the clients opened
+        from *session*, merged over one attempt per call; its settings win.
     :param timeout: each batch's deadline in seconds or a timedelta, from
         when it is submitted; ``None`` for none (default one hour).
     :param backoff: delays between polls of one execution (default ``Backoff()``).
@@ -144,6 +151,8 @@ class Poller:
         *,
         session: Any = None,
         region_name: str | None = None,
+        endpoint_url: str | None = None,
+        client_config: Any = None,
         backoff: Backoff | None = None,
         timeout: float | timedelta | None = DEFAULT_TIMEOUT,
         not_found_grace: float | timedelta = DEFAULT_NOT_FOUND_GRACE,
@@ -189,6 +198,9 @@ class Poller:
             raise TypeError(f"rng must be a random.Random, got {rng!r}")
         self.session = session
         self.region_name = region_name
+        self.endpoint_url = check_endpoint_url(endpoint_url)
+        # Built now so a wrong type is reported by the constructor, not the first wait.
+        self._client_config = client_config_for(client_config, endpoint_url=endpoint_url)
         if clients is not None and not isinstance(clients, Mapping):
             raise TypeError(f"clients must map service names to clients, got {clients!r}")
         self._given_clients = dict(clients or {})
@@ -209,6 +221,8 @@ class Poller:
         self._deadlines: Deadlines | None = None
         self._task_group: TaskGroup | None = None
         self._stack: AsyncExitStack | None = None
+        # Replaced on entry, once the budgets (which remember accounts) are bound.
+        self._accounts = Accounts(self.events, {})
 
     @property
     def budgets(self) -> BudgetRegistry:
@@ -236,6 +250,7 @@ class Poller:
             clock=self.clock, grace=self.options.call_limit, expired=_expire
         )
         self._task_group.start_soon(self._deadlines.run)
+        self._accounts = Accounts(self.events, self.budgets.known_accounts)
         return self
 
     async def __aexit__(
@@ -481,6 +496,7 @@ class Poller:
             raise InvalidExecution(f"{machine.name} has no list operation to enumerate a parent")
         if client is None:
             client = await self._client_for_service(machine.service)
+        await self._accounts.of(client)
         endpoint = self._endpoint(client, machine, spec.operation, spec.method)
         limiter = self._limiter(client)
         options = self._wait_options(timeout, None, None, None)
@@ -563,7 +579,13 @@ class Poller:
             if stack is None:
                 raise RuntimeError("the Poller was closed")
             client = await stack.enter_async_context(
-                open_client(self.session, service, self.region_name)
+                open_client(
+                    self.session,
+                    service,
+                    self.region_name,
+                    endpoint_url=self.endpoint_url,
+                    config=self._client_config,
+                )
             )
             if self._stack is None:
                 raise RuntimeError("the Poller was closed while a client was opened")
@@ -581,6 +603,9 @@ class Poller:
         machine = execution.machine
         key = (id(client), machine.operation)
         lane = self._lanes.get(key)
+        if lane is None:
+            await self._accounts.of(client)
+            lane = self._lanes.get(key)  # another waiter may have made it meanwhile
         if lane is None:
             endpoint = self._endpoint(
                 client,
@@ -615,7 +640,10 @@ class Poller:
         if endpoint is None:
             now = self.clock.now()
             budget = self.budgets.get(
-                budget_key(client, service or machine.service, operation), now
+                budget_key(
+                    self._accounts.known(client), client, service or machine.service, operation
+                ),
+                now,
             )
             endpoint = self._endpoints[key] = Endpoint(
                 client,
@@ -684,6 +712,7 @@ class Poller:
 
         endpoint = None
         if client is not None:
+            await self._accounts.of(client)
             endpoint = self._endpoint(
                 client,
                 tracker.execution.machine,

@@ -52,6 +52,8 @@ async def wait_for(
     client: Any = None,
     session: Any = None,
     region_name: str | None = None,
+    endpoint_url: str | None = None,
+    client_config: Any = None,
     poller: Poller | None = None,
     clock: Clock | None = None,
     budgets: BudgetRegistry | None = None,
@@ -86,10 +88,15 @@ async def wait_for(
     :param client: the client to poll through, for an unbound execution.
     :param session: a boto3 or aioboto3 session to open a client from.
     :param region_name: the region of that client.
+    :param endpoint_url: the endpoint of that client (default: botocore's
+        resolution, which honours ``AWS_ENDPOINT_URL``).
+    :param client_config: a ``botocore.config.Config`` for that client,
+        merged over one attempt per call; its settings win.
     :param poller: a running :class:`Poller` to wait on; it brings its own
         clients, clock, budgets, call timeout and logging, so *session*,
-        *region_name*, *clock*, *budgets*, *rng*, *logger*, *call_timeout*,
-        *log_responses*, *log_sensitive* and *clients* cannot be given with it.
+        *region_name*, *endpoint_url*, *client_config*, *clock*, *budgets*,
+        *rng*, *logger*, *call_timeout*, *log_responses*, *log_sensitive* and
+        *clients* cannot be given with it.
     :param clock: the clock (default: the event loop's).
     :param budgets: the rate budgets (default: the event loop's).
     :param rng: the source of jitter.
@@ -121,6 +128,8 @@ async def wait_for(
         conflicts = {
             "session": session,
             "region_name": region_name,
+            "endpoint_url": endpoint_url,
+            "client_config": client_config,
             "clock": clock,
             "budgets": budgets,
             "rng": rng,
@@ -148,6 +157,8 @@ async def wait_for(
         async with Poller(
             session=session,
             region_name=region_name,
+            endpoint_url=endpoint_url,
+            client_config=client_config,
             timeout=DEFAULT_TIMEOUT if isinstance(timeout, FromPoller) else timeout,
             backoff=backoff,
             not_found_grace=DEFAULT_NOT_FOUND_GRACE if not_found_grace is None else not_found_grace,

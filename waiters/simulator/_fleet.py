@@ -93,6 +93,12 @@ class Fleet:
         #: (ExpiredTokenException, UnrecognizedClientException, AccessDeniedException):
         #: how tests meet expired or wrong credentials.
         self.refused_keys: dict[str, str] = {}
+        #: The account of each access key, as STS ``GetCallerIdentity`` answers
+        #: it; keys not named belong to :attr:`account`. How tests make two
+        #: keys one account (two roles), or each key an account of its own.
+        self.accounts: dict[str, str] = {}
+        #: ``GetCallerIdentity`` requests answered.
+        self.identity_calls = 0
         prefix = random.Random(seed).getrandbits(64)
         self._request_prefix = (
             f"{prefix >> 32:08x}-{prefix >> 16 & 0xFFFF:04x}-4{prefix & 0xFFF:03x}-8000-"
@@ -134,6 +140,12 @@ class Fleet:
     @account.setter
     def account(self, account: str) -> None:
         self._store.account = account
+
+    def account_of(self, access_key: str) -> str:
+        """Answer one ``GetCallerIdentity``: the account *access_key* belongs to (counted)."""
+        with self._lock:
+            self.identity_calls += 1
+        return self.accounts.get(access_key, self.account)
 
     # -- time -----------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from ._protocol import (
     error_payload,
     router,
 )
+from ._sts import caller_identity
 
 __all__ = ["Simulator", "SimulatorThread"]
 
@@ -237,6 +238,11 @@ class Simulator:
                 f"{refused}: the security token included in the request is not valid",
                 request_id,
             )
+        if scope[3] == "sts":
+            status, payload = caller_identity(
+                await request.read(), scope[0], fleet.account_of(scope[0]), request_id
+            )
+            return web.Response(body=payload, status=status, headers={"Content-Type": "text/xml"})
         region = scope[2]
         service_router = self._routers.get(scope[3])
         if service_router is None:

@@ -1,0 +1,182 @@
+"""Budgets are per AWS account, learned once per credentials; clients the poller opens take options.
+
+Real aioboto3 and boto3 clients against the simulator over loopback, which
+answers STS ``GetCallerIdentity`` with the account configured per access key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+import aioboto3
+import anyio
+import boto3
+import pytest
+import structlog
+from botocore.config import Config
+
+from waiters import BudgetRegistry, Poller, execution
+from waiters.simulator import Simulator
+
+OTHER_KEY = "AKIASIMULATOROTHER00"
+THIRD_KEY = "AKIASIMULATORTHIRD00"
+
+
+def _accounts(budgets: BudgetRegistry, operation: str) -> list[str]:
+    return sorted(stats.key[0] for stats in budgets.stats() if stats.key[3] == operation)
+
+
+async def _wait_through(
+    sim: Simulator, keys: list[str], budgets: BudgetRegistry, *, logger: Any = None
+) -> list[str]:
+    """One execution per access key, each through its own aioboto3 client, on one poller."""
+    session = aioboto3.Session()
+    kinds = []
+    async with Poller(budgets=budgets, timeout=60, logger=logger) as poller:
+        for key in keys:
+            kwargs = {**sim.client_kwargs(), "aws_access_key_id": key}
+            async with session.client("iot", **kwargs) as iot:
+                (ids,) = sim.fleet.add("iot-job-execution", 1)
+                outcome = await poller.wait(execution(iot, "describe_job_execution", **ids))
+                kinds.append(outcome.kind.value)
+    return kinds
+
+
+def test_two_credentials_of_one_account_share_one_budget() -> None:
+    """Two roles of one account: one budget, and one identity call per credentials."""
+
+    async def main() -> tuple[list[str], list[str], int]:
+        async with Simulator(seed=3, speed=50) as sim:
+            sim.fleet.accounts = {OTHER_KEY: sim.fleet.account}
+            budgets = BudgetRegistry()
+            keys = [sim.client_kwargs()["aws_access_key_id"], OTHER_KEY]
+            kinds = await _wait_through(sim, keys, budgets)
+            # Asked again on the same budgets: the accounts are remembered.
+            kinds += await _wait_through(sim, keys, budgets)
+            return kinds, _accounts(budgets, "DescribeJobExecution"), sim.fleet.identity_calls
+
+    kinds, accounts, identity_calls = anyio.run(main)
+    assert set(kinds) <= {"succeeded", "failed", "cancelled", "timed_out", "rejected", "removed"}
+    assert accounts == ["123456789012"]
+    assert identity_calls == 2
+
+
+def test_credentials_of_different_accounts_get_a_budget_each() -> None:
+    async def main() -> list[str]:
+        async with Simulator(seed=4, speed=50) as sim:
+            sim.fleet.accounts = {OTHER_KEY: "222222222222", THIRD_KEY: "333333333333"}
+            budgets = BudgetRegistry()
+            keys = [sim.client_kwargs()["aws_access_key_id"], OTHER_KEY, THIRD_KEY]
+            await _wait_through(sim, keys, budgets)
+            return _accounts(budgets, "DescribeJobExecution")
+
+    assert anyio.run(main) == ["123456789012", "222222222222", "333333333333"]
+
+
+def test_an_identity_the_service_refuses_falls_back_to_the_key_and_says_so() -> None:
+    """STS refused (here the whole key is): the budget is keyed by a digest, logged once."""
+
+    async def main() -> tuple[list[str], list[MutableMapping[str, Any]]]:
+        async with Simulator(seed=5, speed=50) as sim:
+            sim.fleet.refused_keys[OTHER_KEY] = "AccessDeniedException"
+            budgets = BudgetRegistry()
+            with structlog.testing.capture_logs() as events:
+                kinds = await _wait_through(
+                    sim, [OTHER_KEY, OTHER_KEY], budgets, logger=structlog.get_logger()
+                )
+            assert kinds == ["error", "error"]  # the refused key cannot describe either
+            return _accounts(budgets, "DescribeJobExecution"), events
+
+    accounts, events = anyio.run(main)
+    assert len(accounts) == 1
+    assert accounts[0].startswith("key-")
+    assert OTHER_KEY not in accounts[0]
+    unknown = [e for e in events if e["event"] == "waiters.account_unknown"]
+    assert len(unknown) == 1
+    assert "AccessDenied" in unknown[0]["error"]
+
+
+def test_an_account_the_credentials_carry_needs_no_call() -> None:
+    async def main() -> tuple[list[str], int]:
+        async with Simulator(seed=6, speed=50) as sim:
+            budgets = BudgetRegistry()
+            session = aioboto3.Session()
+            kwargs = {**sim.client_kwargs(), "aws_account_id": "444444444444"}
+            async with (
+                session.client("iot", **kwargs) as iot,
+                Poller(budgets=budgets, timeout=60) as poller,
+            ):
+                (ids,) = sim.fleet.add("iot-job-execution", 1)
+                await poller.wait(execution(iot, "describe_job_execution", **ids))
+            return _accounts(budgets, "DescribeJobExecution"), sim.fleet.identity_calls
+
+    accounts, identity_calls = anyio.run(main)
+    assert accounts == ["444444444444"]
+    assert identity_calls == 0
+
+
+def test_a_blocking_boto3_client_learns_its_account_too() -> None:
+    async def main() -> tuple[list[str], int]:
+        async with Simulator(seed=7, speed=50) as sim:
+            sim.fleet.accounts = {OTHER_KEY: "555555555555"}
+            budgets = BudgetRegistry()
+            iot = boto3.client("iot", **{**sim.client_kwargs(), "aws_access_key_id": OTHER_KEY})
+            (ids,) = sim.fleet.add("iot-job-execution", 1)
+            async with Poller(budgets=budgets, timeout=60) as poller:
+                await poller.wait(execution(iot, "describe_job_execution", **ids))
+            iot.close()
+            return _accounts(budgets, "DescribeJobExecution"), sim.fleet.identity_calls
+
+    accounts, identity_calls = anyio.run(main)
+    assert accounts == ["555555555555"]
+    assert identity_calls == 1
+
+
+def test_clients_the_poller_opens_take_its_endpoint_and_config() -> None:
+    """endpoint_url and client_config reach the clients opened from the session."""
+
+    async def main() -> tuple[str, Any, str]:
+        async with Simulator(seed=8, speed=50) as sim:
+            kwargs = sim.client_kwargs()
+            session = aioboto3.Session(
+                aws_access_key_id=kwargs["aws_access_key_id"],
+                aws_secret_access_key=kwargs["aws_secret_access_key"],
+            )
+            (ids,) = sim.fleet.add("sitewise-execution", 1)
+            async with Poller(
+                session=session,
+                region_name="us-east-1",
+                endpoint_url=sim.endpoint_url,
+                client_config=Config(read_timeout=7, user_agent_extra="probe"),
+                budgets=BudgetRegistry(),
+                timeout=60,
+            ) as poller:
+                outcome = await poller.wait(execution("sitewise-execution", **ids))
+                client = await poller._client_for_service("iotsitewise")
+                config = client.meta.config
+                return outcome.kind.value, config, client.meta.endpoint_url
+
+    kind, config, endpoint = anyio.run(main)
+    # iotsitewise's "api." host prefix was not injected: the call reached 127.0.0.1.
+    assert kind != "error"
+    assert endpoint.startswith("http://127.0.0.1:")
+    assert config.read_timeout == 7
+    assert "probe" in config.user_agent_extra
+    assert config.retries == {"total_max_attempts": 1, "mode": "standard"}
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"endpoint_url": 4566}, TypeError, "endpoint_url must be a string, got 4566"),
+        ({"endpoint_url": "127.0.0.1:4566"}, ValueError, "endpoint_url must be an http(s) URL"),
+        ({"endpoint_url": "ftp://host"}, ValueError, "got 'ftp://host'"),
+        ({"client_config": {"read_timeout": 7}}, TypeError, "client_config must be a botocore"),
+    ],
+)
+def test_client_options_are_checked_when_given(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Poller(session=boto3.Session(), **options)
