@@ -31,7 +31,7 @@ import gc
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from benchmarks._common import quiet_logs, rss_kib
 
@@ -172,7 +172,8 @@ async def _memory(system: str, count: int, delay: float) -> dict[str, Any]:
         elif system == "aiobotocore-waiter":
             waits = [
                 asyncio.ensure_future(
-                    create_waiter_with_client("ExecutionDone", model, client).wait(**p)
+                    # The in-process client quacks like the BaseClient the stubs ask for.
+                    create_waiter_with_client("ExecutionDone", model, cast(Any, client)).wait(**p)
                 )
                 for p in params
             ]

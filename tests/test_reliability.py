@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.clients import sync_client
 from tests.test_poller import _check_against_truth, _executions, _fleet
 from waiters import (
     Backoff,
@@ -206,13 +207,11 @@ def _refusing(fleet: Fleet, service: str, code: str, status: int) -> Any:
         def __getattr__(self, name: str) -> Any:
             async def refuse(**params: Any) -> Any:
                 calls.append(name)
-                raise ClientError(
-                    {
-                        "Error": {"Code": code, "Message": f"{code} (test)"},
-                        "ResponseMetadata": {"HTTPStatusCode": status},
-                    },
-                    "DescribeExecution",
-                )
+                response: Any = {
+                    "Error": {"Code": code, "Message": f"{code} (test)"},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
+                }
+                raise ClientError(response, "DescribeExecution")
 
             return refuse
 
@@ -270,7 +269,7 @@ def test_refused_credentials_over_http_fail_fast(service: str, type_name: str, c
         (ids,) = sim.fleet.add(type_name, 1)
         sim.fleet.refused_keys["AKIAREFUSED000000000"] = code
         kwargs = {**sim.client_kwargs(), "aws_access_key_id": "AKIAREFUSED000000000"}
-        client = boto3.client(service, **kwargs)
+        client = sync_client(service, **kwargs)
         machine = default_registry().get(type_name)
         try:
             with pytest.raises(ServiceError) as info:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import aioboto3
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
+from tests.clients import async_client, sync_client
 from tests.test_wait import FREE, IDS
 from waiters import Backoff, BudgetRegistry, OutcomeKind, default_registry, wait_for, wait_for_sync
 from waiters.testing import run_virtual
@@ -84,7 +84,7 @@ _CLIENT_ARGS = {
 def test_boto3_client_for_every_type(name: str) -> None:
     """A plain boto3 client, the blocking form, and the modeled responses of every type."""
     machine = default_registry().get(name)
-    client = boto3.client(machine.service, **_CLIENT_ARGS)
+    client = sync_client(machine.service, **_CLIENT_ARGS)
     running, done = _RESPONSES[name]
     with Stubber(client) as stub:
         stub.add_response(machine.method, running, IDS[name])
@@ -113,7 +113,7 @@ def test_aioboto3_client_for_every_type(name: str) -> None:
 
     async def main() -> Any:
         session = aioboto3.Session()
-        async with session.client(machine.service, **_CLIENT_ARGS) as client:
+        async with async_client(session, machine.service, **_CLIENT_ARGS) as client:
             with Stubber(client) as stub:
                 stub.add_response(machine.method, running, IDS[name])
                 stub.add_response(machine.method, done, IDS[name])
@@ -131,7 +131,7 @@ def test_stubbed_throttle_and_vanish_on_transfer() -> None:
     """A modeled throttle, then the not-found Transfer answers once a workflow ends."""
     name = "transfer-execution"
     machine = default_registry().get(name)
-    client = boto3.client("transfer", **_CLIENT_ARGS)
+    client = sync_client("transfer", **_CLIENT_ARGS)
     with Stubber(client) as stub:
         stub.add_response(machine.method, _RESPONSES[name][0], IDS[name])
         stub.add_client_error(machine.method, "ThrottlingException", http_status_code=400)

@@ -228,13 +228,12 @@ def status_response(
 
 def client_error(code: str, status: int, operation: str = "Describe") -> ClientError:
     """botocore's ``ClientError`` for error *code* with HTTP *status*, as a client raises it."""
-    return ClientError(
-        {
-            "Error": {"Code": code, "Message": f"{code} message"},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        },
-        operation,
-    )
+    # The stubs require metadata members a client fills in; a scripted error needs only these.
+    response: Any = {
+        "Error": {"Code": code, "Message": f"{code} message"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, operation)
 
 
 class ScriptedClient:

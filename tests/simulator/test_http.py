@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import aioboto3
 import aiohttp
 import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
+from botocore.model import Shape
 
+from tests.clients import async_client, sync_client
 from waiters.simulator import Faults, Fleet, Lifecycle, Simulator, ThrottleConfig
 from waiters.simulator._protocol import operation_spec, service_model
 
@@ -121,7 +123,7 @@ def boto(served: Simulator) -> Iterator[Callable[[str], Any]]:
     clients: list[Any] = []
 
     def make(service: str, **overrides: Any) -> Any:
-        client = boto3.client(service, **(served.client_kwargs() | overrides))
+        client = sync_client(service, **(served.client_kwargs() | overrides))
         clients.append(client)
         return client
 
@@ -136,7 +138,7 @@ def test_implemented_operations_are_all_covered() -> None:
 
     covered = {(service, output_shape(service, method).name) for service, method, _ in CASES}
     expected = {
-        (service, service_model(service).operation_model(name).output_shape.name)
+        (service, cast(Shape, service_model(service).operation_model(name).output_shape).name)
         for service, names in IMPLEMENTED.items()
         for name in names
     }
@@ -174,7 +176,7 @@ async def test_aioboto3_responses_parse_into_the_modeled_shape(
     shape = output_shape(service, method)
     session = aioboto3.Session()
     async with (
-        session.client(service, **served.client_kwargs()) as client,
+        async_client(session, service, **served.client_kwargs()) as client,
         served.fleet.async_client(service) as local,
     ):
         for params in calls(created):
@@ -302,7 +304,7 @@ def test_reset_gives_connection_closed_error(
 @pytest.mark.asyncio
 async def test_reset_and_5xx_with_aioboto3(served: Simulator, clock: FakeClock) -> None:
     """aioboto3 sees resets as ConnectionClosedError and 5xx faults as the modeled ClientError."""
-    ids = rich_fleet(served.fleet, clock)["iot-job-execution"][0]
+    ids: dict[str, Any] = rich_fleet(served.fleet, clock)["iot-job-execution"][0]
     async with aioboto3.Session().client("iot", **served.client_kwargs()) as iot:
         await iot.describe_job_execution(**ids)  # a pooled connection, as in real use
         served.fleet.faults = Faults(reset=1.0)
@@ -487,7 +489,7 @@ def test_thread_form_starts_and_stops_cleanly() -> None:
         assert runner.thread is not None and runner.thread.is_alive()
         thread = runner.thread
         url = sim.endpoint_url
-        ids = sim.fleet.add_iot_job("job-1", 1)[0]
+        ids: dict[str, Any] = sim.fleet.add_iot_job("job-1", 1)[0]
         client = boto3.client("iot", **sim.client_kwargs())
         try:
             assert client.describe_job_execution(**ids)["execution"]["status"] == "QUEUED"

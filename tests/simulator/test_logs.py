@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import aioboto3
 import aiohttp
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from botocore.model import Shape, StringShape
 
 from waiters.simulator import IMPLEMENTED, Faults, Fleet, Lifecycle, Simulator, ThrottleConfig
 from waiters.simulator._ids import transfer_user_details
@@ -124,7 +125,7 @@ def test_an_execution_that_handled_its_exception_logs_the_on_exception_steps(
         "ExecutionErrored",
     ]
     errored = messages[4]["details"]
-    enum = service_model("transfer").shape_for("ExecutionErrorType").enum
+    enum = cast(StringShape, service_model("transfer").shape_for("ExecutionErrorType")).enum
     assert errored["errorType"] in enum and errored["stepType"] == "CUSTOM"
     assert (errored["errorType"], errored["errorMessage"]) == (error["Type"], error["Message"])
     assert messages[5]["details"]["stepType"] == "DELETE"
@@ -457,7 +458,7 @@ def test_boto3_reads_the_logs_like_the_in_process_client(
     for ids in created:
         group = _group(fleet, ids)
         response = boto_logs.filter_log_events(logGroupName=group, limit=3)
-        check_shape(response, shape)
+        check_shape(response, cast(Shape, shape))
         assert strip_metadata(response) == strip_metadata(
             local.filter_log_events(logGroupName=group, limit=3)
         )

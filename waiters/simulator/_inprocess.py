@@ -72,7 +72,7 @@ class FakeClientMeta:
     @property
     def region_name(self) -> str:
         """The region requests are attributed to (throttle buckets are per region)."""
-        return str(self.config.region_name)  # stubs omit it
+        return str(cast(Any, self.config).region_name)  # set at run time; the stubs omit it
 
 
 class FakeClientExceptions:
@@ -106,7 +106,7 @@ def _exceptions(service: str) -> FakeClientExceptions:
 @functools.cache
 def _paginator_configs(service: str) -> Mapping[str, Any]:
     model = botocore.session.get_session().get_paginator_model(service)
-    names = model._paginator_config  # no public listing
+    names = cast(Any, model)._paginator_config  # no public listing
     return {name: model.get_paginator(name) for name in names}
 
 
@@ -151,7 +151,8 @@ def _parse_wire(spec: OperationSpec, reply: Reply, request_id: str) -> dict[str,
         "context": {"operation_name": spec.name},
     }
     parser = create_parser(spec.protocol)
-    parsed: dict[str, Any] = parser.parse(response, spec.model.output_shape)
+    # botocore parses an operation without an output shape as metadata alone.
+    parsed: dict[str, Any] = parser.parse(response, cast(Any, spec.model.output_shape))
     if status >= 300:
         # botocore's endpoint does this second pass to expose modeled error
         # members (e.g. Transfer's Resource/ResourceType) at the top level.
@@ -214,7 +215,7 @@ class _ClientBase:
         if reply.error is not None:
             parsed = _parse_wire(spec, reply, request_id)
             code = parsed.get("Error", {}).get("Code", "")
-            raise self.exceptions.from_code(code)(parsed, spec.name)  # stubs want TypedDict
+            raise self.exceptions.from_code(code)(cast(Any, parsed), spec.name)
         if reply.fault == "malformed":
             return _parse_wire(spec, reply, request_id)
         body = reply.body
