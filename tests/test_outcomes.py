@@ -234,3 +234,24 @@ async def test_handling_an_exception_keeps_the_steps_own_reason() -> None:
     execution = Execution(TRANSFER, _transfer([]).params, Client(["x"]))
     (outcome,) = (await wait_all([execution], budgets=FREE)).outcomes
     assert outcome.state == "EXCEPTION" and outcome.reason == "Lambda said no"
+
+
+@pytest.mark.anyio
+async def test_results_and_progress_speak_in_enums_and_iterate() -> None:
+    """Kinds cross the public boundary as enums; a result iterates over its outcomes."""
+    from waiters import Batch, StateKind
+
+    executions = _rollout(_job([3, 7], total=10))
+    async with Poller(budgets=FREE, batch=False) as poller:
+        batch: Batch = await poller.submit(executions)
+        early = batch.progress()
+        result = await batch.wait()
+        late = batch.progress()
+    assert early.kinds == {None: 10}
+    assert list(result) == list(result.outcomes) and len(list(result)) == 10
+    assert [o.execution for o in result] == executions
+    assert result.counts == {OutcomeKind.SUCCEEDED: 8, OutcomeKind.FAILED: 2}
+    assert all(type(kind) is OutcomeKind for kind in result.counts)
+    assert all(type(kind) is OutcomeKind for kind in late.outcomes)
+    assert late.outcomes == result.counts and late.kinds == {}
+    assert StateKind.FAILED == "failed"  # a StrEnum: JSON and string comparisons keep working

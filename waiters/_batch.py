@@ -14,7 +14,7 @@ from ._errors import CallbackError
 from ._events import Events
 from ._execution import Execution
 from ._machine import StateKind
-from ._outcome import Outcome, Transition
+from ._outcome import Outcome, OutcomeKind, Transition
 from ._progress import BatchResult, FailFast, Progress
 from ._tracker import Tracker, WaitSettings
 
@@ -57,8 +57,8 @@ class Batch:
         self.trackers: dict[Execution, Tracker] = {}
         self.outcomes: dict[Execution, Outcome] = {}
         self.states: dict[str, int] = {_UNSEEN: len(executions)}
-        self.kinds: dict[str, int] = {_UNSEEN: len(executions)}
-        self.results: dict[str, int] = {}
+        self.kinds: dict[StateKind | None, int] = {None: len(executions)}
+        self.results: dict[OutcomeKind, int] = {}
         #: The calls made for this batch's executions (Describe, and sweeps serving it).
         self.stats = CallStats()
         self.failures = 0
@@ -85,9 +85,9 @@ class Batch:
     ) -> None:
         states, kinds = self.states, self.kinds
         states[before or _UNSEEN] -= 1
-        kinds[before_kind.value if before_kind is not None else _UNSEEN] -= 1
+        kinds[before_kind] -= 1
         new_state = tracker.state or _UNSEEN
-        new_kind = tracker.kind.value if tracker.kind is not None else _UNSEEN
+        new_kind = tracker.kind
         states[new_state] = states.get(new_state, 0) + 1
         kinds[new_kind] = kinds.get(new_kind, 0) + 1
         if self.on_transition is not None:
@@ -102,8 +102,8 @@ class Batch:
             return
         self.outcomes[execution] = outcome
         self.states[tracker.state or _UNSEEN] -= 1
-        self.kinds[tracker.kind.value if tracker.kind is not None else _UNSEEN] -= 1
-        self.results[outcome.kind.value] = self.results.get(outcome.kind.value, 0) + 1
+        self.kinds[tracker.kind] -= 1
+        self.results[outcome.kind] = self.results.get(outcome.kind, 0) + 1
         self._ready.append(outcome)
         self._arrived.set()
         if self.on_outcome is not None:

@@ -40,8 +40,8 @@ __all__ = [
 ]
 
 
-class StateKind(enum.Enum):
-    """What a state means for a waiter."""
+class StateKind(enum.StrEnum):
+    """What a state means for a waiter (a ``StrEnum``: each kind equals its value)."""
 
     PENDING = "pending"
     RUNNING = "running"

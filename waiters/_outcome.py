@@ -23,8 +23,12 @@ if TYPE_CHECKING:
 __all__ = ["Outcome", "OutcomeKind", "Transition", "error_for"]
 
 
-class OutcomeKind(enum.Enum):
-    """How a wait ended."""
+class OutcomeKind(enum.StrEnum):
+    """How a wait ended.
+
+    A ``StrEnum``: each kind equals its value (``OutcomeKind.FAILED ==
+    "failed"``), so counts keyed by kind read naturally and serialise as JSON.
+    """
 
     SUCCEEDED = "succeeded"
     FAILED = "failed"

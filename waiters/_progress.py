@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -10,6 +10,7 @@ from ._outcome import Outcome, OutcomeKind
 
 if TYPE_CHECKING:
     from ._execution import Execution
+    from ._machine import StateKind
 
 __all__ = ["DEFAULT_MIN_FINISHED", "BatchResult", "FailFast", "Progress"]
 
@@ -102,45 +103,75 @@ class FailFast:
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """A snapshot of a batch."""
+    """A snapshot of a batch, as ``Batch.progress()`` takes it.
+
+    :param total: executions in the batch (duplicates counted once).
+    :param finished: executions with an outcome.
+    :param states: waiting executions by their last observed state, the
+        service's own name (``"IN_PROGRESS"``); ``"unseen"`` before the first answer.
+    :param kinds: waiting executions by the :class:`StateKind` of their last
+        state; ``None`` before the first answer.
+    :param outcomes: finished executions by :class:`OutcomeKind`.
+    :param calls: calls made for the batch (describes, and the sweeps serving it).
+    :param throttles: of those, calls the service throttled.
+    :param errors: of those, calls that failed transiently (5xx, resets,
+        timeouts, malformed answers).
+    :param elapsed: seconds since the batch was submitted.
+    :param remaining: seconds until the last one finishes at the completion
+        rate so far; ``None`` until one has finished, ``0.0`` once all have.
+    """
 
     total: int
     finished: int
-    #: Waiting executions by their last observed state ("unseen" before the first answer).
     states: Mapping[str, int]
-    #: Waiting executions by the kind of their last state.
-    kinds: Mapping[str, int]
-    #: Finished executions by outcome kind.
-    outcomes: Mapping[str, int]
+    kinds: Mapping[StateKind | None, int]
+    outcomes: Mapping[OutcomeKind, int]
     calls: int
     throttles: int
     errors: int
     elapsed: float
-    #: Seconds until the last one finishes at the current completion rate, if known.
     remaining: float | None
 
     @property
     def waiting(self) -> int:
+        """Executions without an outcome yet."""
         return self.total - self.finished
 
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
-    """Every outcome of a batch, in the order the executions were given."""
+    """Every outcome of a batch, in the order the executions were given.
+
+    Iterating over it yields the outcomes in that order; ``len()`` counts them.
+
+    :param outcomes: one :class:`Outcome` per distinct execution, in input order.
+    :param duplicates: executions given more than once; each was waited on once.
+    :param aborted: a fail-fast rule stopped the batch (the rest are ``abandoned``).
+    :param elapsed: seconds from submission to the last outcome.
+    :param counts: outcomes by :class:`OutcomeKind`; kinds that did not occur
+        are absent.
+    """
 
     outcomes: tuple[Outcome, ...]
-    #: Executions given more than once; each was waited on once.
     duplicates: tuple[Execution, ...] = ()
     aborted: bool = False
     elapsed: float = 0.0
-    counts: Mapping[str, int] = field(default_factory=dict)
+    counts: Mapping[OutcomeKind, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
+        """Every execution succeeded."""
         return all(outcome.ok for outcome in self.outcomes)
 
     def of(self, *kinds: OutcomeKind) -> tuple[Outcome, ...]:
+        """The outcomes of the given kinds, in input order.
+
+        :param kinds: the :class:`OutcomeKind` values to keep.
+        """
         return tuple(outcome for outcome in self.outcomes if outcome.kind in kinds)
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return iter(self.outcomes)
 
     def __len__(self) -> int:
         return len(self.outcomes)
