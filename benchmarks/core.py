@@ -101,7 +101,7 @@ async def _scheduler(count: int, polls: int) -> dict[str, Any]:
         result = await poller.wait_all(executions)
     cpu = time.process_time() - cpu0
     wall = time.perf_counter() - wall0
-    succeeded = result.counts.get("succeeded", 0)
+    succeeded = result.counts.get(waiters.OutcomeKind.SUCCEEDED, 0)
     if succeeded != count:
         raise RuntimeError(f"only {succeeded} of {count} waits succeeded: {result.counts}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anyio
@@ -52,7 +53,7 @@ async def test_twenty_failures_abort_a_rollout() -> None:
     executions = _rollout(_job(list(range(20))))
     result = await wait_all(executions, budgets=FREE, batch=False, fail_fast=FailFast(fraction=0.1))
     assert result.aborted
-    assert result.counts["failed"] >= 20 and result.counts["abandoned"] > 0
+    assert result.counts[OutcomeKind.FAILED] >= 20 and result.counts[OutcomeKind.ABANDONED] > 0
 
 
 @pytest.mark.anyio
@@ -193,7 +194,8 @@ async def test_a_fraction_is_judged_when_a_success_reaches_the_minimum() -> None
         executions, budgets=FREE, batch=False, concurrency=100, fail_fast=FailFast(fraction=0.5)
     )
     assert result.aborted
-    assert result.counts["failed"] == 19 and result.counts["abandoned"] == 80
+    assert result.counts[OutcomeKind.FAILED] == 19
+    assert result.counts[OutcomeKind.ABANDONED] == 80
 
 
 def test_an_async_callback_is_refused() -> None:
@@ -254,4 +256,6 @@ async def test_results_and_progress_speak_in_enums_and_iterate() -> None:
     assert all(type(kind) is OutcomeKind for kind in result.counts)
     assert all(type(kind) is OutcomeKind for kind in late.outcomes)
     assert late.outcomes == result.counts and late.kinds == {}
-    assert StateKind.FAILED == "failed"  # a StrEnum: JSON and string comparisons keep working
+    # StrEnums: formatted, serialised and compared as their values.
+    assert f"{StateKind.FAILED}" == "failed"
+    assert json.loads(json.dumps(result.counts)) == {"succeeded": 8, "failed": 2}
