@@ -12,7 +12,7 @@ exceptions themselves.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -110,11 +110,13 @@ class Endpoint:
     :param call_timeout: seconds a call may go unanswered (greater than 0).
     :param expects_members: an answer with no members at all is malformed
         (botocore parses a truncated JSON body into an empty response).
+    :param observe: called with every call's answer (metrics), if given.
     """
 
     __slots__ = (
         "_call",
         "_no_answer",
+        "_observe",
         "budget",
         "call_timeout",
         "client",
@@ -135,8 +137,10 @@ class Endpoint:
         call_timeout: float,
         *,
         expects_members: bool = True,
+        observe: Callable[[Answer], None] | None = None,
     ) -> None:
         self.client = client
+        self._observe = observe
         self.operation = operation
         self.machine = machine
         self.budget = budget
@@ -158,17 +162,20 @@ class Endpoint:
             enforces the call timeout itself (a lane's watchdog cancels it and
             reports :meth:`no_answer`).
         """
+        answer: Answer | None = None
         try:
             if limit is None:
-                response = await self._call(params)
+                answer = self._answer(await self._call(params))
             else:
                 with anyio.move_on_after(limit):
-                    response = await self._call(params)
-                    return self._answer(response)
-                return self.no_answer()
+                    answer = self._answer(await self._call(params))
+                if answer is None:
+                    answer = self._no_answer
         except Exception as exc:  # noqa: BLE001 - every failure is classified or returned
-            return self._failed(exc)
-        return self._answer(response)
+            answer = self._failed(exc)
+        if self._observe is not None:
+            self._observe(answer)
+        return answer
 
     async def attempt(
         self,
@@ -196,6 +203,8 @@ class Endpoint:
 
     def no_answer(self) -> Answer:
         """The answer of a call that outlived its time: a transient timeout."""
+        if self._observe is not None:
+            self._observe(self._no_answer)
         return self._no_answer
 
     def _answer(self, response: Mapping[str, Any]) -> Answer:

@@ -43,8 +43,11 @@ class Batch:
         fail_fast: FailFast | None,
         on_transition: Callable[[Execution, Transition], None] | None,
         on_outcome: Callable[[Outcome], None] | None,
+        record: Callable[[Outcome], None] | None = None,
     ) -> None:
         self.executions = executions
+        #: The poller's own record of each outcome (metrics), before the callbacks.
+        self.record = record
         self.duplicates = duplicates
         self.settings = settings
         self.events = events
@@ -104,6 +107,8 @@ class Batch:
         self.states[tracker.state or _UNSEEN] -= 1
         self.kinds[tracker.kind] -= 1
         self.results[outcome.kind] = self.results.get(outcome.kind, 0) + 1
+        if self.record is not None:
+            self.record(outcome)
         self._ready.append(outcome)
         self._arrived.set()
         if self.on_outcome is not None:

@@ -250,7 +250,7 @@ class BudgetRegistry:
         (``"DescribeJobExecution"``), overriding *config*.
     """
 
-    __slots__ = ("_budgets", "_run", "config", "known_accounts", "operations")
+    __slots__ = ("__weakref__", "_budgets", "_run", "config", "known_accounts", "operations")
 
     def __init__(
         self,

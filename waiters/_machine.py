@@ -227,6 +227,9 @@ class Hints:
     deadline_since: Path | None = None
     #: How late the service may act on its own deadline.
     slack: float = 0.0
+    #: When the service says the execution reached its last state (a
+    #: timestamp); detection latency is measured from it.
+    ended_at: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +251,8 @@ class BatchSpec:
     lists_only: str | None = None
     progress_operation: str | None = None
     progress_counts: Mapping[str, Path] = field(default_factory=dict)
+    #: When a list item says its execution reached its last state (a timestamp).
+    item_ended_at: Path | None = None
     #: The client methods of ``operation`` and ``progress_operation``.
     method: str = ""
     progress_method: str | None = None
@@ -943,10 +948,13 @@ def _acceptor_enum(argument: Path, output_shape: Any) -> tuple[str, ...] | None:
 def _hints(check: _Checker, raw: Any) -> Hints:
     if not isinstance(raw, Mapping):
         raise check.fail("hints", "a table", raw)
-    unknown = sorted(set(raw) - {"version", "deadline_in", "deadline_after"})
+    unknown = sorted(set(raw) - {"version", "deadline_in", "deadline_after", "ended_at"})
     if unknown:
-        raise check.fail(f"hints.{unknown[0]}", "version, deadline_in or deadline_after")
+        raise check.fail(
+            f"hints.{unknown[0]}", "version, deadline_in, deadline_after or ended_at"
+        )
     version = check.path(raw["version"], "hints.version") if "version" in raw else None
+    ended_at = check.path(raw["ended_at"], "hints.ended_at") if "ended_at" in raw else None
     deadline_in = deadline_after = since = None
     slack = 0.0
     for key in ("deadline_in", "deadline_after"):
@@ -971,6 +979,7 @@ def _hints(check: _Checker, raw: Any) -> Hints:
         deadline_after=deadline_after,
         deadline_since=since,
         slack=slack,
+        ended_at=ended_at,
     )
 
 
@@ -982,6 +991,7 @@ _BATCH_KEYS = {
     "items",
     "item_status",
     "item_identity",
+    "item_ended_at",
     "identity_transform",
     "status_filter",
     "page_size",
@@ -1067,6 +1077,11 @@ def _batch(
         items=check.path(raw.get("items"), "batch.items"),
         item_status=check.path(raw.get("item_status"), "batch.item_status"),
         item_identity=item_identity,
+        item_ended_at=(
+            check.path(raw["item_ended_at"], "batch.item_ended_at")
+            if "item_ended_at" in raw
+            else None
+        ),
         identity_transform=dict(transforms),
         status_filter=raw.get("status_filter"),
         page_size=page_size,

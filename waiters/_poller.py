@@ -14,6 +14,7 @@ import dataclasses
 import inspect
 import random
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -43,6 +44,7 @@ from ._errors import (
 from ._events import Events
 from ._execution import Execution
 from ._machine import StateMachine
+from ._metrics import metrics_for
 from ._options import (
     DEFAULT_CALL_TIMEOUT,
     DEFAULT_NOT_FOUND_GRACE,
@@ -142,6 +144,9 @@ class Poller:
     :param clients: clients by botocore service name for calls that are not
         an execution's own, such as ``{"logs": logs_client}`` to read how a
         Transfer execution ended (default: opened from *session*, if any).
+    :param meter_provider: the OpenTelemetry ``MeterProvider`` to record
+        metrics with (default: the global one, a no-op until the application
+        configures an SDK; nothing at all without ``waiters[metrics]``).
     :raises TypeError: an option of the wrong type, naming it.
     :raises ValueError: an option out of range, naming it.
     """
@@ -170,6 +175,7 @@ class Poller:
         log_sensitive: bool = False,
         keep_responses: bool = False,
         clients: Mapping[str, Any] | None = None,
+        meter_provider: Any = None,
     ) -> None:
         self.wait_options = WaitOptions(
             timeout=timeout,
@@ -209,6 +215,12 @@ class Poller:
         self.clock = self._clock
         self.rng = rng if rng is not None else random.Random()
         self.events = Events(logger, responses=log_responses, sensitive=log_sensitive)
+        if meter_provider is not None and not hasattr(meter_provider, "get_meter"):
+            raise TypeError(
+                f"meter_provider must be an OpenTelemetry MeterProvider, got {meter_provider!r}"
+            )
+        self._metrics = metrics_for(meter_provider)
+        self._wall_offset = 0.0
         #: Every call this poller made.
         self.stats = CallStats()
         self._endpoints: dict[tuple[int, str], Endpoint] = {}
@@ -251,6 +263,11 @@ class Poller:
         )
         self._task_group.start_soon(self._deadlines.run)
         self._accounts = Accounts(self.events, self.budgets.known_accounts)
+        if self._metrics is not None:
+            self._metrics.watch(self.budgets)
+        # Wall time as this poller's clock sees it: service timestamps are
+        # compared with it, so a virtual clock's hours give true latencies.
+        self._wall_offset = time.time() - self.clock.now()
         return self
 
     async def __aexit__(
@@ -365,6 +382,7 @@ class Poller:
             fail_fast=fail_fast,
             on_transition=on_transition,
             on_outcome=on_outcome,
+            record=self._record_outcome if self._metrics is not None else None,
         )
         if not unique:
             return batch
@@ -654,6 +672,9 @@ class Poller:
                 self.clock,
                 self.options.call_limit,
                 expects_members=expects_members,
+                observe=(
+                    self._metrics.call_recorder(budget.key) if self._metrics is not None else None
+                ),
             )
         return endpoint
 
@@ -722,6 +743,10 @@ class Poller:
                 expects_members=False,
             )
         await read_ending(tracker, endpoint, clock=self.clock, rng=self.rng, stats=self.stats)
+
+    def _record_outcome(self, outcome: Outcome) -> None:
+        assert self._metrics is not None
+        self._metrics.outcome(outcome, wall=self.clock.now() + self._wall_offset)
 
     def _fail_lane(self, lane: Lane, failure: Failure, error: BaseException | None) -> None:
         now = self.clock.now()

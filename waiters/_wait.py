@@ -63,6 +63,7 @@ async def wait_for(
     log_responses: bool | None = None,
     log_sensitive: bool | None = None,
     clients: Mapping[str, Any] | None = None,
+    meter_provider: Any = None,
     **params: Any,
 ) -> Outcome:
     """Wait until one execution ends, and return how it ended.
@@ -95,8 +96,8 @@ async def wait_for(
     :param poller: a running :class:`Poller` to wait on; it brings its own
         clients, clock, budgets, call timeout and logging, so *session*,
         *region_name*, *endpoint_url*, *client_config*, *clock*, *budgets*,
-        *rng*, *logger*, *call_timeout*, *log_responses*, *log_sensitive* and
-        *clients* cannot be given with it.
+        *rng*, *logger*, *call_timeout*, *log_responses*, *log_sensitive*,
+        *clients* and *meter_provider* cannot be given with it.
     :param clock: the clock (default: the event loop's).
     :param budgets: the rate budgets (default: the event loop's).
     :param rng: the source of jitter.
@@ -107,6 +108,8 @@ async def wait_for(
     :param log_sensitive: do not redact fields the definition marks sensitive.
     :param clients: clients for calls that are not the execution's own, by
         service: ``{"logs": logs_client}`` reads how a Transfer execution ended.
+    :param meter_provider: the OpenTelemetry ``MeterProvider`` for metrics
+        (default: the global one; see :class:`Poller`).
     :param params: the describe call's parameters, with a client.
     :raises InvalidExecution: bad parameters (before any call), or options
         that conflict with *poller*.
@@ -138,6 +141,7 @@ async def wait_for(
             "log_responses": log_responses,
             "log_sensitive": log_sensitive,
             "clients": clients,
+            "meter_provider": meter_provider,
         }
         given = [name for name, value in conflicts.items() if value is not None]
         if given:
@@ -173,6 +177,7 @@ async def wait_for(
             log_sensitive=bool(log_sensitive),
             keep_responses=True,
             clients=clients,
+            meter_provider=meter_provider,
         ) as private:
             outcome = await private.wait(target_execution)
     if raise_on_failure:
