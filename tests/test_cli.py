@@ -847,7 +847,8 @@ def test_terminal_gets_a_live_display_and_a_summary_table(
     assert "unseen 4" in output
     assert re.search(r"iot-job-execution +4  (QUEUED \d · )?IN_PROGRESS \d", output), output
     assert "calls " in output and "throttled " in output
-    assert "\r\x1b[" in output and "\x1b[J" in output
+    # Redrawn in place: back to the line's start and erased, then up a line and erased.
+    assert "\r\x1b[2K" in output and "\x1b[1A\x1b[2K" in output
     # The summary table on stdout, after the display is erased.
     table = output[output.rindex("TYPE               TOTAL") :]
     assert re.search(r"^iot-job-execution +4 +3 +1\s*$", table, re.MULTILINE), table

@@ -1,20 +1,22 @@
 """What a wait shows: live progress, JSON lines, and the final summary.
 
 Two audiences. On a terminal: a progress block on stderr redrawn a few
-times a second (counts per state for each type, calls, throttles, the
-adaptive rate, an estimate), then a summary table on stdout. In a pipeline
-(stdout not a terminal, or ``--output json``): one JSON object per line on
-stdout, ``start``, then ``transition`` and ``outcome`` events as they
+times a second by rich's ``Live`` (counts per state for each type, calls,
+throttles, the adaptive rate, an estimate once one means something), then a
+summary table on stdout laid out by rich to the terminal's width. In a
+pipeline (stdout not a terminal, or ``--output json``): one JSON object per
+line on stdout, ``start``, then ``transition`` and ``outcome`` events as they
 happen, and a final ``summary`` a script can parse.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
 import shutil
 import sys
-import textwrap
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,13 +25,30 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import anyio
+from rich.cells import cell_len
+from rich.console import Console as RichConsole
+from rich.console import ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
 
 from waiters import Batch, BudgetRegistry, Execution, Outcome, OutcomeKind, Progress, Transition
 
 from ._console import Console, is_terminal
 from ._exit import describe
 
-__all__ = ["Rate", "Report", "Summary", "Tally", "render_progress", "render_summary"]
+__all__ = [
+    "Items",
+    "Rate",
+    "Report",
+    "Summary",
+    "SummaryView",
+    "Tally",
+    "TimeLeft",
+    "render_progress",
+    "render_summary",
+]
 
 #: Redraws per second of the live display: fast enough to feel live, cheap enough to ignore.
 REFRESH_HZ = 4
@@ -37,6 +56,13 @@ REFRESH_HZ = 4
 DETAIL_ROWS = 20
 _UNSEEN = "unseen"
 _KIND_ORDER = [kind.value for kind in OutcomeKind]
+_SEP = " · "
+#: The summary's width when it goes to a file or a pipe: as wide as its lines are.
+_UNBOUNDED = 10_000
+#: Columns the execution and its reason each get, at least, before the detail table
+#: gives up one line per execution and stacks each row's cells instead.
+_MIN_SHARE = 24
+_INDENT = (0, 0, 0, 2)
 
 
 class Tally:
@@ -99,8 +125,52 @@ def _seconds(value: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def _pairs(pairs: Sequence[tuple[str, int]]) -> str:
-    return " · ".join(f"{name} {count:,}" for name, count in pairs)
+def _about(value: float) -> str:
+    """An estimate, without the tenths of a second it cannot claim."""
+    return f"{math.ceil(value)}s" if value < 60 else _seconds(value)
+
+
+class Items:
+    """Short items on a line, joined by `` · ``; wrapped between items, never inside one.
+
+    A count such as ``cancelled 1`` is one item: cut at the terminal's edge it
+    would read as something else. *lead* (``rate  ``, ``| ``) starts the first
+    line; the lines after it are indented to match.
+    """
+
+    def __init__(self, items: Iterable[str], lead: str = "") -> None:
+        self.items = list(items)
+        self.lead = lead
+
+    def lines(self, width: int) -> list[str]:
+        indent = cell_len(self.lead)
+        room = max(1, width - indent)
+        lines: list[str] = []
+        line = ""
+        for item in self.items:
+            joined = f"{line}{_SEP}{item}" if line else item
+            if line and cell_len(joined) > room:
+                lines.append(line)
+                line = item
+            else:
+                line = joined
+        lines.append(line)
+        return [(self.lead if n == 0 else " " * indent) + text for n, text in enumerate(lines)]
+
+    def __rich_console__(self, console: RichConsole, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines(options.max_width):
+            # Only an item wider than the whole line (a very narrow terminal) breaks,
+            # and then inside the line, not past its edge.
+            yield Text(line, overflow="fold")
+
+    def __rich_measure__(self, console: RichConsole, options: ConsoleOptions) -> Measurement:
+        indent = cell_len(self.lead)
+        widest = max((cell_len(item) for item in self.items), default=0)
+        return Measurement(indent + widest, indent + cell_len(_SEP.join(self.items)))
+
+
+def _pairs(pairs: Sequence[tuple[str, int]]) -> list[str]:
+    return [f"{name} {count:,}" for name, count in pairs]
 
 
 @dataclass(frozen=True)
@@ -112,39 +182,130 @@ class Rate:
     cuts: int
 
 
-def render_progress(tally: Tally, progress: Progress, rates: Sequence[Rate] = ()) -> list[str]:
-    """The live block: a headline, a line per type, a line about calls."""
-    left = (
-        f" · about {_seconds(progress.remaining)} left"
-        if progress.remaining is not None and progress.finished < progress.total
-        else ""
-    )
-    lines = [
-        f"waiting on {progress.total:,} executions: {progress.waiting:,} to go · "
-        f"{_seconds(progress.elapsed)} elapsed{left}"
+# The estimate of the time left is withheld until it means something. The first
+# executions to finish are the quick ones (and the ones that were over before the
+# wait began), and they arrive in bursts, one per sweep of a list call: a rate
+# taken from a handful of them, a second or two in, promised minutes that turned
+# into seconds, then grew while a sweep was pending. So it is shown only once
+# LEFT_MIN_FRACTION of the executions, and at least LEFT_MIN_FINISHED, have
+# finished and LEFT_MIN_ELAPSED seconds have passed; it is the time the waiting
+# ones take at the average finishing rate since the start (waiting * elapsed /
+# finished), which a single burst or pause moves little; and it is never shown
+# climbing: an estimate more than LEFT_MAX_RISE above the lowest one shown is
+# withheld until finishings bring it back down.
+LEFT_MIN_FRACTION = 0.1
+LEFT_MIN_FINISHED = 5
+LEFT_MIN_ELAPSED = 10.0
+LEFT_MAX_RISE = 0.1
+
+
+class TimeLeft:
+    """The time-left estimate the live block shows, or None while it would mislead."""
+
+    def __init__(self) -> None:
+        self._lowest: float | None = None
+
+    def __call__(self, progress: Progress) -> float | None:
+        finished, total = progress.finished, progress.total
+        if finished >= total:
+            return None
+        needed = max(LEFT_MIN_FINISHED, math.ceil(total * LEFT_MIN_FRACTION))
+        if finished < needed or progress.elapsed < LEFT_MIN_ELAPSED:
+            return None
+        estimate = (total - finished) * progress.elapsed / finished
+        if self._lowest is not None and estimate > self._lowest * (1 + LEFT_MAX_RISE):
+            return None
+        self._lowest = estimate if self._lowest is None else min(self._lowest, estimate)
+        return estimate
+
+
+class _Types:
+    """The progress block's line per type: name, total, what is waiting, what finished.
+
+    Columns while the widest of each fits the width; on a narrower terminal
+    each type's counts go on lines of their own below its name, rather than
+    squeezing the name or a count into a sliver of a column.
+    """
+
+    def __init__(self, rows: Sequence[tuple[str, str, list[str], list[str]]]) -> None:
+        self.rows = rows
+
+    def __rich_console__(self, console: RichConsole, options: ConsoleOptions) -> RenderResult:
+        def widest(texts: Iterable[str]) -> int:
+            return max((cell_len(text) for text in texts), default=0)
+
+        done = widest(item for row in self.rows for item in row[3])
+        needed = (
+            widest(row[0] for row in self.rows)
+            + max(6, widest(row[1] for row in self.rows))
+            + widest(item for row in self.rows for item in row[2])
+            + (done + 2 if done else 0)
+            + 3 * 2
+        )
+        if needed <= options.max_width:
+            grid = Table.grid(padding=(0, 1), collapse_padding=False)
+            grid.add_column(no_wrap=True)
+            grid.add_column(justify="right", no_wrap=True, min_width=6)
+            grid.add_column()
+            grid.add_column()
+            for name, total, waiting, finished in self.rows:
+                grid.add_row(
+                    name, total, Items(waiting), Items(finished, lead="| ") if finished else ""
+                )
+            yield grid
+            return
+        for name, total, waiting, finished in self.rows:
+            yield Text(f"{name}  {total}", overflow="fold")
+            yield Padding(Items(waiting), _INDENT, expand=False)
+            if finished:
+                yield Padding(Items(finished, lead="| "), _INDENT, expand=False)
+
+
+def render_progress(
+    tally: Tally, progress: Progress, rates: Sequence[Rate] = (), left: float | None = None
+) -> RenderableType:
+    """The live block: a headline, a line per type, a line about calls.
+
+    *left* is the estimate to show (see :class:`TimeLeft`), if any.
+    """
+    headline = [
+        f"waiting on {progress.total:,} executions: {progress.waiting:,} to go",
+        f"{_seconds(progress.elapsed)} elapsed",
     ]
-    width = max((len(name) for name in tally.totals), default=0)
-    for name in sorted(tally.totals):
-        waiting = _pairs(tally.waiting_states(name)) or "-"
-        done = _pairs(tally.finished_kinds(name))
-        line = f"  {name:<{width}}  {tally.totals[name]:>6,}  {waiting}"
-        if done:
-            line += f"  | {done}"
-        lines.append(line)
-    calls = (
-        f"  calls {progress.calls:,} · throttled {progress.throttles:,} · "
-        f"errors {progress.errors:,}"
+    if left is not None and progress.finished < progress.total:
+        headline.append(f"about {_about(left)} left")
+    types = _Types(
+        [
+            (
+                name,
+                f"{tally.totals[name]:,}",
+                _pairs(tally.waiting_states(name)) or ["-"],
+                _pairs(tally.finished_kinds(name)),
+            )
+            for name in sorted(tally.totals)
+        ]
     )
-    lines.append(calls)
+    body: list[RenderableType] = [
+        types,
+        Items(
+            [
+                f"calls {progress.calls:,}",
+                f"throttled {progress.throttles:,}",
+                f"errors {progress.errors:,}",
+            ]
+        ),
+    ]
     if rates:
-        lines.append(
-            "  rate  "
-            + " · ".join(
-                f"{r.operation} {r.rate:.1f}/s" + (f" (cut {r.cuts}x)" if r.cuts else "")
-                for r in rates
+        body.append(
+            Items(
+                (
+                    f"{r.operation} {r.rate:.1f}/s" + (f" (cut {r.cuts}x)" if r.cuts else "")
+                    for r in rates
+                ),
+                lead="rate  ",
             )
         )
-    return lines
+    return Group(Items(headline), Padding(Group(*body), _INDENT, expand=False))
 
 
 @dataclass
@@ -234,18 +395,6 @@ def _label(execution: Execution) -> str:
     return " ".join(f"{k}={_short(v)}" for k, v in execution.params.items())
 
 
-def _table(rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return lines
-
-
 def _round_robin(outcomes: Sequence[Outcome]) -> list[Outcome]:
     """Interleave types, so the first rows shown sample every type, not just the largest."""
     by_type: dict[str, list[Outcome]] = {}
@@ -258,74 +407,147 @@ def _round_robin(outcomes: Sequence[Outcome]) -> list[Outcome]:
     return mixed
 
 
-def render_summary(summary: Summary, width: int | None = None) -> str:
-    """The table a person reads at the end: counts per type, then what did not succeed.
+def _plain_table() -> Table:
+    # Columns two spaces apart, no borders: the layout the summary always had.
+    return Table(box=None, pad_edge=False, show_edge=False, header_style="")
 
-    With *width* (a terminal's), reasons are cut to fit and remarks wrapped.
-    """
-    lines: list[str] = []
+
+def _counts_table(summary: Summary) -> RenderableType:
     by_type: dict[str, Counter[str]] = {}
     for outcome in summary.outcomes:
         by_type.setdefault(outcome.execution.type, Counter())[outcome.kind.value] += 1
+    if not by_type:
+        return Text("No execution was waited on.")
     totals = summary.counts()
     kinds = [k for k in _KIND_ORDER if totals[k] or k == "succeeded"]
-    if by_type:
-        header = ["TYPE", "TOTAL", *(k.upper() for k in kinds)]
-        rows = [header]
-        for name in sorted(by_type):
-            counts = by_type[name]
-            rows.append([name, str(sum(counts.values())), *(str(counts[k]) for k in kinds)])
-        if len(by_type) > 1:
-            rows.append(["total", str(len(summary.outcomes)), *(str(totals[k]) for k in kinds)])
-        lines += _table(rows, right=frozenset(range(1, len(header))))
-    else:
-        lines.append("No execution was waited on.")
+    table = _plain_table()
+    table.add_column("TYPE", overflow="fold")
+    # "WAIT TIMEOUT", not "WAIT_TIMEOUT": a header may wrap at a space when every
+    # kind happened and the terminal is narrow.
+    for header in ["TOTAL", *kinds]:
+        table.add_column(header.upper().replace("_", " "), justify="right", overflow="fold")
+    for name in sorted(by_type):
+        counts = by_type[name]
+        table.add_row(name, str(sum(counts.values())), *(str(counts[k]) for k in kinds))
+    if len(by_type) > 1:
+        table.add_row("total", str(len(summary.outcomes)), *(str(totals[k]) for k in kinds))
+    return table
 
-    waiting = summary.waiting
-    shown: list[Outcome]
-    if waiting:
-        title = f"Still waiting when {summary.interrupted} arrived ({len(waiting):,}):"
-        shown = _round_robin(waiting)
-    elif len(summary.outcomes) <= DETAIL_ROWS:
-        title = "Executions:"
-        shown = list(summary.outcomes)
-    else:
-        shown = _round_robin([o for o in summary.outcomes if not o.ok])
-        title = f"Not succeeded ({len(shown):,}):"
-    if shown:
-        rows = [["OUTCOME", "STATE", "TYPE", "EXECUTION"]]
-        rows += [
-            [o.kind.value, o.state or "-", o.execution.type, _label(o.execution)]
-            for o in shown[:DETAIL_ROWS]
-        ]
-        # What is left of the line once the other columns and the indent are laid out.
-        used = sum(max(len(row[i]) for row in rows) + 2 for i in range(4)) + 2
-        room = max(24, width - used) if width is not None else 80
-        rows[0].append("REASON")
-        for row, outcome in zip(rows[1:], shown, strict=False):
-            reason = outcome.reason or ""
-            row.append(reason if len(reason) <= room else reason[: room - 3] + "...")
-        lines += ["", title, *("  " + line for line in _table(rows))]
-        if len(shown) > DETAIL_ROWS:
-            lines.append(
-                f"  ... and {len(shown) - DETAIL_ROWS:,} more (--output json lists every outcome)"
-            )
 
-    facts = [
-        f"{summary.total:,} execution{'s' if summary.total != 1 else ''}",
-        _seconds(summary.elapsed),
-        f"{summary.calls:,} calls",
-        f"{summary.throttles:,} throttled",
+def _details_table(outcomes: Sequence[Outcome], width: int) -> Table:
+    """One row per execution that did not succeed, with its reason, in *width* columns.
+
+    Five columns while the execution and its reason each keep a readable share
+    of the line; on a narrower terminal each row stacks its outcome over its
+    state and its type over its parameters, which leaves the reason room to
+    be read rather than a sliver beside a column of identifiers.
+    """
+    rows = [
+        (o.kind.value, o.state or "-", o.execution.type, _label(o.execution), o.reason or "")
+        for o in outcomes
     ]
-    if summary.duplicates:
-        facts.append(f"{summary.duplicates:,} duplicates waited on once")
-    lines += ["", " · ".join(facts)]
-    if summary.aborted and not summary.interrupted:
-        lines.append("Stopped early: the --fail-fast threshold was reached.")
-    if summary.note:
-        lines += textwrap.wrap(summary.note, width) if width else [summary.note]
-    lines.append(f"exit {summary.exit_code}: {summary.meaning or describe(summary.exit_code)}")
-    return "\n".join(lines) + "\n"
+    headers = ("OUTCOME", "STATE", "TYPE", "EXECUTION", "REASON")
+    natural = [max(cell_len(h), *(cell_len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    gaps = 2 * (len(headers) - 1)
+    fixed = sum(natural[:3]) + gaps
+    if fixed + natural[3] + natural[4] <= width or fixed + 2 * _MIN_SHARE <= width:
+        table = _plain_table()
+        for header in headers[:3]:
+            table.add_column(header, no_wrap=True)
+        # Identifiers fold (a break inside an id still shows all of it); reasons wrap
+        # between words. Too wide, rich narrows the widest of the two first, so the
+        # reason keeps at least the share the execution gets.
+        table.add_column("EXECUTION", overflow="fold")
+        table.add_column("REASON", overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        return table
+    table = _plain_table()
+    table.add_column("OUTCOME\nSTATE", overflow="fold")
+    table.add_column("TYPE\nEXECUTION", overflow="fold")
+    table.add_column("REASON", overflow="fold")
+    for index, (kind, state, name, label, reason) in enumerate(rows):
+        if index:
+            # Rows several lines tall run together without a gap between them.
+            table.add_row()
+        table.add_row(f"{kind}\n{state}", f"{name}\n{label}", reason)
+    return table
+
+
+class SummaryView:
+    """The summary a person reads at the end, laid out to the console's width.
+
+    Counts per type, then what did not succeed (or, interrupted, what was still
+    waiting), then the facts of the wait and what the exit code means. No line
+    is wider than the console: long identifiers fold, reasons and remarks wrap.
+    """
+
+    def __init__(self, summary: Summary) -> None:
+        self.summary = summary
+
+    def __rich_console__(self, console: RichConsole, options: ConsoleOptions) -> RenderResult:
+        summary = self.summary
+        yield _counts_table(summary)
+
+        waiting = summary.waiting
+        shown: list[Outcome]
+        if waiting:
+            title = f"Still waiting when {summary.interrupted} arrived ({len(waiting):,}):"
+            shown = _round_robin(waiting)
+        elif len(summary.outcomes) <= DETAIL_ROWS:
+            title = "Executions:"
+            shown = list(summary.outcomes)
+        else:
+            shown = _round_robin([o for o in summary.outcomes if not o.ok])
+            title = f"Not succeeded ({len(shown):,}):"
+        if shown:
+            inner = options.max_width - _INDENT[3]
+            yield Text()
+            yield Text(title)
+            yield Padding(_details_table(shown[:DETAIL_ROWS], inner), _INDENT, expand=False)
+            if len(shown) > DETAIL_ROWS:
+                more = len(shown) - DETAIL_ROWS
+                yield Padding(
+                    Text(f"... and {more:,} more (--output json lists every outcome)"),
+                    _INDENT,
+                    expand=False,
+                )
+
+        facts = [
+            f"{summary.total:,} execution{'s' if summary.total != 1 else ''}",
+            _seconds(summary.elapsed),
+            f"{summary.calls:,} calls",
+            f"{summary.throttles:,} throttled",
+        ]
+        if summary.duplicates:
+            facts.append(f"{summary.duplicates:,} duplicates waited on once")
+        yield Text()
+        yield Items(facts)
+        if summary.aborted and not summary.interrupted:
+            yield Text("Stopped early: the --fail-fast threshold was reached.")
+        if summary.note:
+            yield Text(summary.note)
+        yield Text(f"exit {summary.exit_code}: {summary.meaning or describe(summary.exit_code)}")
+
+
+def render_summary(summary: Summary, width: int | None = None) -> str:
+    """The summary as text *width* columns wide (a terminal's), or as wide as it needs."""
+    buffer = io.StringIO()
+    console = RichConsole(
+        file=buffer,
+        width=width or _UNBOUNDED,
+        # Both set: the size then comes from here, not from whatever terminal is around.
+        height=25,
+        force_terminal=False,
+        color_system=None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        legacy_windows=False,
+    )
+    console.print(SummaryView(summary))
+    # Table cells are padded to their column's width; the line's end needs no padding.
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 class Report:
@@ -339,6 +561,7 @@ class Report:
         self.tally = Tally(())
         self.batch: Batch | None = None
         self.budgets: BudgetRegistry | None = None
+        self._time_left = TimeLeft()
         self._wall_offset = 0.0
         self._out_open = True
         self._stopped = anyio.Event()
@@ -390,30 +613,37 @@ class Report:
             )
 
     async def live(self) -> None:
-        """Redraw the progress block until :meth:`stop`."""
+        """Show the progress block, redrawn until :meth:`stop`."""
         if not self.progress:
             return
-        while not self._stopped.is_set():
-            self.redraw()
-            with anyio.move_on_after(1 / REFRESH_HZ):
-                await self._stopped.wait()
-        self.console.erase()
+        self.console.show(self._render)
+        try:
+            while not self._stopped.is_set():
+                self.redraw()
+                with anyio.move_on_after(1 / REFRESH_HZ):
+                    await self._stopped.wait()
+        finally:
+            self.console.hide()
 
     def stop(self) -> None:
         self._stopped.set()
-        self.console.erase()
+        self.console.hide()
 
     def redraw(self) -> None:
+        self.console.refresh()
+
+    def _render(self) -> RenderableType:
         if self.batch is None:
-            return
-        self.console.draw(render_progress(self.tally, self.batch.progress(), self._rates()))
+            return Text()
+        progress = self.batch.progress()
+        return render_progress(self.tally, progress, self._rates(), self._time_left(progress))
 
     def finish(self, summary: Summary) -> None:
         self.stop()
         if self.json_lines:
             self.emit(summary_record(summary))
         else:
-            width = shutil.get_terminal_size().columns - 1 if is_terminal(self.out) else None
+            width = shutil.get_terminal_size().columns if is_terminal(self.out) else None
             self.write(render_summary(summary, width))
 
     # --- output ----------------------------------------------------------------------
@@ -439,10 +669,12 @@ class Report:
     def write(self, text: str) -> None:
         if not self._out_open:
             return
-        # The progress block lives on stderr; when both go to one terminal, stdout
-        # text would land inside it.
-        self.console.erase()
         try:
+            if self.console.shares_screen(self.out):
+                # The progress block is on this terminal too: written straight to stdout,
+                # the text would land inside the block; through the console, above it.
+                self.console.print_above(text)
+                return
             self.out.write(text)
             self.out.flush()
         except BrokenPipeError:
