@@ -168,14 +168,25 @@ async def wait_and_report(
             # Listed on the poller, so the list calls share its budgets and call timeout.
             executions = [*executions, *await listing(poller)]
         report.begin(executions, **(start_extra or {}))
-        batch = await poller.submit(
-            executions,
-            fail_fast=options.fail_fast,
-            on_transition=report.on_transition,
-            on_outcome=report.on_outcome,
-        )
+        # From here every execution is in the summary: a signal that arrives while
+        # the batch is being set up (clients, accounts) abandons it once it exists,
+        # rather than cancelling the wait with nothing to report.
+        early: list[str] = []
+        interrupts.graceful = early.append
+        try:
+            batch = await poller.submit(
+                executions,
+                fail_fast=options.fail_fast,
+                on_transition=report.on_transition,
+                on_outcome=report.on_outcome,
+            )
+        except BaseException:
+            interrupts.graceful = None
+            raise
         report.attach(batch, options.budgets)
         interrupts.graceful = batch.abandon
+        if early:
+            batch.abandon(early[0])
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(report.live)
