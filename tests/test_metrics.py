@@ -128,7 +128,8 @@ def test_without_an_sdk_the_global_provider_records_nothing_and_costs_no_errors(
 
         async def main():
             async with Poller() as poller:
-                return await poller.wait(Execution(machine, {"jobId": "j", "thingName": "t"}, client))
+                job = Execution(machine, {"jobId": "j", "thingName": "t"}, client)
+                return await poller.wait(job)
 
         print(anyio.run(main).kind.value, metrics_for() is not None)
         """
@@ -156,7 +157,8 @@ def test_without_opentelemetry_installed_nothing_is_recorded() -> None:
 
         async def main():
             async with Poller() as poller:
-                return await poller.wait(Execution(machine, {"jobId": "j", "thingName": "t"}, client))
+                job = Execution(machine, {"jobId": "j", "thingName": "t"}, client)
+                return await poller.wait(job)
 
         print(anyio.run(main).kind.value, metrics_for() is None)
         """

@@ -46,6 +46,7 @@ _AWS_HOSTS: Final = (
     ".sc2s.sgov.gov",
 )
 
+
 def _digest(access_key: str) -> str:
     # A digest, so budget keys can be shown and logged without the key id.
     return "key-" + hashlib.sha256(access_key.encode()).hexdigest()[:12]

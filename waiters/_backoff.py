@@ -21,6 +21,21 @@ class Backoff:
     The n-th delay since the last change is drawn uniformly from
     ``[min_delay, min(max_delay, min_delay * 2**n)]`` (full jitter between the
     bounds, so polls of many executions spread out). A state change resets n.
+    This is the formula of the Smithy waiters specification ("Waiter
+    retries", smithy.io/2.0/additional-specs/waiters.html), with n counted
+    from 0 where Smithy counts attempts from 1.
+
+    :param min_delay: the shortest delay, and the first one after a change:
+        seconds (a float) or a timedelta, at least 0 (default 1 s). With 0,
+        every delay is drawn from ``[0, max_delay]``.
+    :param max_delay: the longest delay the doubling grows to: seconds (a
+        float) or a timedelta, at least *min_delay* (default 30 s).
+    :raises TypeError: a delay that is neither a number nor a timedelta,
+        naming the field.
+    :raises ValueError: a negative, infinite or NaN delay, or *max_delay*
+        below *min_delay*, naming the field and the value.
+
+    Both are stored as float seconds once the object is made.
     """
 
     min_delay: float | timedelta = 1.0
@@ -35,7 +50,14 @@ class Backoff:
         object.__setattr__(self, "max_delay", high)
 
     def delay(self, step: int, rng: random.Random) -> float:
-        """The delay before the poll that follows *step* unchanged polls."""
+        """The delay before the poll that follows *step* unchanged polls, in seconds.
+
+        :param step: how many polls since the last change of state brought
+            nothing new (0 right after a change; a poller counts unchanged
+            answers and transient errors, never throttled calls). Exponents
+            above 62 are taken as 62, where the cap is *max_delay* anyway.
+        :param rng: the source of the jitter (a ``random.Random``; one draw).
+        """
         low: float = self.min_delay  # type: ignore[assignment]  # normalised in __post_init__
         high: float = self.max_delay  # type: ignore[assignment]
         cap = low * (2.0 ** min(step, _MAX_EXPONENT)) if low > 0 else high

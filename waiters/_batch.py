@@ -29,6 +29,32 @@ class Batch:
     Iterate it (``async for outcome in batch``) for outcomes as they arrive,
     ``await batch.wait()`` for all of them, ``batch.progress()`` for a
     snapshot, and ``batch.abandon(reason)`` to stop waiting.
+
+    :meth:`Poller.submit` makes batches; the constructor is the engine's, and
+    its arguments are the poller's compiled options and collaborators. A
+    batch given no executions is done at once.
+
+    :param executions: the distinct executions, in the order they were
+        given; outcomes are reported in this order.
+    :param duplicates: executions given more than once (each is waited on
+        once), reported in ``BatchResult.duplicates``.
+    :param settings: the compiled wait options (a ``WaitSettings``: backoff,
+        timeout in seconds or ``None``, not-found grace in seconds, whether to
+        keep every response) that every tracker of the batch reads.
+    :param events: where the batch's trackers log (an ``Events``: the
+        resolved structlog logger and which levels are on).
+    :param rng: the ``random.Random`` the trackers' backoff jitter is drawn from.
+    :param clock: the :class:`Clock` that stamps the start, the elapsed time
+        and abandoned outcomes.
+    :param fail_fast: the rule that stops the batch, or ``None`` for none.
+    :param on_transition: called on the event loop with the execution and
+        its :class:`Transition` at each observed state change, or ``None``.
+    :param on_outcome: called on the event loop with each :class:`Outcome`
+        as it arrives, or ``None``. A callback that raises does not stop the
+        batch: the first error is logged (``waiters.callback_error``) and
+        raised by :meth:`wait` as a :class:`~waiters.CallbackError`.
+    :param record: the poller's own record of each outcome (metrics), called
+        before the callbacks; ``None`` (the default) without metrics.
     """
 
     def __init__(
@@ -46,7 +72,6 @@ class Batch:
         record: Callable[[Outcome], None] | None = None,
     ) -> None:
         self.executions = executions
-        #: The poller's own record of each outcome (metrics), before the callbacks.
         self.record = record
         self.duplicates = duplicates
         self.settings = settings
@@ -77,7 +102,16 @@ class Batch:
             self._close()
 
     def track(self, execution: Execution, now: float) -> Tracker:
-        """A tracker for *execution* that reports to this batch."""
+        """A tracker for *execution* that reports to this batch (called by the engine).
+
+        :meth:`Poller.submit` calls it once per execution before scheduling
+        the first poll; the tracker then calls :meth:`transitioned` and
+        :meth:`finished` back.
+
+        :param execution: one of this batch's :attr:`executions`.
+        :param now: the time on the batch's clock (seconds) at which its wait
+            starts: its deadline and its ``elapsed`` count from here.
+        """
         tracker = self.trackers[execution] = Tracker(execution, self, now)
         return tracker
 
@@ -86,6 +120,22 @@ class Batch:
     def transitioned(
         self, tracker: Tracker, before: str | None, before_kind: StateKind | None
     ) -> None:
+        """Count a state change, and call ``on_transition`` (called by a tracker).
+
+        Part of the ``Watch`` protocol: a tracker of this batch calls it each
+        time it observes a new state, after recording the change in its own
+        ``state``, ``kind`` and ``history``. The batch moves the execution
+        from its old state and kind to its new ones in the counts that
+        :meth:`progress` reports, then calls ``on_transition`` with the
+        execution and the latest :class:`Transition`. A callback that raises
+        is logged (``waiters.callback_error``) and kept for :meth:`wait`; the
+        batch goes on.
+
+        :param tracker: the tracker whose state changed.
+        :param before: the state it left, or ``None`` if it had not been seen yet.
+        :param before_kind: the :class:`StateKind` of *before*, or ``None``
+            (unseen, or a state the definition does not know).
+        """
         states, kinds = self.states, self.kinds
         states[before or _UNSEEN] -= 1
         kinds[before_kind] -= 1
@@ -100,6 +150,19 @@ class Batch:
                 self._callback_failed("on_transition", exc)
 
     def finished(self, tracker: Tracker, outcome: Outcome) -> None:
+        """Take one execution's outcome (called by a tracker, once per execution).
+
+        Part of the ``Watch`` protocol: a tracker calls it when its wait ends;
+        a second outcome for the same execution is ignored. The batch stores
+        the outcome, counts it, calls *record* and then ``on_outcome`` (a
+        callback that raises is logged and kept for :meth:`wait`), hands it
+        to iterators, and judges the fail-fast rule, which may
+        :meth:`abandon` the rest. The batch is done when every execution has
+        an outcome.
+
+        :param tracker: the tracker whose wait ended.
+        :param outcome: how it ended.
+        """
         execution = tracker.execution
         if execution in self.outcomes:
             return
@@ -136,7 +199,16 @@ class Batch:
     # --- public surface ----------------------------------------------------------------
 
     def abandon(self, reason: str) -> None:
-        """Stop waiting: every execution not finished yet gets an ``abandoned`` outcome."""
+        """Stop waiting: every execution not finished yet gets an ``abandoned`` outcome.
+
+        Nothing happens once the batch is done. The outcomes arrive through
+        the usual path (iterators, ``on_outcome``), and the batch's result is
+        marked ``aborted``.
+
+        :param reason: why, as each abandoned outcome's ``reason`` (the poller
+            says ``"the poller was closed"``, ``"the wait was cancelled"``,
+            ``"fail-fast threshold reached"``).
+        """
         if self.done.is_set():
             return
         self.aborted = True

@@ -44,18 +44,45 @@ class BudgetConfig:
 
     The default starts at 5 calls/s, is never above 50 and never below 0.2:
     AWS control-plane describe and list calls are typically limited to about
-    10 per second per account, and a waiter should be a polite neighbour of
-    the deployment that started the work.
+    10 per second per account (each service's request-rate quotas are listed
+    in its "endpoints and quotas" page of the AWS General Reference, such as
+    "AWS IoT Device Management endpoints and quotas"), and a waiter should be
+    a polite neighbour of the deployment that started the work.
+
+    The rate falls by *decrease* when the service throttles and grows back
+    along a cubic curve of the time since that cut, as CUBIC (RFC 8312) and
+    botocore's adaptive retry mode (``botocore/retries/throttling.py``,
+    ``CubicCalculator``: beta 0.7, scale constant 0.4) do.
+
+    :param initial_rate: calls per second a new budget starts at, between
+        *min_rate* and *max_rate* (default 5; brought down to *max_rate* when
+        only a lower ceiling is given).
+    :param max_rate: calls per second the budget never exceeds (default 50).
+        With an *initial_rate* of ``math.inf`` too, calls are not paced at
+        all (:meth:`unlimited`).
+    :param min_rate: calls per second throttling never drives it below
+        (default 0.2, one call every 5 s; brought down to *max_rate* or
+        *initial_rate* when only those are given lower).
+    :param decrease: the factor the rate is multiplied by on a throttle, once
+        per episode, between 0 and 1 exclusive (default 0.7: CUBIC's beta).
+    :param growth: the cubic growth constant in calls/s per s**3, greater
+        than 0 (default 0.4: CUBIC's C).
+    :param cooldown: seconds after a cut during which further throttles
+        belong to the same episode and cut nothing more, finite and at least
+        0 (default 1 s).
+    :raises TypeError: a field that is not a number (or is a bool or NaN),
+        naming it.
+    :raises ValueError: a rate or *growth* that is not positive, rates out of
+        the order ``min_rate <= initial_rate <= max_rate``, *decrease* outside
+        (0, 1), or a negative or infinite *cooldown*, naming the field and the
+        value.
     """
 
     initial_rate: float = _DEFAULT_INITIAL
     max_rate: float = 50.0
     min_rate: float = _DEFAULT_MIN
-    #: Multiplicative decrease on throttling (CUBIC's beta).
     decrease: float = 0.7
-    #: Cubic growth constant, calls/s per s**3.
     growth: float = 0.4
-    #: Throttles within this many seconds of a cut belong to the same episode.
     cooldown: float = 1.0
 
     def __post_init__(self) -> None:
@@ -101,7 +128,18 @@ class BudgetConfig:
 
 @dataclass(frozen=True, slots=True)
 class BudgetStats:
-    """A snapshot of one budget."""
+    """A snapshot of one budget, as :meth:`BudgetRegistry.stats` takes it.
+
+    :param key: whose budget: ``(account, region, service, operation)``,
+        such as ``("123456789012", "eu-west-1", "iot", "DescribeJobExecution")``.
+        The account is ``"default"`` for clients whose credentials cannot be
+        read, or ``"key-"`` and a digest of the access key id when it could
+        not be learned.
+    :param rate: the current pace in calls per second.
+    :param calls: call slots granted since the budget was made.
+    :param throttles: throttled calls reported to it.
+    :param cuts: times the rate was cut (at most one per throttling episode).
+    """
 
     key: BudgetKey
     rate: float
@@ -271,7 +309,16 @@ class BudgetRegistry:
         self.known_accounts: dict[tuple[str, str | None], str] = {}
 
     def get(self, key: BudgetKey, now: float) -> RateBudget:
-        """The budget for *key*, bound to the running event loop whose clock reads *now*."""
+        """The budget for *key*, bound to the running event loop whose clock reads *now*.
+
+        Made on first use, with the configuration of ``operations[operation]``
+        if there is one, else *config*. When the running event loop is not
+        the one the registry last served, every budget is first carried over
+        to this loop's clock (see the class description).
+
+        :param key: ``(account, region, service, operation)``.
+        :param now: the running loop's clock time, in seconds.
+        """
         run = _current_run()
         if run is not self._run:
             self._run = run
@@ -285,6 +332,13 @@ class BudgetRegistry:
         return found
 
     def stats(self, now: float | None = None) -> list[BudgetStats]:
+        """A snapshot of every budget, in the order they were made.
+
+        :param now: the clock time (seconds) to read the rates at: each rate
+            then includes the recovery along the curve since its last cut,
+            which takes effect in the budget too. ``None`` (the default)
+            reports the rates as the last call left them.
+        """
         return [budget.stats(now) for budget in self._budgets.values()]
 
     def __repr__(self) -> str:

@@ -18,26 +18,56 @@ __all__ = ["Clock", "LoopClock", "bound_clock", "to_seconds"]
 
 @runtime_checkable
 class Clock(Protocol):
-    """A monotonic clock that can sleep until an absolute time."""
+    """A monotonic clock that can sleep until an absolute time.
+
+    A :class:`typing.Protocol` to implement (``runtime_checkable``: a poller
+    checks ``isinstance(clock, Clock)``), not a class to instantiate: any
+    object with these two methods is a clock, such as :class:`LoopClock` or
+    :class:`waiters.testing.MockClock`. Times are float seconds on the
+    clock's own monotonic scale, not epoch time.
+
+    :param args: none: calling ``Clock(...)`` raises ``TypeError``
+        ("Protocols cannot be instantiated").
+    :param kwargs: none, likewise.
+    """
 
     def now(self) -> float:
         """Return the current time in seconds."""
         ...
 
     async def sleep_until(self, deadline: float) -> None:
-        """Return once :meth:`now` has reached *deadline*."""
+        """Return once :meth:`now` has reached *deadline*.
+
+        :param deadline: an absolute time in seconds on this clock's scale
+            (as :meth:`now` reads it); one already past returns at once.
+        """
         ...
 
 
 class LoopClock:
-    """The running event loop's clock (the default)."""
+    """The running event loop's clock (the default).
+
+    It reads ``anyio.current_time()``, the loop's monotonic clock, never
+    ``time.time()``; under a :class:`waiters.testing.MockClock` that is mock
+    time. It takes no arguments and holds no state, so one instance serves
+    every loop; it must be read from inside a running event loop.
+    """
 
     __slots__ = ()
 
     def now(self) -> float:
+        """The running event loop's time, in seconds (``anyio.current_time()``).
+
+        :raises RuntimeError: no event loop is running in this thread (anyio's error).
+        """
         return anyio.current_time()
 
     async def sleep_until(self, deadline: float) -> None:
+        """Sleep until the loop's time reaches *deadline* (``anyio.sleep_until``).
+
+        :param deadline: an absolute loop time in seconds, as :meth:`now`
+            reads it; one already past returns after a checkpoint.
+        """
         await anyio.sleep_until(deadline)
 
     def __repr__(self) -> str:

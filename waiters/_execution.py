@@ -37,7 +37,23 @@ class Execution:
     Equal executions (same type, same parameters, same client or none) are the
     same wait: a batch given one twice polls it once. Parameters may be lists
     and structures (ec2's ``InstanceIds``, ecs's ``services``): they are compared
-    by value, and handed to the call as given (not copied).
+    by value, and copied when the execution is made, so a caller changing its
+    list later changes neither the identity nor the calls.
+
+    :func:`execution` is the usual way to make one; the constructor serves
+    types of a registry of your own (``Execution(registry.get(name), params)``).
+
+    :param machine: the execution type, a compiled :class:`StateMachine`.
+    :param params: the describe call's parameters by name, as the client
+        method takes them (``{"jobId": "j", "thingName": "t"}``): every
+        identifying parameter of the type, and any of its optional ones.
+        Checked against the botocore service model (type, length, pattern,
+        enum; members of lists and structures) before any call.
+    :param client: the boto3 or aioboto3 client to poll through, or ``None``
+        (the default) to leave it to a poller's session.
+    :raises InvalidExecution: an unknown or missing parameter (suggesting a
+        close name), or a value the model rejects, naming the parameter and
+        the value.
     """
 
     # Kept small: a batch holds one per execution, 100,000 of them at times.
@@ -81,10 +97,18 @@ class Execution:
 
     @property
     def type(self) -> str:
+        """The execution type's name (``"iot-job-execution"``), the machine's ``name``."""
         return self.machine.name
 
     def bind(self, client: Any) -> Execution:
-        """The same execution, observed through *client*."""
+        """The same execution, observed through *client*.
+
+        A new :class:`Execution` (this one is unchanged); bound to another
+        client, it is a different wait.
+
+        :param client: the boto3 or aioboto3 client to poll through, or
+            ``None`` for an unbound copy.
+        """
         return Execution(self.machine, self.params, client)
 
     def describe(self) -> str:
@@ -136,6 +160,20 @@ def execution(target: Any, operation: str | None = None, /, **params: Any) -> Ex
     it to a client; ``execution("iot-job-execution", jobId="j", thingName="t")``
     leaves the client to be resolved later (a poller's session). Types loaded
     into another registry are named with ``Execution(registry.get(name), params)``.
+
+    :param target: a boto3 or aioboto3 client (then *operation* names the
+        describe call), or an execution type name from the default registry:
+        a shipped type (``"iot-job-execution"``), one added with
+        :func:`load_machines`, or a botocore waiter as ``"service:WaiterName"``.
+    :param operation: with a client, the describe method or operation name
+        (``"describe_job_execution"`` or ``"DescribeJobExecution"``); with a
+        type name, none.
+    :param params: the describe call's parameters, as the client method
+        takes them; checked against the service model before any call.
+    :raises InvalidExecution: an operation given with a type name, or missing
+        with a client; a *target* that is neither a client nor a type name; an
+        unknown type, or no type that waits with that operation; or bad
+        parameters (see :class:`Execution`).
     """
     machines = default_registry()
     if isinstance(target, str):

@@ -290,7 +290,55 @@ class EndingSpec:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class StateMachine:
-    """A compiled execution type. Build one with :func:`load_machines` or the registry."""
+    """A compiled execution type. Build one with :func:`load_machines` or the registry.
+
+    The fields are what compiling a definition (TOML or JSON, see the
+    ``state_machines/`` directory) against the botocore service model
+    produces; the constructor itself checks nothing, so make machines by
+    loading definitions (:func:`load_machines`, :meth:`MachineRegistry.get`,
+    :func:`machine_from_botocore_waiter`), or change a loaded one with
+    ``dataclasses.replace``.
+
+    :param name: the type's name (``"iot-job-execution"``), or
+        ``"service:WaiterName"`` for a botocore waiter.
+    :param description: one line for people (the definition's
+        ``description``, default the name).
+    :param service: the botocore service name (``"iot"``).
+    :param operation: the describe operation (``"DescribeJobExecution"``).
+    :param method: its client method (``"describe_job_execution"``).
+    :param identity: the parameters that identify an execution (at least
+        every required member of the operation's input), with the model's
+        constraints, in the definition's order.
+    :param optional: the other parameters an execution may give.
+    :param status: where a describe response holds the state (a dotted path
+        or JMESPath), or ``None`` for a type defined by acceptors alone.
+    :param reason: where a response holds why (IoT's
+        ``execution.statusDetails.detailsMap``), or ``None``.
+    :param states: the states, with what each means (its
+        :class:`StateKind`); with *status*, exactly the values the model's
+        enum for it allows.
+    :param transitions: the states each non-terminal state may move to;
+        empty for types that declare none.
+    :param errors: what each error code means for a wait (retry, fail fast,
+        not found, or a terminal state of a kind), by code.
+    :param acceptors: botocore ``waiters-2.json`` acceptors, in order; the
+        first that matches an answer wins, before *status* is read.
+    :param hints: response fields that say when the next change is due
+        (a version, a deadline and its slack, when it ended).
+    :param sensitive: response paths kept out of logs unless asked
+        (``log_sensitive``).
+    :param batch: how executions of the type are observed through the list
+        operation, a page at a time, or ``None`` for describe calls only.
+    :param source: where the definition came from (a file name, or
+        ``"botocore SERVICE waiters-2.json NAME"``), as errors name it.
+    :param ending: how an execution the service stopped reporting ended,
+        when a log says so (Transfer Family's workflow execution log), or
+        ``None`` (the default).
+    :param sole_endings: states from which every path ends in the same
+        terminal state, with that state: how an execution last seen there
+        ended, even when the service no longer says (default: none; the
+        compiler derives them from *transitions*).
+    """
 
     name: str
     description: str
@@ -309,10 +357,7 @@ class StateMachine:
     sensitive: tuple[Path, ...]
     batch: BatchSpec | None
     source: str
-    #: How an execution the service stopped reporting ended, when a log says so.
     ending: EndingSpec | None = None
-    #: States from which every path ends in the same terminal state: how an
-    #: execution last seen there ended, even when the service no longer says.
     sole_endings: Mapping[str, str] = field(default_factory=dict)
     #: Identifying, then optional, parameters.
     parameters: tuple[ParamSpec, ...] = field(init=False)
@@ -321,7 +366,15 @@ class StateMachine:
         object.__setattr__(self, "parameters", (*self.identity, *self.optional))
 
     def summary_identity(self, item: Mapping[str, Any], parent: Any) -> tuple[Any, ...]:
-        """The identifying values (in ``identity`` order) of an item of the batch list call."""
+        """The identifying values (in ``identity`` order) of an item of the batch list call.
+
+        For types with a ``batch`` section only.
+
+        :param item: one item of a list page (at the batch section's ``items``
+            path), such as an IoT ``executionSummaries`` entry.
+        :param parent: the value of the list call's parent parameter (the IoT
+            job id), for identifying parameters the item does not carry.
+        """
         batch = self.batch
         assert batch is not None
         values = []
@@ -339,12 +392,26 @@ class StateMachine:
         return tuple(values)
 
     def kind_of(self, state: str | None) -> StateKind | None:
-        """The kind of a state, or None for a state the definition does not know."""
+        """The kind of a state, or None for a state the definition does not know.
+
+        :param state: a state name as the service reports it, or ``None``
+            (then ``None``).
+        """
         if state is None:
             return None
         return self.states.get(state)
 
     def is_legal(self, before: str | None, after: str | None) -> bool:
+        """Whether the definition's ``transitions`` allow moving from *before* to *after*.
+
+        Staying in a state, a first sighting and a type that declares no
+        transitions are always legal, and so is leaving a state the
+        definition does not know; leaving a known state that has no declared
+        way out (a terminal one) is not.
+
+        :param before: the state observed last, or ``None`` if none was.
+        :param after: the state observed now, or ``None``.
+        """
         if before is None or after is None or before == after:
             return True
         if before not in self.transitions:
@@ -356,8 +423,11 @@ class StateMachine:
         """Read the state and its kind from a describe response.
 
         Acceptors come first, in order (the first match wins, as in botocore);
-        then the status path.
+        then the status path. The kind is ``None`` for a state the definition
+        does not know; both are ``None`` when the response has no status.
 
+        :param response: a successful describe response (a parsed client
+            result).
         :raises AcceptorError: an acceptor's expression cannot be evaluated on it.
         """
         for acceptor in self.acceptors:
@@ -372,14 +442,25 @@ class StateMachine:
         return state, self.states.get(state)
 
     def accept_error(self, code: str, status: int | None) -> Acceptor | None:
-        """The first acceptor that matches an error answer, if any (botocore's order)."""
+        """The first acceptor that matches an error answer, if any (botocore's order).
+
+        :param code: the error code (``"ResourceNotFoundException"``).
+        :param status: the HTTP status of the answer, or ``None`` if unknown.
+        """
         for acceptor in self.acceptors:
             if acceptor.matches_error(code, status):
                 return acceptor
         return None
 
     def reason_of(self, response: Mapping[str, Any] | None) -> str | None:
-        """The reason a response gives: its reason path, or the explanation of its acceptor."""
+        """The reason a response gives: its reason path, or the explanation of its acceptor.
+
+        A map (IoT's ``statusDetails.detailsMap``) reads ``key=value, ...``
+        in key order; an empty value is no reason.
+
+        :param response: a describe response or list item, or ``None``
+            (then ``None``).
+        """
         if response is None:
             return None
         if self.reason is None:
@@ -398,13 +479,27 @@ class StateMachine:
         return str(value)
 
     def error_rule(self, code: str) -> ErrorRule | None:
+        """What the definition's ``errors`` table says of an error code, if anything.
+
+        Without a rule, the engine classifies the error itself: 5xx answers
+        and request timeouts are transient, anything else ends the wait.
+        Throttling is always retried, and credential errors always end the
+        wait, whatever the rule (an acceptor that matches comes first).
+
+        :param code: the error code (``"ResourceNotFoundException"``).
+        """
         return self.errors.get(code)
 
     @property
     def terminal_states(self) -> frozenset[str]:
+        """The states whose kind is terminal (succeeded, failed or cancelled)."""
         return frozenset(name for name, kind in self.states.items() if kind.terminal)
 
     def states_of(self, *kinds: StateKind) -> tuple[str, ...]:
+        """The states of the given kinds, in the definition's order.
+
+        :param kinds: the :class:`StateKind` values to keep.
+        """
         return tuple(name for name, kind in self.states.items() if kind in kinds)
 
     def __repr__(self) -> str:
@@ -950,9 +1045,7 @@ def _hints(check: _Checker, raw: Any) -> Hints:
         raise check.fail("hints", "a table", raw)
     unknown = sorted(set(raw) - {"version", "deadline_in", "deadline_after", "ended_at"})
     if unknown:
-        raise check.fail(
-            f"hints.{unknown[0]}", "version, deadline_in, deadline_after or ended_at"
-        )
+        raise check.fail(f"hints.{unknown[0]}", "version, deadline_in, deadline_after or ended_at")
     version = check.path(raw["version"], "hints.version") if "version" in raw else None
     ended_at = check.path(raw["ended_at"], "hints.ended_at") if "ended_at" in raw else None
     deadline_in = deadline_after = since = None

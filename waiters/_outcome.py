@@ -46,12 +46,26 @@ class OutcomeKind(enum.StrEnum):
 
     @property
     def ok(self) -> bool:
+        """Whether this is ``succeeded``."""
         return self is OutcomeKind.SUCCEEDED
 
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """A state change the waiter observed."""
+    """A state change the waiter observed (in ``Outcome.history``, and to ``on_transition``).
+
+    :param state: the state entered, as the service names it
+        (``"IN_PROGRESS"``); for types defined by acceptors, the acceptor's
+        expected value; for an error the definition treats as a state, its code.
+    :param kind: the :class:`StateKind` of *state*, or ``None`` for a state
+        the definition does not know (one the service added).
+    :param at: when the answer that showed it was taken, in seconds on the
+        poller's clock (the event loop's monotonic time by default, not epoch
+        time).
+    :param attempt: the execution's attempt count when it was observed: the
+        answer that showed it is counted (a change inferred from a list
+        sweep without naming the execution adds none).
+    """
 
     state: str | None
     kind: StateKind | None
@@ -61,7 +75,32 @@ class Transition:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Outcome:
-    """The end of one wait."""
+    """The end of one wait.
+
+    :param execution: the :class:`Execution` waited on.
+    :param kind: how the wait ended (an :class:`OutcomeKind`).
+    :param state: the last state observed, as the service names it (see
+        :class:`Transition`), or ``None`` if none was.
+    :param reason: why, in words: the reason field of the definition
+        (IoT's ``statusDetails``, a command's ``statusReason``), the
+        service's error message, a matched acceptor's explanation, or the
+        waiter's own account (the deadline passed, the execution vanished,
+        the reason given to ``abandon``); ``None`` when nothing says.
+    :param response: the last answer kept about it (a describe response, or
+        the list item that reported it), or ``None``. An answer that shows a
+        terminal state is always kept; other answers only with
+        ``keep_responses`` (which :func:`wait_for` turns on) or for types whose
+        ending is read from a log.
+    :param attempts: the calls that reported on it: its own describe calls
+        (throttled ones excepted) and the list pages that named it.
+    :param elapsed: seconds from the start of the wait to this outcome, on
+        the poller's clock.
+    :param history: the :class:`Transition` of every observed state change,
+        oldest first.
+    :param error: the exception behind an ``error`` outcome (a botocore
+        ``ClientError``, a connection error, an acceptor that could not be
+        evaluated), where there was one; ``None`` otherwise (default).
+    """
 
     execution: Execution
     kind: OutcomeKind
@@ -75,6 +114,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
+        """Whether the execution succeeded (its kind is ``succeeded``)."""
         return self.kind is OutcomeKind.SUCCEEDED
 
     def __repr__(self) -> str:

@@ -411,7 +411,27 @@ class Poller:
         backoff: Backoff | None = None,
         not_found_grace: float | timedelta | None = None,
     ) -> Outcome:
-        """Wait on one execution through this poller (its first poll is immediate)."""
+        """Wait on one execution through this poller (its first poll is immediate).
+
+        Returns the :class:`Outcome` whatever it is: nothing is raised for a
+        failed, timed-out or missing execution (:func:`wait_for` with
+        ``poller=`` raises those). Every answer is kept, so any outcome
+        carries the last response. If the caller is cancelled, the execution
+        is abandoned and the cancellation goes on.
+
+        :param execution: the :class:`Execution` to wait on; an unbound one is
+            polled through a client opened from the poller's session.
+        :param timeout: seconds or a timedelta from now until this wait's
+            absolute deadline; ``None`` for none (default: the poller's).
+        :param backoff: delays between polls (default: the poller's).
+        :param not_found_grace: seconds or a timedelta during which "not
+            found" means "not visible yet" (default: the poller's).
+        :raises InvalidExecution: *execution* is not an :class:`Execution`, or
+            is unbound and the poller has no session.
+        :raises TypeError: an option of the wrong type, naming it.
+        :raises ValueError: a negative, infinite or NaN duration, naming it.
+        :raises RuntimeError: the poller is not running.
+        """
         batch = await self.submit(
             [execution],
             timeout=timeout,
@@ -430,7 +450,23 @@ class Poller:
         return batch.outcomes[execution]
 
     async def wait_all(self, executions: Iterable[Execution], **kwargs: Any) -> BatchResult:
-        """Wait on every execution; see :meth:`submit` for the options."""
+        """Wait on every execution; returns every outcome, in input order.
+
+        The same as ``await (await poller.submit(...)).wait()``; if the caller
+        is cancelled, the executions not finished are abandoned and the
+        cancellation goes on.
+
+        :param executions: the executions (an iterable of :class:`Execution`).
+        :param kwargs: the keyword options of :meth:`submit` (``timeout``,
+            ``backoff``, ``not_found_grace``, ``fail_fast``,
+            ``on_transition``, ``on_outcome``, ``immediate``, ``keep_responses``).
+        :raises CallbackError: a callback raised; the batch went on, and the
+            error carries the whole result.
+        :raises InvalidExecution: as :meth:`submit` raises it.
+        :raises TypeError: an unknown or ill-typed option, as :meth:`submit`.
+        :raises ValueError: a negative, infinite or NaN duration, naming it.
+        :raises RuntimeError: the poller is not running.
+        """
         batch = await self.submit(executions, **kwargs)
         try:
             return await batch.wait()
@@ -443,7 +479,24 @@ class Poller:
     async def as_completed(
         self, executions: Iterable[Execution], **kwargs: Any
     ) -> AsyncIterator[Outcome]:
-        """Yield each outcome as its execution ends; see :meth:`submit` for the options."""
+        """Yield each outcome as its execution ends (an async iterator).
+
+        ``async for outcome in poller.as_completed(executions, timeout=600):``.
+        The executions are submitted when iteration starts, so errors of
+        :meth:`submit` are raised by the first step. When the iterator is
+        closed before the last outcome (``aclose()``, or its finalisation
+        once the consumer has stopped), the executions not finished yet are
+        abandoned. Callback errors are logged, not raised here (see
+        :meth:`submit`).
+
+        :param executions: the executions (an iterable of :class:`Execution`).
+        :param kwargs: the keyword options of :meth:`submit` (``timeout``,
+            ``backoff``, ``not_found_grace``, ``fail_fast``,
+            ``on_transition``, ``on_outcome``, ``immediate``, ``keep_responses``).
+        :raises InvalidExecution: as :meth:`submit` raises it.
+        :raises TypeError: an unknown or ill-typed option, as :meth:`submit`.
+        :raises RuntimeError: the poller is not running.
+        """
         batch = await self.submit(executions, **kwargs)
         try:
             async for outcome in batch:
@@ -840,6 +893,8 @@ async def wait_all(
     :param on_outcome: called with each outcome as it arrives.
     :param poller_options: the other keyword arguments of :class:`Poller`.
     :raises WaiterError: with ``raise_on_failure``, the first failure's error.
+    :raises CallbackError: a callback raised; the batch went on, and the
+        error carries the whole result.
     """
     check_flags(raise_on_failure=raise_on_failure)
     async with Poller(timeout=timeout, **poller_options) as poller:
@@ -855,7 +910,17 @@ async def wait_all(
 
 
 def wait_all_sync(executions: Iterable[Execution], **kwargs: Any) -> BatchResult:
-    """The blocking form of :func:`wait_all`, for scripts (not from inside an event loop)."""
+    """The blocking form of :func:`wait_all`, for scripts (not from inside an event loop).
+
+    It runs its own event loop (``anyio.run``, asyncio); boto3 clients' calls
+    run in worker threads.
+
+    :param executions: the executions to wait on.
+    :param kwargs: the keyword arguments of :func:`wait_all` (its options,
+        and those of :class:`Poller`).
+    :raises RuntimeError: called from inside an event loop.
+    :raises WaiterError: with ``raise_on_failure=True``, the first failure's error.
+    """
     if in_event_loop():
         raise RuntimeError(
             "wait_all_sync() cannot run inside an event loop; use `await wait_all()`"

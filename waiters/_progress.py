@@ -84,13 +84,27 @@ class FailFast:
             object.__setattr__(self, "states", frozenset(self.states))
 
     def counts(self, outcome: Outcome) -> bool:
-        """Whether *outcome* counts as a failure under this rule."""
+        """Whether *outcome* counts as a failure under this rule.
+
+        :param outcome: a finished execution's outcome; it counts when its
+            kind is among :attr:`kinds` and, if :attr:`states` is set, its
+            final state is among them.
+        """
         if outcome.kind not in self.kinds:
             return False
         return self.states is None or outcome.state in self.states
 
     def tripped(self, failures: int, finished: int, total: int | None = None) -> bool:
-        """Whether *failures* among *finished* (of *total*) executions stop the batch."""
+        """Whether *failures* among *finished* (of *total*) executions stop the batch.
+
+        :param failures: finished executions that counted as failures (see
+            :meth:`counts`).
+        :param finished: executions with an outcome so far, failures included.
+        :param total: executions in the batch; ``min_finished`` is capped at
+            it, so the fraction of a batch smaller than ``min_finished`` is
+            judged once all have finished. ``None`` (the default) leaves
+            ``min_finished`` as is. The count rule needs no minimum.
+        """
         if self.count is not None and failures >= self.count:
             return True
         needed = self.min_finished if total is None else min(self.min_finished, total)
@@ -146,7 +160,9 @@ class BatchResult:
 
     :param outcomes: one :class:`Outcome` per distinct execution, in input order.
     :param duplicates: executions given more than once; each was waited on once.
-    :param aborted: a fail-fast rule stopped the batch (the rest are ``abandoned``).
+    :param aborted: the batch was abandoned before every execution ended (a fail-fast
+        rule tripped, the caller was cancelled or the poller closed); the rest are
+        ``abandoned``.
     :param elapsed: seconds from submission to the last outcome.
     :param counts: outcomes by :class:`OutcomeKind`; kinds that did not occur
         are absent.

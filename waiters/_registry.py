@@ -39,7 +39,18 @@ def builtin_directory() -> FsPath:
 
 
 class MachineRegistry:
-    """Execution types by name and by the describe operation they wait on."""
+    """Execution types by name and by the describe operation they wait on.
+
+    :func:`default_registry` holds the shipped types; make one of your own to
+    keep types apart (``Execution(registry.get(name), params)`` names their
+    executions). Iterating lists the registered types by name; ``len()`` and
+    ``in`` (by name) count them. botocore waiters named ``service:WaiterName``
+    are compiled on first :meth:`get` and are not listed.
+
+    :param machines: the types to register at once, as :meth:`add` would,
+        in order (default: none).
+    :raises DefinitionError: two of *machines* have the same name.
+    """
 
     def __init__(self, machines: list[StateMachine] | None = None) -> None:
         self._by_name: dict[str, StateMachine] = {}
@@ -50,6 +61,18 @@ class MachineRegistry:
             self.add(machine)
 
     def add(self, machine: StateMachine, *, replace: bool = False) -> None:
+        """Register *machine* under its name and its ``(service, operation)``.
+
+        :param machine: the compiled type (from :func:`load_machines`,
+            :func:`machine_from_botocore_waiter` or a definition).
+        :param replace: replace a registered type of the same name, and
+            become the type :meth:`for_operation` finds for *machine*'s
+            operation (default ``False``). Without it, the first type
+            registered for an operation keeps it, and a second type of the
+            same name is an error.
+        :raises DefinitionError: a type of that name is registered and
+            *replace* is false, naming both sources.
+        """
         existing = self._by_name.get(machine.name)
         if existing is not None and not replace:
             raise DefinitionError(
@@ -63,7 +86,12 @@ class MachineRegistry:
     def get(self, name: str) -> StateMachine:
         """The type named *name*; ``service:WaiterName`` names a botocore waiter.
 
-        :raises InvalidExecution: no such type, or no such botocore waiter.
+        :param name: a registered type's name (``"iot-job-execution"``), or
+            ``"service:WaiterName"`` (``"transfer:ServerOffline"``) for one of
+            botocore's own ``waiters-2.json`` waiters, compiled on first use
+            and kept.
+        :raises InvalidExecution: no such type (listing the known ones), or no
+            such botocore service or waiter.
         """
         machine = self._by_name.get(name) or self._waiters.get(name)
         if machine is not None:
@@ -90,6 +118,15 @@ class MachineRegistry:
         """The type that waits with *operation*.
 
         Either spelling works: ``describe_job_execution`` or ``DescribeJobExecution``.
+
+        :param service: the botocore service name (``"iot"``), as a client's
+            ``meta.service_model.service_name`` gives it.
+        :param operation: the describe operation, as the client method
+            (snake_case) or the operation name (PascalCase).
+        :raises InvalidExecution: no registered type waits with it (naming the
+            service's operations that have one).
+        :raises botocore.exceptions.UnknownServiceError: a snake_case
+            *operation* of a service botocore does not know.
         """
         pascal = operation
         if "_" in operation or operation[:1].islower():
@@ -139,6 +176,19 @@ def load_machines(
     """Load user definitions from files or directories and register them.
 
     Definitions are data (TOML or JSON); loading one never executes code.
+    Every file is compiled (against the botocore service model) before any
+    is registered; the compiled types are returned in load order.
+
+    :param paths: definition files (``.toml`` or ``.json``) or directories,
+        whose ``.toml`` and ``.json`` files are read in name order.
+    :param registry: where to register them (default: the process-wide
+        :func:`default_registry`).
+    :param replace: replace registered types of the same names (default
+        ``False``; see :meth:`MachineRegistry.add`).
+    :raises DefinitionError: a file that cannot be read, is not TOML or
+        JSON, or does not compile (naming the file, the key, what was
+        expected and the value), or a name already registered without
+        *replace*; types registered before that name stay registered.
     """
     machines = load_paths(FsPath(p) for p in paths)
     target = registry if registry is not None else default_registry()

@@ -191,9 +191,16 @@ def wait_for_sync(target: Any, operation: str | None = None, /, **kwargs: Any) -
     """The blocking form of :func:`wait_for`, for scripts (not from inside an event loop).
 
     A boto3 client's calls run in a worker thread; the keyword arguments are
-    those of :func:`wait_for`.
+    those of :func:`wait_for`. It runs its own event loop (``anyio.run``,
+    asyncio) until the wait ends.
 
+    :param target: a client or an :class:`Execution`, as for :func:`wait_for`.
+    :param operation: the describe method or operation name, with a client.
+    :param kwargs: the options of :func:`wait_for` and, with a client, the
+        describe call's parameters.
     :raises RuntimeError: called from inside an event loop.
+    :raises WaiterError: what :func:`wait_for` raises (:class:`InvalidExecution`,
+        and with ``raise_on_failure``, the outcome's error).
     """
     if in_event_loop():
         raise RuntimeError(

@@ -96,7 +96,17 @@ class _JumpingSelector(selectors.BaseSelector):
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    """An asyncio event loop whose time is a :class:`MockClock`'s."""
+    """An asyncio event loop whose time is a :class:`MockClock`'s.
+
+    Its selector jumps the clock to the next timer whenever nothing is ready
+    (with ``autojump``), so sleeps cost no real time; real I/O still works.
+    :meth:`MockClock.backend_options` makes one per run; make one yourself
+    for ``asyncio.Runner(loop_factory=...)`` and the like.
+
+    :param clock: the mock clock it reads and moves (default: a new
+        ``MockClock()``, starting at 0 with ``autojump``); the clock is
+        also its ``mock_clock`` attribute.
+    """
 
     def __init__(self, clock: MockClock | None = None) -> None:
         self.mock_clock = clock if clock is not None else MockClock()
@@ -112,9 +122,9 @@ class MockClock:
 
     :param start: the time at which the clock starts, in seconds, finite and
         at least 0 (default 0).
-    :raises ValueError: a negative, infinite or non-numeric *start*.
     :param autojump: jump to the next timer whenever no task can run
         (default ``True``), as ``trio.testing.MockClock(autojump_threshold=0)``.
+    :raises ValueError: a negative, infinite or non-numeric *start*.
 
     One clock serves one event loop run; it also satisfies the
     :class:`~waiters.Clock` protocol, so it can be passed as ``clock=``.
@@ -142,11 +152,19 @@ class MockClock:
         return self.current_time()
 
     async def sleep_until(self, deadline: float) -> None:
-        """Sleep until the mock time reaches *deadline* (the :class:`~waiters.Clock` protocol)."""
+        """Sleep until the mock time reaches *deadline* (the :class:`~waiters.Clock` protocol).
+
+        :param deadline: an absolute mock time in seconds, as :meth:`now`
+            reads it; one already past returns after a checkpoint.
+        """
         await anyio.sleep_until(deadline)
 
     def jump(self, seconds: float) -> None:
-        """Move time forward by *seconds* (>= 0); timers that come due fire."""
+        """Move time forward by *seconds* (>= 0); timers that come due fire.
+
+        :param seconds: how far, in seconds (0 moves nothing).
+        :raises ValueError: a negative (or NaN) *seconds*.
+        """
         if not seconds >= 0:
             raise ValueError(f"time cannot go backwards: jump({seconds!r})")
         if self._trio is not None:
@@ -180,7 +198,17 @@ class MockClock:
         backend: str = "asyncio",
         **kwargs: Any,
     ) -> _T:
-        """Run ``func(*args, **kwargs)`` to completion on an event loop with this clock."""
+        """Run ``func(*args, **kwargs)`` to completion on an event loop with this clock.
+
+        Returns what *func* returns; what it raises propagates.
+
+        :param func: an async function.
+        :param args: its positional arguments.
+        :param backend: ``"asyncio"`` (default: a :class:`VirtualTimeLoop`) or
+            ``"trio"`` (a ``trio.testing.MockClock`` this clock drives).
+        :param kwargs: its keyword arguments.
+        :raises ValueError: any other backend.
+        """
 
         async def main() -> _T:
             return await func(*args, **kwargs)
@@ -194,7 +222,17 @@ class MockClock:
 def run_virtual(
     func: Callable[..., Awaitable[_T]], *args: Any, start: float = 0.0, **kwargs: Any
 ) -> _T:
-    """Run ``func(*args, **kwargs)`` on a fresh asyncio loop with a :class:`MockClock`."""
+    """Run ``func(*args, **kwargs)`` on a fresh asyncio loop with a :class:`MockClock`.
+
+    ``MockClock(start).run(func, *args, **kwargs)``, with ``autojump``.
+
+    :param func: an async function.
+    :param args: its positional arguments.
+    :param start: the mock time at which the loop starts, in seconds,
+        finite and at least 0 (default 0).
+    :param kwargs: its keyword arguments (``backend="trio"`` runs it on trio).
+    :raises ValueError: a negative, infinite or non-numeric *start*.
+    """
     return MockClock(start).run(func, *args, **kwargs)
 
 
@@ -210,6 +248,15 @@ def status_response(
 ) -> dict[str, Any]:
     """A describe response with *state* at *machine*'s status path (and *extra* members).
 
+    With a ``ResponseMetadata`` of HTTP status 200, as a client returns it.
+
+    :param machine: the execution type whose response to build (its
+        ``status`` path says where the state goes).
+    :param state: the state to report (``"IN_PROGRESS"``), or ``None`` for a
+        response without one.
+    :param extra: top-level members to add as they are; one named like the
+        first key of the status path replaces the member holding the state,
+        and ``ResponseMetadata`` is always the one described above.
     :raises ValueError: the machine's status path is not a plain dotted path.
     """
     response: dict[str, Any] = {}
@@ -227,7 +274,17 @@ def status_response(
 
 
 def client_error(code: str, status: int, operation: str = "Describe") -> ClientError:
-    """botocore's ``ClientError`` for error *code* with HTTP *status*, as a client raises it."""
+    """botocore's ``ClientError`` for error *code* with HTTP *status*, as a client raises it.
+
+    Its message is ``"<code> message"``. It is the plain ``ClientError``, not
+    the modeled subclass (``client.exceptions.ThrottlingException``), which
+    is how the waiter reads errors anyway: by code and status.
+
+    :param code: the error code (``"ThrottlingException"``).
+    :param status: the HTTP status of the answer (``400``).
+    :param operation: the operation name the error reports (default
+        ``"Describe"``).
+    """
     # The stubs require metadata members a client fills in; a scripted error needs only these.
     response: Any = {
         "Error": {"Code": code, "Message": f"{code} message"},

@@ -41,20 +41,41 @@ GONE: Final = "<GONE>"
 
 @dataclass(frozen=True, slots=True)
 class ExecutionType:
-    """What the simulator knows about one kind of execution."""
+    """What the simulator knows about one kind of execution.
+
+    The fleet plays out the five types of :data:`EXECUTION_TYPES`, keyed by
+    name; an instance made elsewhere teaches it nothing new. State names are
+    those of the botocore service model's enum for the type.
+
+    :param name: the type's name, as the waiter's definitions name it
+        (``"iot-job-execution"``).
+    :param service: the botocore service name (``"iot"``).
+    :param describe: the operation that describes one execution
+        (``"DescribeJobExecution"``).
+    :param id_params: the describe call's identifying parameters, in order.
+    :param pending: the state before work starts (``"QUEUED"``).
+    :param running: the state while working (``"IN_PROGRESS"``); the same
+        as *pending* for types that report one state throughout.
+    :param terminal: every state the type ends in.
+    :param success: the terminal state of a successful execution.
+    :param failing: the state in which a failing execution spends its
+        running phase instead of *running*, or ``None`` (the default).
+        Transfer walks to EXCEPTION through HANDLING_EXCEPTION.
+    :param vanishes: finished executions are forgotten: Describe answers
+        ResourceNotFoundException and List skips them (default ``False``).
+        True of Transfer: "This API call only returns details for in-progress
+        workflows" (botocore's transfer model, DescribeExecution).
+    """
 
     name: str
     service: str
-    describe: str  # the operation that describes one execution
-    id_params: tuple[str, ...]  # the describe call's identifying parameters
-    pending: str  # state before work starts
-    running: str  # state while working
+    describe: str
+    id_params: tuple[str, ...]
+    pending: str
+    running: str
     terminal: frozenset[str]
     success: str
-    # Transfer walks EXCEPTION through HANDLING_EXCEPTION: the "running" phase
-    # of a failing execution is spent in this state instead.
     failing: str | None = None
-    # Transfer forgets finished executions: Describe answers 404, List skips them.
     vanishes: bool = False
 
     @property
@@ -146,6 +167,25 @@ class Lifecycle:
     after ``timeout_s`` (types that have TIMED_OUT only); IoT job executions
     then report ``approximateSecondsBeforeTimedOut`` and command executions
     ``executionTimeoutSeconds``.
+
+    Service seconds run ``Fleet(speed=...)`` times faster than the fleet's
+    clock. Whether the mix and timeout suit a type is checked when
+    executions are added (:meth:`resolved_mix`).
+
+    :param pending: ``(min, max)`` seconds in the pending state, finite,
+        ``0 <= min <= max`` (default ``(0.0, 2.0)``).
+    :param running: ``(min, max)`` seconds running, likewise (default
+        ``(5.0, 30.0)``).
+    :param mix: the probability of each terminal state, summing to 1, such as
+        ``{"SUCCEEDED": 0.8, "FAILED": 0.2}``; ``None`` (the default) takes the
+        type's default: 90% success, 10% FAILED (EXCEPTION for Transfer).
+    :param timeout_s: seconds a running phase may last before it ends in
+        TIMED_OUT, greater than 0, or ``None`` (the default) for no timeout.
+    :raises TypeError: a range that is not a pair, a value that is not a
+        number, or a *mix* that is not a non-empty mapping, naming the field.
+    :raises ValueError: a negative or infinite value, ``min > max``, a
+        non-positive *timeout_s*, or a *mix* that does not sum to 1, naming
+        the field and the value.
     """
 
     pending: tuple[float, float] = (0.0, 2.0)
@@ -179,7 +219,12 @@ class Lifecycle:
         return hash((self.pending, self.running, mix, self.timeout_s))
 
     def resolved_mix(self, execution_type: ExecutionType) -> Mapping[str, float]:
-        """The mix to draw from for *execution_type*, validated against its states."""
+        """The mix to draw from for *execution_type*, validated against its states.
+
+        :param execution_type: the type the executions are of.
+        :raises ValueError: a state of the mix that is not one of the type's
+            terminal states, or a ``timeout_s`` for a type without TIMED_OUT.
+        """
         mix = self.mix if self.mix is not None else _DEFAULT_MIX[execution_type.name]
         for state in mix:
             if state not in execution_type.terminal:

@@ -41,7 +41,16 @@ def _type_count(text: str) -> tuple[str, int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the simulator's options to *parser*."""
+    """Add the simulator's options to *parser*.
+
+    ``--host``, ``--port``, ``--seed``, ``--speed``, ``--rate``, ``--burst``,
+    ``--region``, ``--account``, ``--record-requests``, ``--add TYPE=COUNT``
+    (repeatable) and the fault probabilities ``--error-5xx``, ``--reset``,
+    ``--malformed``, ``--throttle-fault`` with ``--fault-seed``; :func:`run`
+    reads them.
+
+    :param parser: the ``argparse`` parser (or subcommand parser) to add them to.
+    """
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
@@ -137,7 +146,18 @@ async def _serve(simulator: Simulator) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGINT/SIGTERM; the exit status."""
+    """Serve until SIGINT/SIGTERM; the exit status.
+
+    Builds the fleet the options describe, prints the endpoint URL as the
+    first line on stdout, and serves on its own asyncio event loop. Returns
+    0 once stopped by a signal, or 2 (after a message on stderr) when the
+    options do not make a fleet (``--burst`` without ``--rate``, a value a
+    :class:`Fleet`, :class:`ThrottleConfig` or :class:`Faults` refuses).
+
+    :param args: the options :func:`add_arguments` defines, parsed.
+    :raises ValueError: a ``--port`` outside [0, 65535].
+    :raises OSError: the address cannot be bound.
+    """
     try:
         fleet = build_fleet(args)
     except (ValueError, TypeError) as exc:
@@ -148,7 +168,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m waiters.simulator``."""
+    """Entry point of ``python -m waiters.simulator``; returns the exit status.
+
+    :param argv: the command line arguments, without the program name
+        (default: ``sys.argv[1:]``).
+    :raises SystemExit: ``--help``, or arguments ``argparse`` refuses
+        (status 2).
+    """
     parser = argparse.ArgumentParser(
         prog="python -m waiters.simulator",
         description="Serve a simulated fleet of AWS executions to boto3 clients.",

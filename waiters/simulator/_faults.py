@@ -28,6 +28,22 @@ class ThrottleConfig:
     ``"Operation"`` or ``"service:Operation"`` (e.g. ``"iot:DescribeJobExecution"``).
     Throttling is deliberately not scaled by ``speed``: a client's request
     budget is real time even when lifecycles are fast-forwarded.
+
+    Each bucket starts full; a request takes one token or, if less than one
+    is left, is answered with the service's modeled ThrottlingException.
+
+    :param rate: tokens added per second of ``clock`` time: the sustained
+        requests per second per region and operation, finite and at least 0.
+    :param burst: the bucket's size: how many requests may come at once
+        after a quiet spell, finite and at least 0 (below 1, every request is
+        throttled).
+    :param per_operation: ``(rate, burst)`` by ``"Operation"`` or
+        ``"service:Operation"`` for operations the fleet implements; the
+        ``"service:Operation"`` key wins over the bare name (default: none).
+    :raises TypeError: a value that is not a number, or an override that is
+        not a ``(rate, burst)`` pair, naming the field.
+    :raises ValueError: a negative or infinite value, or an operation the
+        fleet does not implement, naming the field and the value.
     """
 
     rate: float
@@ -58,14 +74,34 @@ class ThrottleConfig:
         return hash((self.rate, self.burst, tuple(sorted(self.per_operation.items()))))
 
     def limits(self, spec: OperationSpec) -> tuple[float, float]:
-        """``(rate, burst)`` for one operation."""
+        """``(rate, burst)`` for one operation.
+
+        :param spec: the compiled operation (``OperationSpec``) a request is
+            for; its ``"service:Operation"`` key is looked up first, then its
+            bare name, else the defaults apply.
+        """
         found = self.per_operation.get(spec.key) or self.per_operation.get(spec.name)
         return found if found is not None else (self.rate, self.burst)
 
 
 @dataclass(frozen=True, slots=True)
 class Latency:
-    """Added response latency: ``uniform(low, high)`` seconds with ``probability``."""
+    """Added response latency: ``uniform(low, high)`` seconds with ``probability``.
+
+    A callable for ``Faults(latency=...)``: called with the fault draws'
+    ``random.Random``, it returns the delay. The transports wait it out in
+    the time of their event loop (or ``time.sleep`` for the synchronous
+    in-process client), not scaled by the fleet's ``speed``.
+
+    :param low: the shortest added delay in seconds, finite, at least 0
+        (default 0).
+    :param high: the longest, at least *low* (default 0).
+    :param probability: the chance that a request is delayed at all, in
+        [0, 1] (default 1).
+    :raises TypeError: a value that is not a number, naming the field.
+    :raises ValueError: a negative or infinite delay, ``low > high``, or a
+        probability outside [0, 1], naming the field and the value.
+    """
 
     low: float = 0.0
     high: float = 0.0
@@ -94,6 +130,28 @@ class Faults:
     response by ``latency(rng)`` seconds.  Assign a new ``Faults`` to
     ``fleet.faults`` to start or stop a storm; the draw sequence restarts
     from ``seed``.
+
+    Each probability is per request; one draw picks at most one of the four
+    faults, so they add up like disjoint events and their sum must not
+    exceed 1.
+
+    :param error_5xx: the chance of one of the operation's modeled server
+        errors (its 5xx error shapes, else the service's, picked evenly),
+        default 0.
+    :param reset: the chance the connection is dropped without an answer
+        (clients raise botocore's ``ConnectionClosedError``), default 0.
+    :param malformed: the chance a successful answer's JSON body is cut to
+        half its length, default 0.
+    :param throttle: the chance of a ThrottlingException whatever the token
+        bucket holds, default 0.
+    :param latency: draws each request's added delay in seconds from the
+        fault ``random.Random`` (a :class:`Latency`, or any such callable), or
+        ``None`` (the default) for none.
+    :param seed: the seed of the fault draws, an int (default 0).
+    :raises TypeError: a probability that is not a number, a *latency* that
+        is not callable, or a *seed* that is not an int, naming the field.
+    :raises ValueError: a probability outside [0, 1], or probabilities that
+        sum to more than 1, naming the field and the value.
     """
 
     error_5xx: float = 0.0

@@ -45,16 +45,36 @@ __all__ = ["Fleet"]
 class Fleet:
     """Executions of the five types, answering the implemented operations.
 
-    Args:
-        seed: seeds every random draw that shapes the fleet (ids, durations,
-            outcomes), so the same seed and the same calls give the same fleet.
-        clock: the time base for throttling, request records and ground
-            truth; pass the event loop's ``time`` for virtual-time tests.
-        speed: service time runs this many times faster than ``clock``.
-        throttle: token buckets; None disables throttling.
-        faults: fault injection; None injects nothing.
-        region, account: used in ARNs and as the default request region.
-        record_requests: keep a :class:`RequestRecord` for every request.
+    Safe to share between threads (the HTTP server's and a test's): requests,
+    additions and changes of settings take the fleet's lock.
+
+    :param seed: seeds every random draw that shapes the fleet (ids,
+        durations, outcomes), so the same seed and the same calls give the
+        same fleet; an int (default 0).
+    :param clock: a function returning the time in seconds, the time base
+        for throttling, request records and ground truth (default
+        ``time.time``); pass the event loop's time (``anyio.current_time``)
+        for virtual-time tests. Service time starts at its reading when the
+        fleet is made.
+    :param speed: service time runs this many times faster than ``clock``,
+        greater than 0 (default 1); lifecycles, hints and log lags are in
+        service time, throttling and latency are not.
+    :param throttle: token buckets per region and operation; ``None`` (the
+        default) throttles nothing. Can be changed later (:attr:`throttle`).
+    :param faults: fault injection; ``None`` (the default) injects nothing.
+        Can be changed later (:attr:`faults`).
+    :param region: the region in ARNs, and of requests that name none
+        (default ``"us-east-1"``).
+    :param account: the 12-digit account id in ARNs, and the one STS
+        ``GetCallerIdentity`` reports for keys not in :attr:`accounts`
+        (default ``"123456789012"``).
+    :param record_requests: keep a :class:`RequestRecord` of every request
+        (:attr:`requests`; default ``False``).
+    :raises TypeError: a *seed* that is not an int, a *clock* that is not
+        callable, or a *throttle* or *faults* of the wrong type, naming it.
+    :raises ValueError: a *speed* that is not a finite number above 0, a
+        *region* not shaped like ``us-east-1``, or an *account* that is not
+        12 digits, naming it and the value.
     """
 
     def __init__(
@@ -142,7 +162,15 @@ class Fleet:
         self._store.account = account
 
     def account_of(self, access_key: str) -> str:
-        """Answer one ``GetCallerIdentity``: the account *access_key* belongs to (counted)."""
+        """Answer one ``GetCallerIdentity``: the account *access_key* belongs to (counted).
+
+        Called by the HTTP transport for each STS request, which it answers
+        with this account; :attr:`identity_calls` counts them.
+
+        :param access_key: the access key id of the request's credentials.
+            Keys named in :attr:`accounts` belong to theirs, any other to
+            :attr:`account`.
+        """
         with self._lock:
             self.identity_calls += 1
         return self.accounts.get(access_key, self.account)
@@ -154,7 +182,11 @@ class Fleet:
         return self._origin + (self._clock() - self._origin) * self.speed
 
     def to_clock(self, service_time: float) -> float:
-        """Convert a service time to the ``clock`` time base."""
+        """Convert a service time to the ``clock`` time base (the inverse of :meth:`now`).
+
+        :param service_time: a time in service seconds, as responses and
+            schedules report it.
+        """
         return self._origin + (service_time - self._origin) / self.speed
 
     # -- configuration at runtime ---------------------------------------------------------
@@ -239,25 +271,85 @@ class Fleet:
 
         ``logging`` and ``log_lag`` are for Transfer executions only, as in
         :meth:`add_transfer_workflow`.
+
+        :param type: the execution type's name, one of :data:`EXECUTION_TYPES`
+            (``"iot-job-execution"``).
+        :param count: how many executions, an int >= 0 (default 1; 0 adds none).
+        :param parent: the parent they share, checked against the model's
+            length and pattern for it, or ``None`` for a new one.
+        :param lifecycle: how they play out (default: the type's entry in
+            :data:`DEFAULT_LIFECYCLES`); not with *schedule*.
+        :param schedule: an explicit list of ``(state, offset_s)`` pairs that
+            every execution follows, or ``None``; not with *lifecycle*.
+        :param start_at: the service time (as :meth:`now` reads it) they are
+            created at, at least 0, or ``None`` for now.
+        :param logging: Transfer only: write the workflow's execution log
+            (default ``True``).
+        :param log_lag: Transfer only: service seconds between an event and
+            its log entry becoming readable, at least 0 (default 0).
+        :raises ValueError: an unknown *type*, a bad *count*, *lifecycle* and
+            *schedule* together, a schedule out of order, a lifecycle that
+            does not suit the type, a *parent* the model rejects, an id that
+            already exists, or *logging* or *log_lag* for another type. The
+            message names the value.
+        :raises TypeError: an ill-typed *lifecycle*, *schedule*, *parent*,
+            *start_at*, *logging* or *log_lag*, naming it.
+
+        Nothing is created when the call fails.
         """
         return self._add(type, count, parent, None, lifecycle, schedule, start_at, logging, log_lag)
 
     def add_iot_job(
         self, job_id: str, things: int | Sequence[str], *, lifecycle: Lifecycle | None = None
     ) -> list[dict[str, str]]:
-        """An IoT job rolled out to *things* (a count, or thing names)."""
+        """An IoT job rolled out to *things* (a count, or thing names).
+
+        Returns each execution's ``DescribeJobExecution`` parameters
+        (``jobId``, ``thingName``); generated things are named
+        ``thing-00001`` onwards.
+
+        :param job_id: the job id (the model's ``jobId`` length and pattern).
+        :param things: how many things, or their names (each checked against
+            the model's ``thingName`` pattern).
+        :param lifecycle: how the executions play out (default: the type's).
+        :raises TypeError: *things* given as a single string.
+        :raises ValueError: as :meth:`add` raises it.
+        """
         return self._add_members("iot-job-execution", job_id, things, lifecycle)
 
     def add_command(
         self, command: str, targets: int | Sequence[str], *, lifecycle: Lifecycle | None = None
     ) -> list[dict[str, str]]:
-        """An IoT command (id or ARN) executed on *targets* (a count, thing names or ARNs)."""
+        """An IoT command (id or ARN) executed on *targets* (a count, thing names or ARNs).
+
+        Returns each execution's ``GetCommandExecution`` parameters
+        (``executionId``, ``targetArn``).
+
+        :param command: the command id (made into the command's ARN in the
+            fleet's region and account) or its ARN.
+        :param targets: how many targets (things ``thing-00001`` onwards), or
+            thing names or target ARNs.
+        :param lifecycle: how the executions play out (default: the type's).
+        :raises TypeError: *targets* given as a single string.
+        :raises ValueError: as :meth:`add` raises it.
+        """
         return self._add_members("iot-command-execution", command, targets, lifecycle)
 
     def add_snow_task(
         self, task_id: str, devices: int | Sequence[str], *, lifecycle: Lifecycle | None = None
     ) -> list[dict[str, str]]:
-        """A Snow Device Management task on *devices* (a count, or managed device ids)."""
+        """A Snow Device Management task on *devices* (a count, or managed device ids).
+
+        Returns each execution's ``DescribeExecution`` parameters
+        (``managedDeviceId``, ``taskId``).
+
+        :param task_id: the task id (the model's ``taskId`` length and pattern).
+        :param devices: how many devices (with generated ids), or their
+            managed device ids.
+        :param lifecycle: how the executions play out (default: the type's).
+        :raises TypeError: *devices* given as a single string.
+        :raises ValueError: as :meth:`add` raises it.
+        """
         return self._add_members("snow-execution", task_id, devices, lifecycle)
 
     def add_transfer_workflow(
@@ -281,6 +373,20 @@ class Fleet:
         happened.  Without ``logging`` there is no LoggingConfiguration and no
         log group (ResourceNotFoundException).  The settings apply to the
         executions this call creates.
+
+        Returns each execution's ``DescribeExecution`` parameters
+        (``ExecutionId``, ``WorkflowId``).
+
+        :param workflow_id: the workflow id (``w-`` and 17 lowercase letters
+            or digits, the model's pattern).
+        :param count: how many executions, an int >= 0.
+        :param lifecycle: how they play out (default: the type's).
+        :param logging: write the workflow's execution log (default ``True``).
+        :param log_lag: service seconds between an event and its log entry
+            becoming readable, at least 0 (default 0).
+        :raises TypeError: a *logging* that is not a bool, or a *log_lag* that
+            is not a number.
+        :raises ValueError: as :meth:`add` raises it.
         """
         return self._add(
             "transfer-execution", count, workflow_id, None, lifecycle, None, None, logging, log_lag
@@ -289,7 +395,17 @@ class Fleet:
     def add_sitewise_executions(
         self, asset_id: str, count: int, *, lifecycle: Lifecycle | None = None
     ) -> list[dict[str, str]]:
-        """*count* IoT SiteWise executions targeting one asset (a UUID)."""
+        """*count* IoT SiteWise executions targeting one asset (a UUID).
+
+        Returns each execution's ``DescribeExecution`` parameters
+        (``executionId``).
+
+        :param asset_id: the asset id the executions share, a lowercase UUID
+            (checked against the model's pattern for an execution id).
+        :param count: how many executions, an int >= 0.
+        :param lifecycle: how they play out (default: the type's).
+        :raises ValueError: as :meth:`add` raises it.
+        """
         return self._add("sitewise-execution", count, asset_id, None, lifecycle, None, None)
 
     def _add_members(
@@ -340,11 +456,25 @@ class Fleet:
         Transfer executions vanish on entering COMPLETED or EXCEPTION; the
         truth lists that state (when it happened) and the disappearance is
         implied.  Explicit schedules list :data:`GONE` where they vanish.
+
+        :param type: the execution type's name (``"iot-job-execution"``).
+        :param ids: its describe parameters, as :meth:`add` returned them.
+        :raises ValueError: an unknown *type*.
+        :raises TypeError: *ids* that lack an identifying parameter.
+        :raises KeyError: no such execution.
         """
         return self._store.lookup(lookup_type(type), ids).truth(self.to_clock)
 
     def transfer_log_group(self, **ids: str) -> str | None:
-        """The log group Transfer execution *ids* writes to; None if it does not log."""
+        """The log group Transfer execution *ids* writes to; None if it does not log.
+
+        The group is ``/aws/transfer/<server id>``: each simulated execution
+        runs on a server of its own.
+
+        :param ids: its describe parameters (``ExecutionId``, ``WorkflowId``).
+        :raises TypeError: *ids* that lack one of them.
+        :raises KeyError: no such execution.
+        """
         with self._lock:
             store = self._store
             return store.log_group_of(store.lookup(lookup_type("transfer-execution"), ids))
@@ -392,11 +522,27 @@ class Fleet:
     # -- clients --------------------------------------------------------------------------
 
     def client(self, service: str, *, region: str | None = None) -> FakeClient:
-        """A synchronous in-process client shaped like ``boto3.client(service)``."""
+        """A synchronous in-process client shaped like ``boto3.client(service)``.
+
+        :param service: a botocore service name the simulator serves
+            (``"iot"``, ``"iotsitewise"``, ``"snow-device-management"``,
+            ``"transfer"``, ``"logs"``).
+        :param region: the region its requests are attributed to (default:
+            the fleet's).
+        :raises ValueError: a service the simulator does not serve.
+        """
         return FakeClient(self, service, region=region)
 
     def async_client(self, service: str, *, region: str | None = None) -> AsyncFakeClient:
-        """An asynchronous in-process client shaped like an aioboto3 client."""
+        """An asynchronous in-process client shaped like an aioboto3 client.
+
+        :param service: a botocore service name the simulator serves
+            (``"iot"``, ``"iotsitewise"``, ``"snow-device-management"``,
+            ``"transfer"``, ``"logs"``).
+        :param region: the region its requests are attributed to (default:
+            the fleet's).
+        :raises ValueError: a service the simulator does not serve.
+        """
         return AsyncFakeClient(self, service, region=region)
 
     # -- serving --------------------------------------------------------------------------
@@ -409,7 +555,21 @@ class Fleet:
     def handle(
         self, service: str, operation: str, params: Mapping[str, Any], *, region: str | None = None
     ) -> Reply:
-        """Answer one request; the transport-independent heart of the simulator."""
+        """Answer one request; the transport-independent heart of the simulator.
+
+        For a transport, or a test, that has the service and operation by
+        name; it compiles them and goes on as :meth:`handle_spec`. Service
+        errors come back as a :class:`Reply` with an error, never raised: a
+        service the simulator does not serve, or an operation its model does
+        not have, is a 400 ``UnknownOperationException``.
+
+        :param service: the botocore service name (``"iot"``).
+        :param operation: the operation name (``"DescribeJobExecution"``).
+        :param params: the request's input parameters, decoded, by model
+            member name.
+        :param region: the region the request was sent to (default: the
+            fleet's).
+        """
         try:
             spec = operation_spec(service, operation)
         except (KeyError, ValueError):
@@ -423,7 +583,23 @@ class Fleet:
     def handle_spec(
         self, spec: OperationSpec, params: Mapping[str, Any], region: str | None
     ) -> Reply:
-        """:meth:`handle` for a compiled operation (what the transports call)."""
+        """:meth:`handle` for a compiled operation (what the transports call).
+
+        The HTTP server and the in-process clients call it for every request
+        they routed. Under the fleet's lock it applies the throttle and the
+        faults in force, checks the parameters as the service front end
+        would, runs the operation's handler at the current service time, and
+        counts (and records, with ``record_requests``) the request. An
+        operation the model has but the simulator does not implement is a
+        501 ``NotImplemented``, neither counted nor recorded.
+
+        :param spec: the compiled operation (``OperationSpec``) the transport
+            routed the request to.
+        :param params: the request's input parameters, decoded, by model
+            member name.
+        :param region: the region the request was sent to, or ``None`` for
+            the fleet's.
+        """
         if not spec.implemented:
             return Reply(
                 501,

@@ -250,6 +250,15 @@ class FakeClient(_ClientBase):
 
     Get one from :meth:`Fleet.client`.  Latency faults block with
     ``time.sleep``.
+
+    :param backend: what answers the calls: a :class:`Fleet` (anything with
+        its ``region``, ``handle_spec`` and ``next_request_id``).
+    :param service: the botocore service name, one the simulator serves
+        (``"iot"``, ``"iotsitewise"``, ``"snow-device-management"``,
+        ``"transfer"``, ``"logs"``).
+    :param region: the region its requests are attributed to (throttle
+        buckets and request records are per region); default: the fleet's.
+    :raises ValueError: a service the simulator does not serve.
     """
 
     def _make_method(self, spec: OperationSpec) -> Callable[..., dict[str, Any]]:
@@ -270,7 +279,13 @@ class FakeClient(_ClientBase):
         return call
 
     def get_paginator(self, operation_name: str) -> Paginator[Any]:
-        """A botocore ``Paginator`` driving this client's method."""
+        """A botocore ``Paginator`` driving this client's method.
+
+        :param operation_name: the operation's client method
+            (``"list_job_executions_for_job"``).
+        :raises botocore.exceptions.OperationNotPageableError: botocore has
+            no paginator for it.
+        """
         spec, config = self._paginator_config(operation_name)
         return Paginator(getattr(self, operation_name), config, spec.model)
 
@@ -285,6 +300,15 @@ class AsyncFakeClient(_ClientBase):
     Get one from :meth:`Fleet.async_client`; use it as ``async with``.  Every
     call passes through at least one ``anyio`` checkpoint, and latency faults
     are ``anyio.sleep`` so a virtual-time event loop makes them free.
+
+    :param backend: what answers the calls: a :class:`Fleet` (anything with
+        its ``region``, ``handle_spec`` and ``next_request_id``).
+    :param service: the botocore service name, one the simulator serves
+        (``"iot"``, ``"iotsitewise"``, ``"snow-device-management"``,
+        ``"transfer"``, ``"logs"``).
+    :param region: the region its requests are attributed to (throttle
+        buckets and request records are per region); default: the fleet's.
+    :raises ValueError: a service the simulator does not serve.
     """
 
     def _make_method(self, spec: OperationSpec) -> Callable[..., Any]:
@@ -305,7 +329,13 @@ class AsyncFakeClient(_ClientBase):
         return call
 
     def get_paginator(self, operation_name: str) -> Any:
-        """An aiobotocore ``AioPaginator`` driving this client's coroutine method."""
+        """An aiobotocore ``AioPaginator`` driving this client's coroutine method.
+
+        :param operation_name: the operation's client method
+            (``"list_job_executions_for_job"``).
+        :raises botocore.exceptions.OperationNotPageableError: botocore has
+            no paginator for it.
+        """
         from aiobotocore.paginate import AioPaginator
 
         spec, config = self._paginator_config(operation_name)

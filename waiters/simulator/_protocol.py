@@ -535,10 +535,22 @@ def truncate(payload: bytes) -> bytes:
 class Reply:
     """The fleet's answer to one request, before a transport encodes it.
 
-    ``body`` holds the modeled output with timestamps as epoch seconds in
-    service time.  ``fault`` is ``"reset"`` (send nothing) or ``"malformed"``
-    (send ``body`` truncated), otherwise None.  ``delay`` is latency to add
-    before answering.
+    :meth:`Fleet.handle` and :meth:`Fleet.handle_spec` return one; the HTTP
+    server and the in-process clients turn it into bytes or a client result.
+
+    :param status: the HTTP status: the operation's success status, the
+        error's status, or 0 for a reset (nothing is sent).
+    :param body: the modeled output as JSON-ready data, with timestamps as
+        epoch seconds in service time; ``None`` for an error or a reset.
+    :param error: the modeled error (its code and status) of an error
+        answer, or ``None``.
+    :param message: the error's message (empty for a success).
+    :param extra: modeled error members sent beside the message, such as
+        Transfer's ``Resource`` and ``ResourceType``, or ``RetryAfterSeconds``
+        on a JSON 1.1 throttle; ``None`` for none.
+    :param fault: ``"reset"`` (send nothing, close the connection) or
+        ``"malformed"`` (send ``body`` truncated), otherwise ``None``.
+    :param delay: latency to add before answering, in seconds (default 0).
     """
 
     status: int
@@ -550,7 +562,17 @@ class Reply:
     delay: float = 0.0
 
     def render(self, protocol: str, request_id: str) -> tuple[int, dict[str, str], bytes]:
-        """Status, headers and body bytes of this answer in *protocol*'s wire format."""
+        """Status, headers and body bytes of this answer in *protocol*'s wire format.
+
+        Called by a transport: the HTTP server for every answer but a reset
+        (which it answers by closing the connection), the in-process clients
+        for errors and malformed answers, which they parse with botocore.
+
+        :param protocol: the service's botocore protocol, ``"rest-json"`` or
+            ``"json"`` (JSON 1.1); ``"any"`` writes an error both ways, for a
+            request whose service is unknown.
+        :param request_id: the request id to send as ``x-amzn-RequestId``.
+        """
         if self.error is not None:
             payload, headers = error_payload(protocol, self.error.code, self.message, self.extra)
         else:

@@ -94,10 +94,18 @@ class Simulator:
     :class:`Fleet` behind it; :meth:`client_kwargs` has everything a boto3
     or aioboto3 client needs.
 
-    Args:
-        fleet: the fleet to serve; a new ``Fleet(**fleet_kwargs)`` if None.
-        host, port: where to listen.
-        fleet_kwargs: passed to :class:`Fleet` when *fleet* is None.
+    :param fleet: the fleet to serve; a new ``Fleet(**fleet_kwargs)`` if
+        ``None`` (the default).
+    :param host: the address to listen on (default ``"127.0.0.1"``).
+    :param port: the port to listen on, 0 to 65535; 0 (the default) picks a
+        free one, which :attr:`port` and :attr:`endpoint_url` report once
+        started.
+    :param fleet_kwargs: the keyword arguments of :class:`Fleet` (``seed``,
+        ``speed``, ``throttle``, ...), when *fleet* is ``None``.
+    :raises TypeError: both a *fleet* and fleet arguments.
+    :raises ValueError: a *port* outside [0, 65535].
+
+    A new fleet raises what :class:`Fleet` raises for its arguments.
     """
 
     def __init__(
@@ -142,6 +150,12 @@ class Simulator:
         (``total_max_attempts=1``; botocore's ``max_attempts`` counts *retries*,
         so ``max_attempts=1`` would mean two attempts) so callers see every
         throttle and fault; override it freely.
+
+        The credentials are dummies: the simulator never checks signatures.
+
+        :param region: the region the client signs for, which the simulator
+            attributes its requests to (default: the fleet's).
+        :raises RuntimeError: the simulator is not running.
         """
         return {
             "endpoint_url": self.endpoint_url,
@@ -479,6 +493,10 @@ class SimulatorThread:
 
     ``with SimulatorThread(sim) as sim:`` (or ``sim.in_thread()``) returns the
     running simulator; leaving the block stops the server and joins the thread.
+
+    :param simulator: the (not yet started) simulator to serve.
+    :param startup_timeout: seconds :meth:`start` waits for the server to
+        accept connections (default 10).
     """
 
     def __init__(self, simulator: Simulator, *, startup_timeout: float = 10.0) -> None:
@@ -496,7 +514,12 @@ class SimulatorThread:
         return self._thread
 
     def start(self) -> Simulator:
-        """Start the thread and wait until the server accepts connections."""
+        """Start the thread and wait until the server accepts connections.
+
+        :raises RuntimeError: already started, or the server failed to start
+            (binding the port, say; the cause is chained).
+        :raises TimeoutError: the server did not start within *startup_timeout*.
+        """
         if self._thread is not None:
             raise RuntimeError("SimulatorThread already started")
         self._ready.clear()
@@ -514,7 +537,11 @@ class SimulatorThread:
         return self.simulator
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop serving and join the thread."""
+        """Stop serving and join the thread; nothing happens if it is not running.
+
+        :param timeout: seconds to wait for the thread to finish (default 10).
+        :raises TimeoutError: the thread was still running after *timeout*.
+        """
         thread, loop, stop = self._thread, self._loop, self._stop
         if thread is None:
             return

@@ -14,12 +14,28 @@ __all__ = ["OperationCounter", "RequestRecord", "Stats", "result_of"]
 
 
 class RequestRecord(NamedTuple):
-    """One request as the service saw it (``Fleet(record_requests=True)``)."""
+    """One request as the service saw it (``Fleet(record_requests=True)``).
+
+    :param clock_time: when it arrived, in the fleet's ``clock`` time base
+        (seconds), not service time.
+    :param region: the region it was sent to (from its credential scope), or
+        the fleet's region for a request that named none.
+    :param operation: ``"service:Operation"``, such as
+        ``"iot:DescribeJobExecution"``.
+    :param result: how it was answered: ``"ok"``; ``"error"`` (a modeled
+        client error such as ResourceNotFoundException or a validation
+        error); ``"throttled"`` (by the bucket or a forced throttle);
+        ``"error_5xx"``, ``"reset"`` or ``"malformed"`` (injected faults).
+
+    Requests for operations the simulator does not implement, and requests
+    refused before an operation is found (credentials, routing), are not
+    recorded.
+    """
 
     clock_time: float
     region: str
-    operation: str  # "service:Operation"
-    result: str  # "ok", "error", "throttled", "error_5xx", "reset", "malformed"
+    operation: str
+    result: str
 
 
 class OperationCounter:
