@@ -11,6 +11,7 @@ from typing import Any
 
 import aioboto3
 import anyio
+import anyio.abc
 import boto3
 import pytest
 import structlog
@@ -180,3 +181,39 @@ def test_client_options_are_checked_when_given(
 ) -> None:
     with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
         Poller(session=boto3.Session(), **options)
+
+
+def test_learning_the_account_never_holds_up_a_deadline() -> None:
+    """An endpoint that accepts and never answers (STS included): a 1 s wait ends at 1 s,
+    not after the identity call's own timeout."""
+
+    async def main() -> tuple[str, float]:
+        async def silent(stream: Any) -> None:
+            async with stream:
+                await anyio.sleep_forever()
+
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        async with listener, anyio.create_task_group() as server:
+            server.start_soon(listener.serve, silent)
+            session = aioboto3.Session()
+            kwargs = {
+                "endpoint_url": f"http://127.0.0.1:{port}",
+                "region_name": "us-east-1",
+                "aws_access_key_id": "AKIASILENT0000000000",
+                "aws_secret_access_key": "secret",
+            }
+            async with session.client("iot", **kwargs) as iot:
+                started = anyio.current_time()
+                async with Poller(budgets=BudgetRegistry()) as poller:
+                    outcome = await poller.wait(
+                        execution(iot, "describe_job_execution", jobId="j", thingName="t"),
+                        timeout=1.0,
+                    )
+                took = anyio.current_time() - started
+            server.cancel_scope.cancel()
+        return outcome.kind.value, took
+
+    kind, took = anyio.run(main)
+    assert kind == "wait_timeout"
+    assert took < 3.0

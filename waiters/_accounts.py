@@ -79,9 +79,9 @@ class Accounts:
         self._by_client: dict[int, str] = {}
         self._pending: dict[int, anyio.Event] = {}
 
-    def known(self, client: Any) -> str:
-        """The account of a client already looked up (``UNKNOWN_ACCOUNT`` if never)."""
-        return self._by_client.get(id(client), UNKNOWN_ACCOUNT)
+    def known(self, client: Any) -> str | None:
+        """The account of a client already looked up; ``None`` if it has not been."""
+        return self._by_client.get(id(client))
 
     async def of(self, client: Any) -> str:
         """The account *client*'s calls count against (see the module's steps)."""

@@ -326,10 +326,15 @@ class BudgetRegistry:
                 budget.rebase(now)
         found = self._budgets.get(key)
         if found is None:
-            found = self._budgets[key] = RateBudget(
-                key, self.operations.get(key[3], self.config), now
-            )
+            found = self._budgets[key] = RateBudget(key, self.config_for(key[3]), now)
         return found
+
+    def config_for(self, operation: str) -> BudgetConfig:
+        """The configuration of *operation*'s budgets (its own, else the registry's).
+
+        :param operation: the operation's name in the model (``DescribeJobExecution``).
+        """
+        return self.operations.get(operation, self.config)
 
     def stats(self, now: float | None = None) -> list[BudgetStats]:
         """A snapshot of every budget, in the order they were made.

@@ -25,11 +25,11 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from ._accounts import Accounts
+from ._accounts import UNKNOWN_ACCOUNT, Accounts
 from ._attempt import Answer, CallStats, Endpoint
 from ._backoff import Backoff
 from ._batch import Batch
-from ._budget import BudgetRegistry, budget_key, default_budgets
+from ._budget import BudgetRegistry, RateBudget, budget_key, default_budgets
 from ._calls import Failure, FailureKind, check_endpoint_url, open_client
 from ._calls import client_config as client_config_for
 from ._clock import Clock, LoopClock, bound_clock
@@ -344,6 +344,9 @@ class Poller:
         ``batch.duplicates``.
         """
         task_group = self._running()
+        # Deadlines run from here, however long opening clients and learning
+        # their accounts takes below.
+        submitted = self.clock.now()
         check_flags(immediate=immediate, keep_responses=keep_responses)
         options = self._wait_options(timeout, backoff, not_found_grace, keep_responses)
         if fail_fast is not None and not isinstance(fail_fast, FailFast):
@@ -393,7 +396,7 @@ class Poller:
         low = settings.min_delay
         observe = self.options.batch
         for execution, lane in zip(batch.executions, lanes, strict=True):
-            tracker = batch.track(execution, now)
+            tracker = batch.track(execution, submitted)
             deadlines.add(tracker)
             rate = lane.endpoint.budget.rate
             spread = 0.0 if immediate else self.rng.random() * min(low, len(unique) / rate)
@@ -675,9 +678,6 @@ class Poller:
         key = (id(client), machine.operation)
         lane = self._lanes.get(key)
         if lane is None:
-            await self._accounts.of(client)
-            lane = self._lanes.get(key)  # another waiter may have made it meanwhile
-        if lane is None:
             endpoint = self._endpoint(
                 client,
                 machine,
@@ -693,8 +693,20 @@ class Poller:
                 answered=self._answered,
             )
             task_group = self._running()
-            task_group.start_soon(lane.run, task_group)
+            task_group.start_soon(self._run_lane, lane, task_group)
         return lane
+
+    async def _run_lane(self, lane: Lane, task_group: TaskGroup) -> None:
+        """Run a lane once its client's account is known, on that account's budget.
+
+        Learning the account may take a call (STS); waiting for it here, not
+        in ``submit``, keeps a batch's set-up instant and its deadline running.
+        """
+        endpoint = lane.endpoint
+        account = await self._accounts.of(endpoint.client)
+        _, region, service, operation = endpoint.budget.key
+        endpoint.budget = self.budgets.get((account, region, service, operation), self.clock.now())
+        await lane.run(task_group)
 
     def _endpoint(
         self,
@@ -710,11 +722,17 @@ class Poller:
         endpoint = self._endpoints.get(key)
         if endpoint is None:
             now = self.clock.now()
-            budget = self.budgets.get(
-                budget_key(
-                    self._accounts.known(client), client, service or machine.service, operation
-                ),
-                now,
+            account = self._accounts.known(client)
+            budget_of = budget_key(
+                account or UNKNOWN_ACCOUNT, client, service or machine.service, operation
+            )
+            # A lane's endpoint is made before its account is known; it takes the
+            # account's budget before its first call (see _run_lane), and until then
+            # holds one of its own rather than touching a shared one.
+            budget = (
+                self.budgets.get(budget_of, now)
+                if account is not None
+                else RateBudget(budget_of, self.budgets.config_for(operation), now)
             )
             endpoint = self._endpoints[key] = Endpoint(
                 client,
