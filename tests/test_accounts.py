@@ -197,7 +197,7 @@ def test_learning_the_account_never_holds_up_a_deadline() -> None:
         async with listener, anyio.create_task_group() as server:
             server.start_soon(listener.serve, silent)
             session = aioboto3.Session()
-            kwargs = {
+            kwargs: dict[str, Any] = {
                 "endpoint_url": f"http://127.0.0.1:{port}",
                 "region_name": "us-east-1",
                 "aws_access_key_id": "AKIASILENT0000000000",
