@@ -218,8 +218,12 @@ class ParamSpec:
 class Hints:
     """Response fields that say when the next change is due."""
 
-    #: Increases with every change; observations with a lower one are stale.
+    #: Increases with every change of one attempt; with ``attempt``, answers
+    #: are ordered by (attempt, version), and a lower one is stale.
     version: Path | None = None
+    #: Which attempt the answer is about (IoT's executionNumber): a higher one
+    #: is a new execution (a retry) whose lifecycle and version start again.
+    attempt: Path | None = None
     #: Seconds until the service will time the execution out.
     deadline_in: Path | None = None
     #: Seconds after ``deadline_since`` (a timestamp field) that it times out.
@@ -253,6 +257,8 @@ class BatchSpec:
     progress_counts: Mapping[str, Path] = field(default_factory=dict)
     #: When a list item says its execution reached its last state (a timestamp).
     item_ended_at: Path | None = None
+    #: Which attempt a list item is about (see ``Hints.attempt``).
+    item_attempt: Path | None = None
     #: The client methods of ``operation`` and ``progress_operation``.
     method: str = ""
     progress_method: str | None = None
@@ -1043,10 +1049,12 @@ def _acceptor_enum(argument: Path, output_shape: Any) -> tuple[str, ...] | None:
 def _hints(check: _Checker, raw: Any) -> Hints:
     if not isinstance(raw, Mapping):
         raise check.fail("hints", "a table", raw)
-    unknown = sorted(set(raw) - {"version", "deadline_in", "deadline_after", "ended_at"})
+    keys = {"version", "attempt", "deadline_in", "deadline_after", "ended_at"}
+    unknown = sorted(set(raw) - keys)
     if unknown:
-        raise check.fail(f"hints.{unknown[0]}", "version, deadline_in, deadline_after or ended_at")
+        raise check.fail(f"hints.{unknown[0]}", f"one of {sorted(keys)}")
     version = check.path(raw["version"], "hints.version") if "version" in raw else None
+    attempt = check.path(raw["attempt"], "hints.attempt") if "attempt" in raw else None
     ended_at = check.path(raw["ended_at"], "hints.ended_at") if "ended_at" in raw else None
     deadline_in = deadline_after = since = None
     slack = 0.0
@@ -1068,6 +1076,7 @@ def _hints(check: _Checker, raw: Any) -> Hints:
             since = check.path(spec.get("since"), f"hints.{key}.since")
     return Hints(
         version=version,
+        attempt=attempt,
         deadline_in=deadline_in,
         deadline_after=deadline_after,
         deadline_since=since,
@@ -1085,6 +1094,7 @@ _BATCH_KEYS = {
     "item_status",
     "item_identity",
     "item_ended_at",
+    "item_attempt",
     "identity_transform",
     "status_filter",
     "page_size",
@@ -1174,6 +1184,9 @@ def _batch(
             check.path(raw["item_ended_at"], "batch.item_ended_at")
             if "item_ended_at" in raw
             else None
+        ),
+        item_attempt=(
+            check.path(raw["item_attempt"], "batch.item_attempt") if "item_attempt" in raw else None
         ),
         identity_transform=dict(transforms),
         status_filter=raw.get("status_filter"),

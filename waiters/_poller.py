@@ -571,7 +571,9 @@ class Poller:
         if client is None:
             client = await self._client_for_service(machine.service)
         await self._accounts.of(client)
-        endpoint = self._endpoint(client, machine, spec.operation, spec.method)
+        endpoint = self._endpoint(
+            client, machine, spec.operation, spec.method, expects_members=False
+        )
         limiter = self._limiter(client)
         options = self._wait_options(timeout, None, None, None)
         now = self.clock.now()
@@ -848,7 +850,10 @@ class Poller:
         group = self._groups[key] = Group(
             machine,
             parent,
-            lister=self._endpoint(client, machine, spec.operation, spec.method),
+            # A page with nothing on it may omit its list: an empty page, not a malformed one.
+            lister=self._endpoint(
+                client, machine, spec.operation, spec.method, expects_members=False
+            ),
             counter=counter,
             limiter=lane.limiter,
             clock=self.clock,

@@ -103,6 +103,17 @@ class Group:
         self.parent = parent
         self.members: dict[tuple[Any, ...], Tracker] = {}
         self.last_counts: dict[str, int] | None = None
+        #: Why the counts are no longer believed (they lag, froze, or do not add
+        #: up); then every sweep lists, as for a type without counts.
+        self.distrust: str | None = None
+        #: When a sweep last listed every running status: each member still
+        #: running was observed then.
+        self._last_full = -math.inf
+        #: Terminal counts (summed) as that listing read them.
+        self._ended_at_full: int | None = None
+        #: Every member is observed at least this often (seconds): the
+        #: largest backoff delay plus one interval, whatever the counts say.
+        self._bound = math.inf
         self._lister = lister
         self._counter = counter
         self._limiter = limiter
@@ -125,6 +136,10 @@ class Group:
 
     def add(self, tracker: Tracker) -> None:
         tracker.listed = True
+        max_delay: float = tracker.watch.settings.backoff.max_delay  # type: ignore[assignment]
+        bound = max_delay + self._interval
+        if bound < self._bound:
+            self._bound = bound
         self.members[identity_of(self.machine, tracker.execution.params)] = tracker
         self._owners[tracker.watch.stats] += 1
 
@@ -208,9 +223,18 @@ class Group:
         Later sweeps read only what changed; counts taken before this listing
         make the first of them catch whatever ended while it ran.
         """
+        started = self._clock.now()
         counts = await self._counts() if self._counter is not None else None
         await self._list_status(None)
         self.last_counts = counts
+        self._last_full = started
+        if counts is not None:
+            self._ended_at_full = self._ended(counts)
+            if sum(counts.values()) < len(self.members):
+                self._distrust(
+                    f"the counts add up to {sum(counts.values())}, fewer than the "
+                    f"{len(self.members)} executions waited on"
+                )
 
     async def _sweep(self) -> None:
         spec = self.spec
@@ -237,9 +261,40 @@ class Group:
             if key not in seen and tracker.seen and tracker.outcome is None:
                 self._describe(key)
 
+    def _ended(self, counts: Mapping[str, int]) -> int:
+        return sum(counts.get(s, 0) for s in self._terminal)
+
+    def _distrust(self, reason: str) -> None:
+        """Stop believing the counts (once): every sweep lists from now on."""
+        if self.distrust is not None:
+            return
+        self.distrust = reason
+        self._events.log.warning(
+            "waiters.batch_fallback",
+            type=self.machine.name,
+            parent=str(self.parent),
+            operation=self.spec.progress_operation,
+            reason=f"counts not trusted: {reason}",
+        )
+
     async def _sweep_with_counts(self) -> None:
+        if self.distrust is not None:
+            await self._sweep_listing(None)
+            return
+        started = self._clock.now()
         counts = await self._counts()
         previous = self.last_counts or dict.fromkeys(counts, 0)
+        fell = [s for s in self._terminal if counts.get(s, 0) < previous.get(s, 0)]
+        if fell:
+            # Terminal states are absorbing: a count that falls is not a count.
+            self._distrust(f"{fell[0]} fell from {previous[fell[0]]} to {counts[fell[0]]}")
+            await self._sweep_listing(None)
+            return
+        if started - self._last_full >= self._bound:
+            # Whatever the counts say, nobody goes unobserved longer than the bound.
+            self.last_counts = counts
+            await self._sweep_listing(counts)
+            return
         grown = [s for s in self._terminal if counts.get(s, 0) > previous.get(s, 0)]
         if not grown:
             self.last_counts = counts
@@ -288,6 +343,44 @@ class Group:
         else:
             # More ended than the counts allow (deleted executions, lagging counts).
             for key in ended:
+                self._describe(key)
+
+    async def _sweep_listing(self, counts: Mapping[str, int] | None) -> None:
+        """List every running status; find how the members that left them ended.
+
+        With *counts* (still believed), the counts read after the lists are
+        checked: executions that left the running lists must have made the
+        terminal counts grow by as many, or the counts lag (or froze).
+        """
+        started = self._clock.now()
+        still_running: set[tuple[Any, ...]] = set()
+        for status in self._nonterminal:
+            still_running |= await self._list_status(status)
+        ended = [
+            k
+            for k, t in self.members.items()
+            if t.outcome is None and t.seen and k not in still_running
+        ]
+        if counts is not None:
+            after = await self._counts()
+            self.last_counts = after
+            grew = self._ended(after) - (self._ended_at_full or 0)
+            self._ended_at_full = self._ended(after)
+            if len(ended) > grew:
+                self._distrust(
+                    f"{len(ended)} executions left the running lists while the terminal "
+                    f"counts grew by {grew}"
+                )
+        self._last_full = started
+        if not ended:
+            return
+        if len(ended) > len(self._terminal):
+            # Cheaper to list where they went than to describe each.
+            for status in self._terminal:
+                await self._list_status(status)
+        for key in ended:
+            tracker = self.members.get(key)
+            if tracker is not None and tracker.outcome is None:
                 self._describe(key)
 
     # --- calls ---------------------------------------------------------------------------

@@ -82,20 +82,24 @@ class Tracker:
     """The state of one wait."""
 
     __slots__ = (
+        "attempt",
         "attempts",
         "deadline",
         "due",
         "ending_since",
         "execution",
+        "fresh",
         "hint_at",
         "hint_spent",
         "history",
         "kind",
+        "known",
         "listed",
         "not_found",
         "outcome",
         "response",
         "seen",
+        "seen_at",
         "started",
         "state",
         "step",
@@ -122,7 +126,16 @@ class Tracker:
         self.hint_at: float | None = None
         #: Until when a hint already acted on may still run late (its slack).
         self.hint_spent: float | None = None
-        self.version: Any = None
+        #: The newest (attempt, version) taken: answers are ordered by them.
+        self.attempt: float | None = None
+        self.version: float | None = None
+        #: A new attempt (a retry) began: its first state may go "backwards".
+        self.fresh = False
+        #: The last state the definition knows: transitions out of an unknown
+        #: state are judged from it, so an unknown state erases no progress.
+        self.known: str | None = None
+        #: When it was last observed (its own answer, or a list item naming it).
+        self.seen_at = now
         self.not_found: Failure | None = None
         self.outcome: Outcome | None = None
         #: Observed through list sweeps rather than its own Describe calls.
@@ -165,17 +178,19 @@ class Tracker:
         events = self.watch.events
         self.attempts += 1
         self.seen = True
+        self.seen_at = now
         self.not_found = None
         self.unreachable_since = None
         hints = machine.hints
-        if hints.version is not None:
-            version = hints.version.search(response)
-            if version is not None:
-                if self.version is not None and version < self.version:
-                    # An older answer than one already seen (eventual consistency).
-                    self._after_poll(now)
-                    return None
-                self.version = version
+        if (hints.attempt is not None or hints.version is not None) and not self.take_order(
+            hints.attempt.search(response) if hints.attempt is not None else None,
+            hints.version.search(response) if hints.version is not None else None,
+        ):
+            # An older answer than one already taken (eventual consistency): it
+            # says nothing new, so the backoff goes on as for an unchanged one.
+            self.step += 1
+            self._after_poll(now)
+            return None
         try:
             state, kind = machine.evaluate(response)
         except AcceptorError as exc:
@@ -209,10 +224,35 @@ class Tracker:
             self._read_hints(response, now)
         return None
 
+    def take_order(self, attempt: Any, version: Any) -> bool:
+        """Whether an answer about (*attempt*, *version*) is news; False if it is older.
+
+        A higher attempt is a new execution (a retry): it is taken whatever its
+        version, and its lifecycle starts again. Values that are not numbers
+        (a broken answer) order nothing.
+        """
+        attempt = _number(attempt)
+        version = _number(version)
+        if attempt is not None:
+            if self.attempt is not None and attempt < self.attempt:
+                return False
+            if self.attempt is not None and attempt > self.attempt:
+                self.attempt = attempt
+                self.version = version
+                self.fresh = True
+                return True
+            self.attempt = attempt
+        if version is not None:
+            if self.version is not None and version < self.version:
+                return False
+            self.version = version
+        return True
+
     def observe(self, state: str | None, kind: StateKind | None, now: float) -> bool:
         """Record an observed state (from Describe or a list); True if it changed."""
         previous = self.state
-        if state == previous:
+        fresh = self.fresh
+        if state == previous and not fresh:
             self.step += 1
             return False
         machine = self.execution.machine
@@ -223,7 +263,8 @@ class Tracker:
             events.warn_once(
                 "waiters.unknown_state", machine.name, state, execution=self.execution.describe()
             )
-        if not machine.is_legal(previous, state):
+        known = self.known
+        if not fresh and not machine.is_legal(known, state):
             events.log.warning(
                 "waiters.illegal_transition",
                 execution=self.execution.describe(),
@@ -231,10 +272,13 @@ class Tracker:
                 before=previous,
                 after=state,
             )
-            if self.kind is not None and kind is not None and kind.rank < self.kind.rank:
+            if kind is not None and known is not None and kind.rank < machine.states[known].rank:
                 # Never go backwards in the lifecycle: keep the later state.
                 self.step += 1
                 return False
+        self.fresh = False
+        if kind is not None and state in machine.states:
+            self.known = state
         before_kind = self.kind
         self.state = state
         self.kind = kind
@@ -258,11 +302,19 @@ class Tracker:
 
         A list page that reports the execution counts as one of its attempts.
         """
+        machine = self.execution.machine
         if item is not None:
             self.attempts += 1
+            spec = machine.batch
+            if (
+                spec is not None
+                and spec.item_attempt is not None
+                and not self.take_order(spec.item_attempt.search(item), None)
+            ):
+                return None  # about an earlier attempt than one already seen
         self.seen = True
+        self.seen_at = now
         self.not_found = None
-        machine = self.execution.machine
         kind = machine.kind_of(state)
         if item is not None and (
             self.watch.settings.keep_responses
@@ -292,6 +344,7 @@ class Tracker:
         if kind is FailureKind.WAITING:
             # An acceptor's retry: the service answered, and the answer means "not yet".
             self.unreachable_since = None
+            self.seen_at = now
             self.observe(failure.code, StateKind.RUNNING, now)
             self._after_poll(now)
             return None
@@ -390,7 +443,8 @@ class Tracker:
         due = now + settings.backoff.delay(self.step, self.watch.rng)
         hint = self.hint_at
         if hint is not None and now < hint < due:
-            due = hint
+            # A hint makes a poll sooner, never sooner than the backoff's floor.
+            due = max(hint, now + settings.min_delay)
         if due > self.deadline:
             due = self.deadline
         self.due = due
@@ -483,6 +537,13 @@ class Tracker:
 
     def __repr__(self) -> str:
         return f"<Tracker {self.execution.describe()} state={self.state!r} due={self.due:.3f}>"
+
+
+def _number(value: Any) -> float | None:
+    """A number that orders answers, or None (absent, or not a number at all)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
+        return value
+    return None
 
 
 def _server_time(response: Mapping[str, Any]) -> float | None:
