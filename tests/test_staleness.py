@@ -223,3 +223,94 @@ def test_a_hint_never_polls_sooner_than_the_backoff_floor(backoff: Backoff) -> N
     )
     assert isinstance(due, float)
     assert due >= 10.0 + float(backoff.min_delay)  # type: ignore[arg-type]
+
+
+# --- a job's retry configuration --------------------------------------------------------
+
+
+def _job(criteria: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "job": {"jobId": "j", "jobExecutionsRetryConfig": {"criteriaList": criteria}},
+        "ResponseMetadata": {"HTTPStatusCode": 200},
+    }
+
+
+def _retrying(
+    answers: list[Any], criteria: list[dict[str, Any]], **options: Any
+) -> tuple[Outcome, ScriptedClient, list[dict[str, Any]]]:
+    """A job execution answering *answers*, whose job (DescribeJob) has *criteria*."""
+    client = ScriptedClient("iot", JOB.method, answers)
+    job_calls: list[dict[str, Any]] = []
+
+    async def describe_job(**params: Any) -> dict[str, Any]:
+        job_calls.append(params)
+        return _job(criteria)
+
+    client.describe_job = describe_job  # type: ignore[attr-defined]
+
+    async def main() -> Outcome:
+        async with Poller(budgets=FREE, timeout=600, batch=False, **options) as poller:
+            return await poller.wait(Execution(JOB, IDS, client))
+
+    return run_virtual(main), client, job_calls
+
+
+RETRIED = [
+    _answer("IN_PROGRESS", 1, 2),
+    _answer("FAILED", 1, 3),
+    _answer("QUEUED", 2, 1),
+    _answer("IN_PROGRESS", 2, 2),
+    _answer("SUCCEEDED", 2, 3),
+]
+
+
+def test_a_failure_the_job_retries_is_not_the_end() -> None:
+    """FAILED with retries left (numberOfRetries 2): the wait follows execution 2 to its end,
+    reading the job's retry configuration once."""
+    outcome, _, job_calls = _retrying(RETRIED, [{"failureType": "FAILED", "numberOfRetries": 2}])
+    assert outcome.kind is OutcomeKind.SUCCEEDED
+    assert job_calls == [{"jobId": "j"}]
+    assert [t.state for t in outcome.history] == [
+        "IN_PROGRESS",
+        "FAILED",
+        "QUEUED",
+        "IN_PROGRESS",
+        "SUCCEEDED",
+    ]
+
+
+def test_follow_retries_false_stops_at_the_first_terminal_state() -> None:
+    outcome, _, job_calls = _retrying(
+        RETRIED, [{"failureType": "ALL", "numberOfRetries": 2}], follow_retries=False
+    )
+    assert outcome.kind is OutcomeKind.FAILED
+    assert job_calls == []
+
+
+def test_a_failure_with_no_retries_left_is_the_end() -> None:
+    """Execution 3 fails; two retries were allowed and both are used."""
+    outcome, client, job_calls = _retrying(
+        [_answer("FAILED", 3, 4), _answer("QUEUED", 4, 1)],
+        [{"failureType": "FAILED", "numberOfRetries": 2}],
+    )
+    assert outcome.kind is OutcomeKind.FAILED
+    assert len(client.calls) == 1 and len(job_calls) == 1
+
+
+def test_a_failure_of_another_type_is_not_retried() -> None:
+    """TIMED_OUT when only FAILED is retried: the end."""
+    outcome, _, _ = _retrying(
+        [_answer("TIMED_OUT", 1, 3), _answer("QUEUED", 2, 1)],
+        [{"failureType": "FAILED", "numberOfRetries": 5}],
+    )
+    assert outcome.kind is OutcomeKind.FAILED and outcome.state == "TIMED_OUT"
+
+
+def test_a_retry_that_never_comes_ends_in_the_failure_after_the_grace() -> None:
+    """Retries left, but no new execution appears: FAILED, once the not-found grace passed."""
+    outcome, client, _ = _retrying(
+        [_answer("FAILED", 1, 3)], [{"failureType": "ALL", "numberOfRetries": 1}]
+    )
+    assert outcome.kind is OutcomeKind.FAILED
+    assert 10.0 <= outcome.elapsed <= 30.0
+    assert len(client.calls) >= 2

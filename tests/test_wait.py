@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
@@ -356,19 +357,25 @@ def test_an_empty_answer_is_a_failed_call_not_a_sighting() -> None:
 
 
 def test_hinted_deadline_pulls_the_next_poll_in() -> None:
-    """approximateSecondsBeforeTimedOut makes the waiter poll just after the hinted time."""
+    """approximateSecondsBeforeTimedOut makes the waiter poll just after the hinted time,
+    when its backoff would have waited longer (never sooner than min_delay)."""
     name = "iot-job-execution"
-    response = {
+    running = {"execution": {"status": "IN_PROGRESS"}, "ResponseMetadata": {"HTTPStatusCode": 200}}
+    hinted = {
         "execution": {"status": "IN_PROGRESS", "approximateSecondsBeforeTimedOut": 7},
         "ResponseMetadata": {"HTTPStatusCode": 200},
     }
     done = {"execution": {"status": "TIMED_OUT"}, "ResponseMetadata": {"HTTPStatusCode": 200}}
-    client = _client(name, [response, done])
-    outcome = _wait(
-        name, client, backoff=Backoff(min_delay=60, max_delay=600), raise_on_failure=False
-    )
+    # Eight unchanged answers first: the backoff's cap is 5 * 2**8 s by then.
+    client = _client(name, [*[running] * 8, hinted, done])
+    backoff = Backoff(min_delay=5, max_delay=600)
+    outcome = _wait(name, client, backoff=backoff, raise_on_failure=False, rng=random.Random(7))
     assert outcome.kind is OutcomeKind.FAILED
-    assert client.times[1] - client.times[0] == pytest.approx(7.5)
+    assert client.times[9] - client.times[8] == pytest.approx(7.5)
+    # The same answers with a floor above the hint: the floor wins.
+    client = _client(name, [hinted, done])
+    _wait(name, client, backoff=Backoff(min_delay=60, max_delay=600), raise_on_failure=False)
+    assert client.times[1] - client.times[0] == pytest.approx(60.0)
 
 
 def test_stale_version_is_ignored() -> None:

@@ -265,6 +265,51 @@ class BatchSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class RetrySpec:
+    """Where a parent says that a failed execution is followed by a new attempt.
+
+    AWS IoT Jobs' retry configuration (``DescribeJob``
+    ``job.jobExecutionsRetryConfig.criteriaList``, each criterion a
+    ``failureType`` and a ``numberOfRetries``): a FAILED or TIMED_OUT job
+    execution with retries left is followed by a new one, executionNumber + 1.
+
+    :param operation: the parent's describe operation (``DescribeJob``).
+    :param method: its client method.
+    :param parent: the execution parameter that names the parent (``jobId``).
+    :param criteria: the list of criteria in the answer.
+    :param failure_type: where a criterion names the failure it retries.
+    :param count: where a criterion says how many retries it allows.
+    :param every: the failure type that matches every failure (``ALL``).
+    :param states: the terminal states that may be retried, with the failure
+        type each is.
+    """
+
+    operation: str
+    method: str
+    parent: str
+    criteria: Path
+    failure_type: Path
+    count: Path
+    every: str | None
+    states: Mapping[str, str]
+
+    def allowed(self, response: Mapping[str, Any], state: str) -> int:
+        """How many retries the parent's *response* allows after *state* (0: none)."""
+        failure = self.states.get(state)
+        if failure is None:
+            return 0
+        allowed = 0
+        for criterion in self.criteria.search(response) or ():
+            kind = self.failure_type.search(criterion)
+            count = self.count.search(criterion)
+            if (kind == failure or (self.every is not None and kind == self.every)) and (
+                isinstance(count, int) and not isinstance(count, bool)
+            ):
+                allowed = max(allowed, count)
+        return allowed
+
+
+@dataclass(frozen=True, slots=True)
 class EndingSpec:
     """Where to read how an execution ended once the service no longer reports it.
 
@@ -344,6 +389,8 @@ class StateMachine:
         terminal state, with that state: how an execution last seen there
         ended, even when the service no longer says (default: none; the
         compiler derives them from *transitions*).
+    :param retries: where a parent says a failed execution is retried (IoT
+        jobs' retry configuration), or ``None`` (the default).
     """
 
     name: str
@@ -365,6 +412,7 @@ class StateMachine:
     source: str
     ending: EndingSpec | None = None
     sole_endings: Mapping[str, str] = field(default_factory=dict)
+    retries: RetrySpec | None = None
     #: Identifying, then optional, parameters.
     parameters: tuple[ParamSpec, ...] = field(init=False)
 
@@ -531,6 +579,7 @@ _TOP_KEYS = {
     "sensitive",
     "batch",
     "ending",
+    "retries",
     "waiter",
     "api_version",
 }
@@ -810,6 +859,7 @@ def compile_definition(
         source=source,
         ending=ending,
         sole_endings=_sole_endings(states, transitions),
+        retries=_retries(check, data.get("retries"), model, states, identity_names),
     )
 
 
@@ -856,6 +906,48 @@ def _sole_endings(
         if len(terminal) == 1 and "" not in terminal:
             endings[start] = terminal.pop()
     return endings
+
+
+_RETRY_KEYS = {"operation", "parent", "criteria", "failure_type", "count", "every", "states"}
+
+
+def _retries(
+    check: _Checker, raw: Any, model: Any, states: Mapping[str, StateKind], identity: Sequence[str]
+) -> RetrySpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise check.fail("retries", "a table", raw)
+    unknown = sorted(set(raw) - _RETRY_KEYS)
+    if unknown:
+        raise check.fail(f"retries.{unknown[0]}", f"one of {sorted(_RETRY_KEYS)} (unknown key)")
+    operation = check.get(raw, "operation", str, "retries.", "the parent's describe operation")
+    if operation not in model.operation_names:
+        raise check.fail("retries.operation", "an operation of the service", operation)
+    parent = check.get(raw, "parent", str, "retries.", "the parameter naming the parent")
+    if parent not in identity:
+        raise check.fail("retries.parent", f"an identity parameter ({list(identity)})", parent)
+    if parent not in model.operation_model(operation).input_shape.members:
+        raise check.fail("retries.parent", f"a parameter of {operation}", parent)
+    retried = check.get(raw, "states", Mapping, "retries.", "a table STATE = failure type")
+    for state, failure in retried.items():
+        if state not in states or not states[state].terminal:
+            raise check.fail(f"retries.states.{state}", "a declared terminal state", state)
+        if not isinstance(failure, str):
+            raise check.fail(f"retries.states.{state}", "a failure type name", failure)
+    every = raw.get("every")
+    if every is not None and not isinstance(every, str):
+        raise check.fail("retries.every", "a failure type name", every)
+    return RetrySpec(
+        operation=operation,
+        method=method_name(operation),
+        parent=parent,
+        criteria=check.path(raw.get("criteria"), "retries.criteria"),
+        failure_type=check.path(raw.get("failure_type"), "retries.failure_type"),
+        count=check.path(raw.get("count"), "retries.count"),
+        every=every,
+        states=dict(retried),
+    )
 
 
 _ENDING_KEYS = {

@@ -68,6 +68,12 @@ class WaitOptions:
     :param keep_responses: keep every answer until the next, so any outcome
         carries the last response (default ``True``). A poller's big batches
         turn it off: terminal outcomes still carry theirs.
+    :param follow_retries: when the parent retries failed executions (an IoT
+        job's retry configuration), a FAILED or TIMED_OUT execution with
+        retries left is not the end: the wait follows the next attempt, and
+        ends in the failure only if no new attempt appears within the
+        not-found grace (default ``True``). ``False`` stops at the first
+        terminal state.
     :raises TypeError: a value of the wrong type, naming the field.
     :raises ValueError: a negative, infinite or NaN duration, naming the field.
     """
@@ -76,6 +82,7 @@ class WaitOptions:
     backoff: Backoff = field(default_factory=Backoff)
     not_found_grace: float | timedelta = DEFAULT_NOT_FOUND_GRACE
     keep_responses: bool = True
+    follow_retries: bool = True
 
     def __post_init__(self) -> None:
         if self.timeout is not None:
@@ -87,10 +94,10 @@ class WaitOptions:
             "not_found_grace",
             _seconds("WaitOptions", "not_found_grace", self.not_found_grace),
         )
-        if not isinstance(self.keep_responses, bool):
-            raise TypeError(
-                f"WaitOptions.keep_responses must be a bool, got {self.keep_responses!r}"
-            )
+        for name in ("keep_responses", "follow_retries"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise TypeError(f"WaitOptions.{name} must be a bool, got {value!r}")
 
     @property
     def deadline_in(self) -> float | None:

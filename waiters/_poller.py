@@ -133,6 +133,9 @@ class Poller:
     :param batch_min: executions of one parent from which they are swept (default 20).
     :param straggler_limit: this few left in a sweep go back to Describe (default 5).
     :param call_timeout: seconds a call may go unanswered (default 30).
+    :param follow_retries: a failure the parent retries (an IoT job's retry
+        configuration) is followed to the next attempt (default ``True``;
+        ``False`` stops at the first terminal state; see :class:`WaitOptions`).
     :param budgets: the rate budgets (default: the running event loop's).
     :param clock: the clock (default: the event loop's).
     :param rng: the source of jitter (default: a new ``random.Random()``).
@@ -176,12 +179,14 @@ class Poller:
         keep_responses: bool = False,
         clients: Mapping[str, Any] | None = None,
         meter_provider: Any = None,
+        follow_retries: bool = True,
     ) -> None:
         self.wait_options = WaitOptions(
             timeout=timeout,
             backoff=backoff if backoff is not None else Backoff(),
             not_found_grace=not_found_grace,
             keep_responses=keep_responses,
+            follow_retries=follow_retries,
         )
         self.options = PollerOptions(
             concurrency=concurrency,
@@ -228,6 +233,9 @@ class Poller:
         self._limiters: dict[int, anyio.Semaphore] = {}
         self._clients: dict[tuple[str, str | None], Any] = {}
         self._groups: dict[tuple[int, str, Any], Group] = {}
+        #: Retries each parent allows (see _check_retries), and reads under way.
+        self._allowances: dict[tuple[int, Any], Mapping[str, int]] = {}
+        self._allowance_reads: dict[tuple[int, Any], anyio.Event] = {}
         self._forming: dict[tuple[int, str, Any], list[Tracker]] = {}
         self._batches: set[Batch] = set()
         self._deadlines: Deadlines | None = None
@@ -374,6 +382,7 @@ class Poller:
             timeout=options.deadline_in,
             not_found_grace=options.grace,
             keep_responses=options.keep_responses,
+            follow_retries=options.follow_retries,
         )
         batch = Batch(
             list(unique),
@@ -779,6 +788,10 @@ class Poller:
             task_group = self._running()
             task_group.start_soon(self._read_ending, tracker)
             return
+        if tracker.retry_check:
+            # It failed; whether a retry follows is its parent's to say.
+            self._running().start_soon(self._check_retries, lane, tracker)
+            return
         if not tracker.listed:
             lane.push(tracker, decision)
         spec = tracker.execution.machine.batch
@@ -816,6 +829,73 @@ class Poller:
                 expects_members=False,
             )
         await read_ending(tracker, endpoint, clock=self.clock, rng=self.rng, stats=self.stats)
+
+    async def _check_retries(self, lane: Lane, tracker: Tracker) -> None:
+        """Read how many retries the parent allows (once per parent), then decide."""
+        spec = tracker.execution.machine.retries
+        assert spec is not None
+        parent = tracker.execution.params.get(spec.parent)
+        key = (id(lane.endpoint.client), parent)
+        allowance = self._allowances.get(key)
+        if allowance is None:
+            reading = self._allowance_reads.get(key)
+            if reading is not None:
+                await reading.wait()
+                allowance = self._allowances.get(key, {})
+            else:
+                done = self._allowance_reads[key] = anyio.Event()
+                try:
+                    allowance = self._allowances[key] = await self._read_allowance(
+                        lane, tracker, parent
+                    )
+                finally:
+                    del self._allowance_reads[key]
+                    done.set()
+        decision = tracker.after_retry_check(allowance, self.clock.now())
+        if not isinstance(decision, Outcome):
+            lane.push(tracker, decision)
+
+    async def _read_allowance(self, lane: Lane, tracker: Tracker, parent: Any) -> Mapping[str, int]:
+        """The parent's retries per retried state; none if it cannot be read."""
+        machine = tracker.execution.machine
+        spec = machine.retries
+        assert spec is not None
+        try:
+            endpoint = self._endpoint(lane.endpoint.client, machine, spec.operation, spec.method)
+        except AttributeError:
+            # A client without the parent's operation (a fake, a narrow wrapper).
+            self.events.log.warning(
+                "waiters.retries_unknown",
+                type=machine.name,
+                parent=str(parent),
+                operation=spec.operation,
+                code="NoSuchMethod",
+            )
+            return {}
+        failures = 0
+        while True:
+            answer = await endpoint.attempt(
+                {spec.parent: parent}, deadline=tracker.deadline, limiter=lane.limiter
+            )
+            tracker.watch.stats.record(answer)
+            self.stats.record(answer)
+            if answer.response is not None:
+                return {state: spec.allowed(answer.response, state) for state in spec.states}
+            failure = answer.failure
+            if failure is not None and failure.kind is FailureKind.THROTTLED:
+                continue
+            failures += 1
+            if failure is None or failure.kind is not FailureKind.TRANSIENT or failures >= 3:
+                # Unknown: the failure stands, as if the parent allowed no retries.
+                self.events.log.warning(
+                    "waiters.retries_unknown",
+                    type=machine.name,
+                    parent=str(parent),
+                    operation=spec.operation,
+                    code=failure.code if failure is not None else None,
+                )
+                return {}
+            await self.clock.sleep_until(self.clock.now() + self.rng.uniform(0.5, 2.0))
 
     def _record_outcome(self, outcome: Outcome) -> None:
         assert self._metrics is not None

@@ -200,13 +200,16 @@ class Group:
     def _apply(self, key: tuple[Any, ...], state: str | None, item: Any, now: float) -> None:
         """Apply a state a list showed (or the counts imply) to one member."""
         tracker = self.members[key]
-        kind = self.machine.kind_of(state)
+        machine = self.machine
+        kind = machine.kind_of(state)
+        retried = machine.retries is not None and state in machine.retries.states
         if (
             kind is not None
             and kind.terminal
             and kind is not StateKind.SUCCEEDED
-            and self.machine.reason is not None
+            and (machine.reason is not None or retried)
         ):
+            # (A state the parent may retry is the Describe path's to judge too.)
             # A list summary does not say why (IoT's lack statusDetails): the one
             # Describe an execution that did not succeed costs reads its reason.
             if item is not None:

@@ -40,7 +40,14 @@ _HINT_MARGIN = 0.5
 class WaitSettings:
     """A wait's options in the form the hot path reads (compiled from WaitOptions)."""
 
-    __slots__ = ("backoff", "keep_responses", "min_delay", "not_found_grace", "timeout")
+    __slots__ = (
+        "backoff",
+        "follow_retries",
+        "keep_responses",
+        "min_delay",
+        "not_found_grace",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -49,8 +56,11 @@ class WaitSettings:
         timeout: float | None,
         not_found_grace: float,
         keep_responses: bool = True,
+        follow_retries: bool = True,
     ) -> None:
         self.backoff = backoff
+        #: A failure the parent retries is followed to the next attempt.
+        self.follow_retries = follow_retries
         self.min_delay: float = backoff.min_delay  # type: ignore[assignment]
         self.timeout = timeout
         self.not_found_grace = not_found_grace
@@ -98,6 +108,9 @@ class Tracker:
         "not_found",
         "outcome",
         "response",
+        "retry_allowance",
+        "retry_check",
+        "retry_until",
         "seen",
         "seen_at",
         "started",
@@ -136,6 +149,12 @@ class Tracker:
         self.known: str | None = None
         #: When it was last observed (its own answer, or a list item naming it).
         self.seen_at = now
+        #: Retries the parent allows after each retried state (None: not read yet).
+        self.retry_allowance: Mapping[str, int] | None = None
+        #: Ended in a retried state and the allowance is unknown: the poller reads it.
+        self.retry_check = False
+        #: Until when a retry announced by the allowance may still appear.
+        self.retry_until: float | None = None
         self.not_found: Failure | None = None
         self.outcome: Outcome | None = None
         #: Observed through list sweeps rather than its own Describe calls.
@@ -217,6 +236,8 @@ class Tracker:
             )
         self.observe(state, kind, now)
         if self.kind is not None and self.kind.terminal:
+            if self.retry_follows(now):
+                return None
             return self.finish(_OUTCOME_OF[self.kind], now)
         # The hint this poll was made for first, then whatever the answer hints next.
         self._after_poll(now)
@@ -240,6 +261,7 @@ class Tracker:
                 self.attempt = attempt
                 self.version = version
                 self.fresh = True
+                self.retry_until = None
                 return True
             self.attempt = attempt
         if version is not None:
@@ -247,6 +269,44 @@ class Tracker:
                 return False
             self.version = version
         return True
+
+    def retry_follows(self, now: float) -> bool:
+        """Whether a new attempt may still follow the retried state this ended in.
+
+        Only with ``follow_retries`` and a definition whose parent retries
+        (``retries``): while the allowance is unknown, ``retry_check`` asks the
+        poller to read it; with retries left, a new attempt has the not-found
+        grace to appear before the failure stands.
+        """
+        spec = self.execution.machine.retries
+        settings = self.watch.settings
+        state = self.state
+        if spec is None or not settings.follow_retries or state is None:
+            return False
+        if state not in spec.states:
+            return False
+        allowance = self.retry_allowance
+        if allowance is None:
+            self.retry_check = True
+            return True
+        used = int(self.attempt) - 1 if self.attempt is not None else 0
+        if used >= allowance.get(state, 0):
+            return False
+        if self.retry_until is None:
+            self.retry_until = now + settings.not_found_grace
+            self.step = 0  # the retry comes soon: look for it at the backoff's floor
+        return now < self.retry_until
+
+    def after_retry_check(self, allowance: Mapping[str, int], now: float) -> Outcome | float:
+        """Take the parent's retry allowance, read for this wait: its outcome, or when next due."""
+        self.retry_allowance = allowance
+        self.retry_check = False
+        if self.outcome is not None:
+            return self.outcome
+        if self.retry_follows(now):
+            return self.next_due(now)
+        assert self.kind is not None
+        return self.finish(_OUTCOME_OF[self.kind], now)
 
     def observe(self, state: str | None, kind: StateKind | None, now: float) -> bool:
         """Record an observed state (from Describe or a list); True if it changed."""
