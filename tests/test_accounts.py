@@ -7,6 +7,7 @@ answers STS ``GetCallerIdentity`` with the account configured per access key.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from functools import partial
 from typing import Any
 
 import aioboto3
@@ -17,8 +18,8 @@ import pytest
 import structlog
 from botocore.config import Config
 
-from waiters import BudgetRegistry, Poller, execution
-from waiters.simulator import Simulator
+from waiters import BudgetRegistry, Poller, execution, wait_for
+from waiters.simulator import Lifecycle, Simulator
 
 OTHER_KEY = "AKIASIMULATOROTHER00"
 THIRD_KEY = "AKIASIMULATORTHIRD00"
@@ -31,14 +32,19 @@ def _accounts(budgets: BudgetRegistry, operation: str) -> list[str]:
 async def _wait_through(
     sim: Simulator, keys: list[str], budgets: BudgetRegistry, *, logger: Any = None
 ) -> list[str]:
-    """One execution per access key, each through its own aioboto3 client, on one poller."""
+    """One execution per access key, each through its own aioboto3 client, on one poller.
+
+    Each runs for a second or two: the account is learned in the background
+    while the wait goes on (its first calls draw on the credentials' budget).
+    """
     session = aioboto3.Session()
     kinds = []
+    lifecycle = Lifecycle(pending=(0, 0), running=(1.5, 2.0))
     async with Poller(budgets=budgets, timeout=60, logger=logger) as poller:
         for key in keys:
             kwargs = {**sim.client_kwargs(), "aws_access_key_id": key}
             async with session.client("iot", **kwargs) as iot:
-                (ids,) = sim.fleet.add("iot-job-execution", 1)
+                (ids,) = sim.fleet.add("iot-job-execution", 1, lifecycle=lifecycle)
                 outcome = await poller.wait(execution(iot, "describe_job_execution", **ids))
                 kinds.append(outcome.kind.value)
     return kinds
@@ -48,7 +54,7 @@ def test_two_credentials_of_one_account_share_one_budget() -> None:
     """Two roles of one account: one budget, and one identity call per credentials."""
 
     async def main() -> tuple[list[str], list[str], int]:
-        async with Simulator(seed=3, speed=50) as sim:
+        async with Simulator(seed=3) as sim:
             sim.fleet.accounts = {OTHER_KEY: sim.fleet.account}
             budgets = BudgetRegistry()
             keys = [sim.client_kwargs()["aws_access_key_id"], OTHER_KEY]
@@ -65,7 +71,7 @@ def test_two_credentials_of_one_account_share_one_budget() -> None:
 
 def test_credentials_of_different_accounts_get_a_budget_each() -> None:
     async def main() -> list[str]:
-        async with Simulator(seed=4, speed=50) as sim:
+        async with Simulator(seed=4) as sim:
             sim.fleet.accounts = {OTHER_KEY: "222222222222", THIRD_KEY: "333333333333"}
             budgets = BudgetRegistry()
             keys = [sim.client_kwargs()["aws_access_key_id"], OTHER_KEY, THIRD_KEY]
@@ -79,7 +85,7 @@ def test_an_identity_the_service_refuses_falls_back_to_the_key_and_says_so() -> 
     """STS refused (here the whole key is): the budget is keyed by a digest, logged once."""
 
     async def main() -> tuple[list[str], list[MutableMapping[str, Any]]]:
-        async with Simulator(seed=5, speed=50) as sim:
+        async with Simulator(seed=5) as sim:
             sim.fleet.refused_keys[OTHER_KEY] = "AccessDeniedException"
             budgets = BudgetRegistry()
             with structlog.testing.capture_logs() as events:
@@ -217,3 +223,77 @@ def test_learning_the_account_never_holds_up_a_deadline() -> None:
     kind, took = anyio.run(main)
     assert kind == "wait_timeout"
     assert took < 3.0
+
+
+def test_a_hanging_identity_call_delays_no_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    """STS never answers, the service does: the wait polls at once (on the budget of its
+    credentials) and ends succeeded well before its 2 s timeout."""
+    from waiters import _accounts
+
+    async def hang(*args: Any, **kwargs: Any) -> str:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(_accounts.Accounts, "_caller_identity", hang)
+
+    async def main() -> tuple[str, int, float, list[str]]:
+        async with Simulator(seed=9, speed=50) as sim:
+            (ids,) = sim.fleet.add(
+                "iot-job-execution", 1, lifecycle=Lifecycle(pending=(0, 0), running=(0, 0))
+            )
+            one: dict[str, Any] = ids
+            await anyio.sleep(0.1)  # it has ended by now
+            budgets = BudgetRegistry()
+            async with aioboto3.Session().client("iot", **sim.client_kwargs()) as iot:
+                started = anyio.current_time()
+                outcome = await wait_for(
+                    iot,
+                    "describe_job_execution",
+                    **one,
+                    timeout=2,
+                    budgets=budgets,
+                    raise_on_failure=False,
+                )
+                took = anyio.current_time() - started
+            return outcome.kind.value, outcome.attempts, took, _accounts_of(budgets)
+
+    kind, attempts, took, accounts = anyio.run(main)
+    assert kind in {"succeeded", "failed"} and attempts >= 1
+    assert took < 1.5
+    assert accounts == [accounts[0]] and accounts[0].startswith("key-")
+
+
+def test_many_waits_on_one_client_ask_for_its_account_once() -> None:
+    """50 concurrent wait_for on one client and one registry: one GetCallerIdentity."""
+
+    async def main() -> tuple[int, list[str]]:
+        async with Simulator(seed=10) as sim:
+            ids: list[dict[str, Any]] = sim.fleet.add(
+                "iot-job-execution", 50, lifecycle=Lifecycle(pending=(0, 0), running=(1.5, 2.0))
+            )
+            budgets = BudgetRegistry()
+            async with (
+                aioboto3.Session().client("iot", **sim.client_kwargs()) as iot,
+                anyio.create_task_group() as tasks,
+            ):
+                for one in ids:
+                    tasks.start_soon(
+                        partial(
+                            wait_for,
+                            iot,
+                            "describe_job_execution",
+                            **one,
+                            budgets=budgets,
+                            raise_on_failure=False,
+                            timeout=60,
+                        )
+                    )
+            return sim.fleet.identity_calls, _accounts_of(budgets)
+
+    identity_calls, accounts = anyio.run(main)
+    assert identity_calls == 1
+    assert "123456789012" in accounts
+
+
+def _accounts_of(budgets: BudgetRegistry) -> list[str]:
+    return sorted({s.key[0] for s in budgets.stats() if s.key[3] == "DescribeJobExecution"})

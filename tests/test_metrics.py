@@ -85,7 +85,9 @@ def test_calls_throttles_outcomes_rates_and_detection_latency() -> None:
     assert {p.attributes["region"] for p in calls} == {"us-east-1"}
     operations = _by(calls, "operation")
     assert operations["DescribeJobExecution"] > 0
-    assert set(operations) == {"DescribeJobExecution"}
+    # Describe mode: its own calls, and the job's retry configuration read once.
+    assert set(operations) <= {"DescribeJobExecution", "DescribeJob"}
+    assert operations["DescribeJob"] <= 1
     results = _by(calls, "result")
     assert results["throttled"] == poller.stats.throttles > 0
     assert results["transient"] == poller.stats.errors
@@ -172,3 +174,33 @@ def test_without_opentelemetry_installed_nothing_is_recorded() -> None:
 def test_a_meter_provider_of_the_wrong_type_is_refused() -> None:
     with pytest.raises(TypeError, match="meter_provider must be an OpenTelemetry MeterProvider"):
         Poller(meter_provider="prometheus")
+
+
+def test_latency_is_never_measured_against_a_clock_that_is_not_the_walls() -> None:
+    """A fleet on virtual time from 0 (its endings dated 1970) and one whose clock runs ten
+    times fast (dated in the future): no absurd figures, only bounded or none."""
+    for speed, clock_at_zero in ((1.0, True), (10.0, False)):
+        reader = InMemoryMetricReader()
+        provider = MeterProvider(metric_readers=[reader])
+
+        async def main(speed: float = speed, at_zero: bool = clock_at_zero) -> Any:
+            start = 0.0 if at_zero else time.time() - anyio.current_time()
+            fleet = Fleet(seed=2, clock=lambda: anyio.current_time() + start, speed=speed)
+            ids = fleet.add_iot_job("job-c", things=20, lifecycle=Lifecycle(running=(5, 60)))
+            async with fleet.async_client("iot") as iot:
+                executions = [Execution(JOB, i, iot) for i in ids]
+                async with Poller(
+                    meter_provider=provider, budgets=BudgetRegistry(), batch=False
+                ) as poller:
+                    return await poller.wait_all(executions)
+
+        result = MockClock().run(main)
+        longest = max(o.elapsed for o in result.outcomes)
+        histogram = _points(reader).get("waiters.detection_latency", [])
+        if clock_at_zero:
+            # Ended "in 1970": measured from the start of each wait, so within it.
+            assert sum(p.count for p in histogram) == 20
+            assert max(p.max for p in histogram) <= longest + 1e-3  # epoch-sized floats
+        else:
+            # Dated ahead of the wall clock: not recorded at all (rather than as 0).
+            assert histogram == []

@@ -68,20 +68,50 @@ class Accounts:
         self,
         events: Events,
         known: dict[tuple[str, str | None], str],
+        lookups: dict[tuple[str, str | None], anyio.Event],
         *,
         timeout: float = IDENTITY_TIMEOUT,
     ) -> None:
         self._events = events
         # Shared with every Accounts on the same budgets: an access key's
-        # account never changes, so one answer serves them all.
+        # account never changes, so one answer (and one call) serves them all.
         self._known = known
+        self._lookups = lookups
         self._timeout = timeout
         self._by_client: dict[int, str] = {}
         self._pending: dict[int, anyio.Event] = {}
 
-    def known(self, client: Any) -> str | None:
-        """The account of a client already looked up; ``None`` if it has not been."""
-        return self._by_client.get(id(client))
+    def provisional(self, client: Any) -> tuple[str, bool]:
+        """The account to use now, without waiting, and whether it is final.
+
+        Final when this client's account was learned, or its credentials'
+        was by anyone on the same budgets. Otherwise the digest of its access
+        key (what the budget falls back to if the account cannot be learned),
+        so that every client with those credentials shares one budget while
+        :meth:`of` learns the account.
+        """
+        found = self._by_client.get(id(client))
+        if found is not None:
+            return found, True
+        credentials = getattr(getattr(client, "_request_signer", None), "_credentials", None)
+        if credentials is None:
+            return UNKNOWN_ACCOUNT, True
+        # Read the stored values, never through the properties: a refreshable
+        # credential's refresh is a call (a coroutine, in aiobotocore). Static
+        # credentials store access_key, refreshable ones _access_key (None
+        # before their first refresh: then the lookup says).
+        stored = getattr(credentials, "__dict__", {})
+        access_key = stored.get("_access_key") or stored.get("access_key")
+        if not isinstance(access_key, str) or not access_key:
+            return UNKNOWN_ACCOUNT, False
+        account_id = stored.get("_account_id") or stored.get("account_id")
+        if isinstance(account_id, str) and account_id:
+            return account_id, True
+        cached = self._known.get((access_key, _custom_endpoint(client)))
+        if cached is not None:
+            self._by_client[id(client)] = cached
+            return cached, True
+        return _digest(access_key), False
 
     async def of(self, client: Any) -> str:
         """The account *client*'s calls count against (see the module's steps)."""
@@ -117,22 +147,33 @@ class Accounts:
         if isinstance(account_id, str) and account_id:
             return account_id
         endpoint = _custom_endpoint(client)
-        cached = self._known.get((access_key, endpoint))
+        key = (access_key, endpoint)
+        cached = self._known.get(key)
         if cached is not None:
             return cached
-        region = getattr(getattr(client, "meta", None), "region_name", None)
+        pending = self._lookups.get(key)
+        if pending is not None:
+            # Another poller on these budgets is asking already.
+            await pending.wait()
+            return self._known.get(key) or _digest(access_key)
+        done = self._lookups[key] = anyio.Event()
         try:
-            with anyio.fail_after(self._timeout):
-                account = await self._caller_identity(client, frozen, region, endpoint)
-        except Exception as exc:  # noqa: BLE001 - any failure means: fall back, and say so
-            account = _digest(access_key)
-            self._events.log.warning(
-                "waiters.account_unknown",
-                budget_account=account,
-                region=region,
-                error=f"{type(exc).__name__}: {exc}",
-            )
-        self._known[(access_key, endpoint)] = account
+            region = getattr(getattr(client, "meta", None), "region_name", None)
+            try:
+                with anyio.fail_after(self._timeout):
+                    account = await self._caller_identity(client, frozen, region, endpoint)
+            except Exception as exc:  # noqa: BLE001 - any failure means: fall back, and say so
+                account = _digest(access_key)
+                self._events.log.warning(
+                    "waiters.account_unknown",
+                    budget_account=account,
+                    region=region,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            self._known[key] = account
+        finally:
+            del self._lookups[key]
+            done.set()
         return account
 
     async def _caller_identity(

@@ -288,7 +288,15 @@ class BudgetRegistry:
         (``"DescribeJobExecution"``), overriding *config*.
     """
 
-    __slots__ = ("__weakref__", "_budgets", "_run", "config", "known_accounts", "operations")
+    __slots__ = (
+        "__weakref__",
+        "_budgets",
+        "_run",
+        "account_lookups",
+        "config",
+        "known_accounts",
+        "operations",
+    )
 
     def __init__(
         self,
@@ -307,6 +315,8 @@ class BudgetRegistry:
         #: The account of each (access key id, non-AWS endpoint) learned so far,
         #: so every poller on these budgets asks once per credentials.
         self.known_accounts: dict[tuple[str, str | None], str] = {}
+        #: Lookups under way (their events belong to the running event loop).
+        self.account_lookups: dict[tuple[str, str | None], anyio.Event] = {}
 
     def get(self, key: BudgetKey, now: float) -> RateBudget:
         """The budget for *key*, bound to the running event loop whose clock reads *now*.
@@ -322,12 +332,24 @@ class BudgetRegistry:
         run = _current_run()
         if run is not self._run:
             self._run = run
+            self.account_lookups.clear()  # another loop's events: never set here
             for budget in self._budgets.values():
                 budget.rebase(now)
         found = self._budgets.get(key)
         if found is None:
             found = self._budgets[key] = RateBudget(key, self.config_for(key[3]), now)
         return found
+
+    def retire(self, key: BudgetKey) -> None:
+        """Forget the budget of *key*: its calls now count against another.
+
+        A poller draws on the budget of a client's credentials until it has
+        learned the client's account, then moves to the account's budget and
+        retires the first. Callers still holding it finish their turn.
+
+        :param key: the budget's (account, region, service, operation).
+        """
+        self._budgets.pop(key, None)
 
     def config_for(self, operation: str) -> BudgetConfig:
         """The configuration of *operation*'s budgets (its own, else the registry's).

@@ -18,8 +18,10 @@ nothing is recorded at all. Instruments, on the meter ``waiters``:
 ``waiters.detection_latency`` (histogram, ``s``)
     from the time the service says an execution reached its last state (the
     definition's ``hints.ended_at``, or ``batch.item_ended_at`` for an outcome
-    seen in a list) to the outcome; ``type``, ``kind``, ``service``, ``region``.
-    Outcomes without such a time (Transfer's, vanished ones) are not recorded.
+    seen in a list), or the start of the wait if that is later, to the
+    outcome; ``type``, ``kind``, ``service``, ``region``. Outcomes without such
+    a time (Transfer's, vanished ones), or dated more than 5 s ahead of the
+    poller's wall clock (a simulator's sped-up clock), are not recorded.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ _RESULTS: Mapping[FailureKind | None, str] = {
     FailureKind.THROTTLED: "throttled",
     FailureKind.TRANSIENT: "transient",
 }
+# Seconds a service's clock may run ahead of ours and still date an ending.
+_SKEW = 5.0
 # The kinds whose response carries the service's own end of the execution.
 _ENDED = frozenset({OutcomeKind.SUCCEEDED, OutcomeKind.FAILED, OutcomeKind.CANCELLED})
 # Buckets for seconds of detection latency: a poll's backoff runs from about
@@ -142,9 +146,14 @@ class Metrics:
         }
         self._outcomes.add(1, attributes)
         ended = _ended_at(outcome)
-        if ended is not None:
-            # A service clock ahead of ours must not make a negative latency.
-            self._latency.record(max(0.0, wall - ended), attributes)
+        if ended is None or ended > wall + _SKEW:
+            # Undated, or dated by a clock that is not the wall's (a simulator's
+            # sped-up or virtual time): no latency to speak of.
+            return
+        # Counted from the end, or from the start of the wait if it ended
+        # before: the poller cannot detect what happened before it looked.
+        since = max(ended, wall - outcome.elapsed)
+        self._latency.record(max(0.0, wall - since), attributes)
 
 
 def _ended_at(outcome: Outcome) -> float | None:

@@ -25,11 +25,11 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from ._accounts import UNKNOWN_ACCOUNT, Accounts
+from ._accounts import Accounts
 from ._attempt import Answer, CallStats, Endpoint
 from ._backoff import Backoff
 from ._batch import Batch
-from ._budget import BudgetRegistry, RateBudget, budget_key, default_budgets
+from ._budget import BudgetRegistry, budget_key, default_budgets
 from ._calls import Failure, FailureKind, check_endpoint_url, open_client
 from ._calls import client_config as client_config_for
 from ._clock import Clock, LoopClock, bound_clock
@@ -242,7 +242,9 @@ class Poller:
         self._task_group: TaskGroup | None = None
         self._stack: AsyncExitStack | None = None
         # Replaced on entry, once the budgets (which remember accounts) are bound.
-        self._accounts = Accounts(self.events, {})
+        self._accounts = Accounts(self.events, {}, {})
+        #: Clients whose account is being learned (by id).
+        self._learning: set[int] = set()
 
     @property
     def budgets(self) -> BudgetRegistry:
@@ -270,7 +272,10 @@ class Poller:
             clock=self.clock, grace=self.options.call_limit, expired=_expire
         )
         self._task_group.start_soon(self._deadlines.run)
-        self._accounts = Accounts(self.events, self.budgets.known_accounts)
+        self._accounts = Accounts(
+            self.events, self.budgets.known_accounts, self.budgets.account_lookups
+        )
+        self._learning = set()
         if self._metrics is not None:
             self._metrics.watch(self.budgets)
         # Wall time as this poller's clock sees it: service timestamps are
@@ -579,7 +584,6 @@ class Poller:
             raise InvalidExecution(f"{machine.name} has no list operation to enumerate a parent")
         if client is None:
             client = await self._client_for_service(machine.service)
-        await self._accounts.of(client)
         endpoint = self._endpoint(
             client, machine, spec.operation, spec.method, expects_members=False
         )
@@ -704,20 +708,24 @@ class Poller:
                 answered=self._answered,
             )
             task_group = self._running()
-            task_group.start_soon(self._run_lane, lane, task_group)
+            task_group.start_soon(lane.run, task_group)
         return lane
 
-    async def _run_lane(self, lane: Lane, task_group: TaskGroup) -> None:
-        """Run a lane once its client's account is known, on that account's budget.
+    async def _learn_account(self, client: Any) -> None:
+        """Learn *client*'s account, then move its endpoints onto that account's budgets.
 
-        Learning the account may take a call (STS); waiting for it here, not
-        in ``submit``, keeps a batch's set-up instant and its deadline running.
+        Until then they draw on the budget of its credentials (a digest of the
+        access key): learning may take a call (STS), and no poll waits for it.
         """
-        endpoint = lane.endpoint
-        account = await self._accounts.of(endpoint.client)
-        _, region, service, operation = endpoint.budget.key
-        endpoint.budget = self.budgets.get((account, region, service, operation), self.clock.now())
-        await lane.run(task_group)
+        account = await self._accounts.of(client)
+        now = self.clock.now()
+        for endpoint in list(self._endpoints.values()):
+            if endpoint.client is client:
+                old = endpoint.budget.key
+                _, region, service, operation = old
+                if old[0] != account:
+                    endpoint.budget = self.budgets.get((account, region, service, operation), now)
+                    self.budgets.retire(old)
 
     def _endpoint(
         self,
@@ -733,18 +741,13 @@ class Poller:
         endpoint = self._endpoints.get(key)
         if endpoint is None:
             now = self.clock.now()
-            account = self._accounts.known(client)
-            budget_of = budget_key(
-                account or UNKNOWN_ACCOUNT, client, service or machine.service, operation
+            account, final = self._accounts.provisional(client)
+            budget = self.budgets.get(
+                budget_key(account, client, service or machine.service, operation), now
             )
-            # A lane's endpoint is made before its account is known; it takes the
-            # account's budget before its first call (see _run_lane), and until then
-            # holds one of its own rather than touching a shared one.
-            budget = (
-                self.budgets.get(budget_of, now)
-                if account is not None
-                else RateBudget(budget_of, self.budgets.config_for(operation), now)
-            )
+            if not final and id(client) not in self._learning:
+                self._learning.add(id(client))
+                self._running().start_soon(self._learn_account, client)
             endpoint = self._endpoints[key] = Endpoint(
                 client,
                 method,
@@ -819,7 +822,6 @@ class Poller:
 
         endpoint = None
         if client is not None:
-            await self._accounts.of(client)
             endpoint = self._endpoint(
                 client,
                 tracker.execution.machine,
