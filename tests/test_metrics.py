@@ -183,7 +183,9 @@ def test_latency_is_never_measured_against_a_clock_that_is_not_the_walls() -> No
         reader = InMemoryMetricReader()
         provider = MeterProvider(metric_readers=[reader])
 
-        async def main(speed: float = speed, at_zero: bool = clock_at_zero) -> Any:
+        async def main(
+            speed: float = speed, at_zero: bool = clock_at_zero, provider: Any = provider
+        ) -> Any:
             start = 0.0 if at_zero else time.time() - anyio.current_time()
             fleet = Fleet(seed=2, clock=lambda: anyio.current_time() + start, speed=speed)
             ids = fleet.add_iot_job("job-c", things=20, lifecycle=Lifecycle(running=(5, 60)))
