@@ -5,7 +5,11 @@ SiteWise, Snow Device Management and Transfer Family executions, throttles
 like AWS and fails like a network.  Use it like moto.  Transfer executions
 also write their workflow's execution log, which CloudWatch Logs
 ``FilterLogEvents`` reads (``add_transfer_workflow(logging=, log_lag=)``,
-``fleet.logs_denied``, ``fleet.denied_log_groups``).
+``fleet.logs_denied``, ``fleet.denied_log_groups``).  :class:`Quirks` make a
+fleet answer like a service that lags (job counts that trail or never move,
+a timeout hint that reaches 0 early, list pages without their list), and
+``add_iot_job(retries=...)`` gives failed IoT job executions new attempts
+with new execution numbers (:class:`Retries`).
 
 Over HTTP, with real boto3/aioboto3 clients::
 
@@ -20,8 +24,8 @@ Over HTTP, with real boto3/aioboto3 clients::
 From sync code, ``with Simulator(...).in_thread() as sim:``; from another
 process, ``python -m waiters.simulator`` (first stdout line: the URL) and the
 JSON control API under ``/_simulator/`` (``GET stats``, ``GET truth``,
-``GET requests``, ``GET health``, ``POST executions``, ``POST faults``,
-``POST reset-stats``).
+``GET requests``, ``GET health``, ``POST executions``, ``POST faults``
+(which also sets quirks), ``POST reset-stats``).
 
 Without HTTP, the same fleet answers boto3-shaped fakes::
 
@@ -29,16 +33,26 @@ Without HTTP, the same fleet answers boto3-shaped fakes::
     async with fleet.async_client("transfer") as transfer: ...
 
 Ground truth, to score a waiter: ``fleet.truth(type, **ids)`` and
-``fleet.executions()`` give the states entered and when, in ``clock`` time;
+``fleet.executions()`` give the states entered and when, in ``clock`` time
+(``fleet.attempts(type, **ids)`` splits a retried IoT job execution into its
+attempts);
 ``fleet.stats()`` and ``fleet.requests`` show what the service saw.
 """
 
-from ._catalogue import DEFAULT_LIFECYCLES, EXECUTION_TYPES, GONE, ExecutionType, Lifecycle
+from ._catalogue import (
+    DEFAULT_LIFECYCLES,
+    EXECUTION_TYPES,
+    GONE,
+    ExecutionType,
+    Lifecycle,
+    Retries,
+)
 from ._cli import add_arguments, main, run
 from ._faults import Faults, Latency, ThrottleConfig
 from ._fleet import Fleet
 from ._inprocess import AsyncFakeClient, FakeClient
 from ._protocol import IMPLEMENTED, Reply
+from ._quirks import Quirks
 from ._server import Simulator, SimulatorThread
 from ._stats import RequestRecord
 
@@ -54,8 +68,10 @@ __all__ = (
     "Fleet",
     "Latency",
     "Lifecycle",
+    "Quirks",
     "Reply",
     "RequestRecord",
+    "Retries",
     "Simulator",
     "SimulatorThread",
     "ThrottleConfig",

@@ -3,8 +3,9 @@
 It owns what an execution *is*, independent of any request: the types and
 their states (:data:`EXECUTION_TYPES`), the lifecycles that shape generated
 executions (:class:`Lifecycle`), the drawing of a schedule from a lifecycle
-or an explicit one (:class:`SchedulePlan`), and the per-execution record
-whose schedule is its ground truth (:class:`ExecutionRecord`).
+or an explicit one (:class:`SchedulePlan`), the retries that give a failed
+IoT job execution new attempts (:class:`Retries`), and the per-execution
+record whose schedule is its ground truth (:class:`ExecutionRecord`).
 
 A schedule is a list of ``(state, entered_at)`` pairs in *service time*, so
 "what is its state now?" is a bisect, never a background task.
@@ -29,6 +30,7 @@ __all__ = [
     "ExecutionRecord",
     "ExecutionType",
     "Lifecycle",
+    "Retries",
     "SchedulePlan",
     "check_schedule",
     "lookup_type",
@@ -254,6 +256,118 @@ DEFAULT_LIFECYCLES: Final[Mapping[str, Lifecycle]] = MappingProxyType(
 )
 
 
+#: The failure types an IoT job's retry criteria name (botocore's iot model,
+#: ``RetryableFailureType``); ALL covers both of the others.
+FAILURE_TYPES: Final = ("FAILED", "TIMED_OUT", "ALL")
+#: The most retries a criterion allows (botocore's iot model, ``NumberOfRetries``).
+MAX_RETRIES: Final = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Retries:
+    """An IoT job's retry configuration, and how its retried attempts play out.
+
+    As AWS IoT's ``JobExecutionsRetryConfig`` (botocore's iot model,
+    ``RetryCriteria``): when an execution ends FAILED or TIMED_OUT and the
+    criterion for that failure type (else the one for ALL) allows more
+    retries than the execution has had (its ``executionNumber`` - 1), a new
+    execution of the job on the same thing is queued ``uniform(*delay)``
+    service seconds later, with the next ``executionNumber`` and its
+    ``versionNumber`` starting again at 1. It plays out *lifecycle* and may
+    itself fail and be retried. ``DescribeJob`` reports the criteria as
+    ``jobExecutionsRetryConfig``.
+
+    Every attempt is drawn when the executions are added, so the ground
+    truth (``Fleet.truth``, ``Fleet.attempts``) knows the last one from the
+    start.
+
+    :param criteria: retries allowed per failure type, ``"FAILED"``,
+        ``"TIMED_OUT"`` or ``"ALL"`` (one or two of them, as the model's
+        ``RetryCriteriaList`` allows), each an int from 0 to 10, such as
+        ``{"FAILED": 2, "TIMED_OUT": 1}``.
+    :param delay: ``(min, max)`` service seconds between an attempt's failure
+        and its retry being queued, finite, ``0 <= min <= max`` (default
+        ``(1.0, 5.0)``; AWS documents no delay, only that a retry follows).
+    :param lifecycle: how retried attempts play out, checked like the job's
+        own; its ``timeout_s`` applies to them (default ``None``: the job's
+        lifecycle, or the type's default for a job with an explicit schedule).
+    :raises TypeError: *criteria* that is not a mapping, a count that is not
+        an int, a *delay* that is not a pair of numbers, or a *lifecycle*
+        that is not a :class:`Lifecycle`, naming the field.
+    :raises ValueError: no criteria or more than two, an unknown failure
+        type, a count outside [0, 10], or a bad *delay*, naming the field and
+        the value.
+    """
+
+    criteria: Mapping[str, int]
+    delay: tuple[float, float] = (1.0, 5.0)
+    lifecycle: Lifecycle | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.criteria, Mapping):
+            raise TypeError(
+                f"Retries.criteria must be a mapping of failure type to retries, "
+                f"got {self.criteria!r}"
+            )
+        if not 1 <= len(self.criteria) <= 2:
+            raise ValueError(
+                f"Retries.criteria must name one or two failure types, got {dict(self.criteria)!r}"
+            )
+        for failure, count in self.criteria.items():
+            if failure not in FAILURE_TYPES:
+                raise ValueError(
+                    f"Retries.criteria: unknown failure type {failure!r}; "
+                    f"expected one of {list(FAILURE_TYPES)}"
+                )
+            if isinstance(count, bool) or not isinstance(count, int):
+                raise TypeError(f"Retries.criteria[{failure!r}] must be an int, got {count!r}")
+            if not 0 <= count <= MAX_RETRIES:
+                raise ValueError(
+                    f"Retries.criteria[{failure!r}] must be in [0, {MAX_RETRIES}], got {count!r}"
+                )
+        object.__setattr__(self, "criteria", MappingProxyType(dict(self.criteria)))
+        object.__setattr__(self, "delay", check_range("Retries", "delay", self.delay))
+        if self.lifecycle is not None and not isinstance(self.lifecycle, Lifecycle):
+            raise TypeError(f"Retries.lifecycle must be a Lifecycle, got {self.lifecycle!r}")
+
+    def __hash__(self) -> int:
+        # Explicit because the criteria are a read-only mapping, which is not hashable.
+        return hash((tuple(self.criteria.items()), self.delay, self.lifecycle))
+
+    def allows(self, ending: str | None, number: int) -> bool:
+        """Whether attempt *number*, ending in *ending*, is retried.
+
+        :param ending: the state the attempt ended in; only FAILED and
+            TIMED_OUT are retried.
+        :param number: the attempt's ``executionNumber`` (1 for the first),
+            so it has had ``number - 1`` retries.
+        """
+        if ending not in ("FAILED", "TIMED_OUT"):
+            return False
+        limit = self.criteria.get(ending, self.criteria.get("ALL"))
+        return limit is not None and number - 1 < limit
+
+    def as_config(self) -> dict[str, object]:
+        """The criteria as ``DescribeJob`` reports them (``jobExecutionsRetryConfig``)."""
+        return {
+            "criteriaList": [
+                {"failureType": failure, "numberOfRetries": count}
+                for failure, count in self.criteria.items()
+            ]
+        }
+
+
+def _coerce_retries(retries: object) -> Retries | None:
+    """*retries* as :class:`Retries`: a mapping is its criteria; None stays None."""
+    if retries is None or isinstance(retries, Retries):
+        return retries
+    if isinstance(retries, Mapping):
+        return Retries(criteria=retries)
+    raise TypeError(
+        f"retries must be a Retries or a mapping of failure type to retries, got {retries!r}"
+    )
+
+
 def check_schedule(schedule: Sequence[tuple[str | None, float]]) -> list[tuple[str | None, float]]:
     """An explicit schedule as checked ``(state, offset_s)`` pairs with non-decreasing offsets."""
     if isinstance(schedule, str | bytes) or not isinstance(schedule, Sequence) or not schedule:
@@ -283,21 +397,36 @@ class SchedulePlan:
 
     Given an explicit *schedule*, every execution gets it verbatim (shifted
     to its start); otherwise each draws from *lifecycle*, or from the type's
-    default lifecycle when that is None.
+    default lifecycle when that is None.  With *retries* (IoT job executions
+    only; a mapping is taken as its criteria), :attr:`retry_plan` draws the
+    retried attempts.
     """
 
-    __slots__ = ("cumulative", "execution_type", "lifecycle", "offsets", "terminals", "timeout_s")
+    __slots__ = (
+        "cumulative",
+        "execution_type",
+        "lifecycle",
+        "offsets",
+        "retries",
+        "retry_plan",
+        "terminals",
+        "timeout_s",
+    )
 
     def __init__(
         self,
         execution_type: ExecutionType,
         lifecycle: Lifecycle | None = None,
         schedule: Sequence[tuple[str | None, float]] | None = None,
+        retries: Retries | Mapping[str, int] | None = None,
     ) -> None:
         if lifecycle is not None and schedule is not None:
             raise ValueError("lifecycle and schedule are exclusive: pass one of them")
         if lifecycle is not None and not isinstance(lifecycle, Lifecycle):
             raise TypeError(f"lifecycle must be a Lifecycle, got {lifecycle!r}")
+        checked = _coerce_retries(retries)
+        if checked is not None and execution_type.name != "iot-job-execution":
+            raise ValueError(f"retries are for iot-job-execution, not {execution_type.name}")
         offsets = check_schedule(schedule) if schedule is not None else None
         chosen = lifecycle if lifecycle is not None else DEFAULT_LIFECYCLES[execution_type.name]
         mix = chosen.resolved_mix(execution_type)
@@ -313,6 +442,16 @@ class SchedulePlan:
         for state in self.terminals:
             running += mix[state]
             self.cumulative.append(running)
+        self.retries = checked
+        #: Draws the retried attempts: the retries' lifecycle, else this
+        #: plan's (the type's default when it follows an explicit schedule).
+        self.retry_plan = (
+            SchedulePlan(
+                execution_type, checked.lifecycle if checked.lifecycle is not None else chosen
+            )
+            if checked is not None
+            else None
+        )
 
     def draw(self, rng: random.Random, start: float) -> tuple[list[str | None], list[float]]:
         """One execution's states and the service times it enters them, from *start*."""
@@ -340,6 +479,37 @@ class SchedulePlan:
             return [kind.pending, terminal], [start, ended]
         return [kind.pending, kind.running, terminal], [start, started, ended]
 
+    def retry(self, rng: random.Random, first: ExecutionRecord) -> None:
+        """Draw the retried attempts that follow *first*, if its retries allow any.
+
+        Each follows the previous attempt's ending by ``uniform(*delay)``;
+        the chain is shared as every attempt's ``attempts``.  An execution
+        that is never retried keeps ``attempts`` None, so it reads as one
+        without retries everywhere.
+        """
+        retries, plan = self.retries, self.retry_plan
+        if retries is None or plan is None:
+            return
+        chain = [first]
+        last = first
+        while retries.allows(last.states[-1], last.number):
+            start = last.times[-1] + rng.uniform(*retries.delay)
+            states, times = plan.draw(rng, start)
+            last = ExecutionRecord(
+                first.type,
+                first.ids,
+                first.parent,
+                first.seq,
+                states,
+                times,
+                plan.timeout_s,
+                number=last.number + 1,
+            )
+            chain.append(last)
+        if len(chain) > 1:
+            for attempt in chain:
+                attempt.attempts = chain
+
 
 class ExecutionRecord:
     """One execution: its identity and its schedule, which is also its ground truth.
@@ -348,9 +518,15 @@ class ExecutionRecord:
     at service time ``now`` is ``bisect_right(times, now) - 1`` (-1: not
     created yet).  ``settled`` is when it stopped changing for good (a
     terminal state or :data:`GONE`), infinity while it has not.
+
+    An IoT job execution that is retried is one record per attempt, each
+    with its ``number`` (the ``executionNumber``) and its own schedule; all
+    of them share ``attempts``, the chain in order, which is None for an
+    execution that is never retried.  The store indexes the first attempt.
     """
 
     __slots__ = (
+        "attempts",
         "ids",
         "number",
         "parent",
@@ -371,6 +547,8 @@ class ExecutionRecord:
         states: list[str | None],
         times: list[float],
         timeout_s: float | None,
+        *,
+        number: int = 1,
     ) -> None:
         self.type = execution_type
         self.ids = ids
@@ -379,7 +557,8 @@ class ExecutionRecord:
         self.states = states
         self.times = times
         self.timeout_s = timeout_s
-        self.number = 1
+        self.number = number
+        self.attempts: list[ExecutionRecord] | None = None
         last = states[-1]
         self.settled = times[-1] if last == GONE or last in execution_type.terminal else math.inf
 
@@ -398,6 +577,38 @@ class ExecutionRecord:
                 return self.times[position]
         return None
 
+    def current(self, now: float) -> ExecutionRecord:
+        """The newest attempt created by service time *now* (the first if none is yet)."""
+        attempts = self.attempts
+        if attempts is None:
+            return self
+        for attempt in reversed(attempts):
+            if attempt.times[0] <= now:
+                return attempt
+        return attempts[0]
+
+    def attempt(self, number: int) -> ExecutionRecord | None:
+        """The attempt with ``executionNumber`` *number*, created or not; None if none will be."""
+        attempts = self.attempts
+        if attempts is None:
+            return self if number == self.number else None
+        if isinstance(number, int) and 1 <= number <= len(attempts):
+            return attempts[number - 1]
+        return None
+
+    def timeline(self) -> tuple[list[str | None], list[float]]:
+        """States and the times they are entered, across every attempt, in order."""
+        attempts = self.attempts
+        if attempts is None:
+            return self.states, self.times
+        states: list[str | None] = []
+        times: list[float] = []
+        for attempt in attempts:
+            states.extend(attempt.states)
+            times.extend(attempt.times)
+        return states, times
+
     def truth(self, to_clock: Callable[[float], float]) -> list[tuple[str | None, float]]:
-        """Every state with the time it is entered, converted by *to_clock*."""
-        return [(state, to_clock(t)) for state, t in zip(self.states, self.times, strict=True)]
+        """Every state with the time it is entered, across attempts, converted by *to_clock*."""
+        states, times = self.timeline()
+        return [(state, to_clock(t)) for state, t in zip(states, times, strict=True)]

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from ._catalogue import EXECUTION_TYPES
 from ._faults import Faults, ThrottleConfig
 from ._fleet import Fleet
+from ._quirks import Quirks
 from ._server import Simulator
 
 __all__ = ["add_arguments", "main", "run"]
@@ -45,9 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     ``--host``, ``--port``, ``--seed``, ``--speed``, ``--rate``, ``--burst``,
     ``--region``, ``--account``, ``--record-requests``, ``--add TYPE=COUNT``
-    (repeatable) and the fault probabilities ``--error-5xx``, ``--reset``,
-    ``--malformed``, ``--throttle-fault`` with ``--fault-seed``; :func:`run`
-    reads them.
+    (repeatable), the fault probabilities ``--error-5xx``, ``--reset``,
+    ``--malformed``, ``--throttle-fault`` with ``--fault-seed``, and the
+    quirks ``--counts-lag``, ``--counts-frozen``, ``--hint-lag``,
+    ``--omit-empty-lists``, ``--sparse-pages`` (the fields of
+    :class:`Quirks`); :func:`run` reads them.
 
     :param parser: the ``argparse`` parser (or subcommand parser) to add them to.
     """
@@ -97,6 +100,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--throttle-fault", type=float, default=0.0, help="probability of a forced throttle"
     )
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws")
+    parser.add_argument(
+        "--counts-lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="quirk: IoT DescribeJob counts as they were this many service seconds ago",
+    )
+    parser.add_argument(
+        "--counts-frozen",
+        action="store_true",
+        help="quirk: IoT DescribeJob counts never move from all QUEUED",
+    )
+    parser.add_argument(
+        "--hint-lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="quirk: approximateSecondsBeforeTimedOut reaches 0 this much before the timeout",
+    )
+    parser.add_argument(
+        "--omit-empty-lists",
+        action="store_true",
+        help="quirk: list pages with no items leave out the list member",
+    )
+    parser.add_argument(
+        "--sparse-pages",
+        action="store_true",
+        help="quirk: list pages filter after reading a page, so may be short or empty",
+    )
 
 
 def build_fleet(args: argparse.Namespace) -> Fleet:
@@ -117,6 +149,13 @@ def build_fleet(args: argparse.Namespace) -> Fleet:
             throttle=args.throttle_fault,
             seed=args.fault_seed,
         )
+    quirks = Quirks(
+        counts_lag=args.counts_lag,
+        counts_frozen=args.counts_frozen,
+        hint_lag=args.hint_lag,
+        omit_empty_lists=args.omit_empty_lists,
+        sparse_pages=args.sparse_pages,
+    )
     fleet = Fleet(
         seed=args.seed,
         speed=args.speed,
@@ -125,6 +164,7 @@ def build_fleet(args: argparse.Namespace) -> Fleet:
         region=args.region,
         account=args.account,
         record_requests=args.record_requests,
+        quirks=quirks,
     )
     for kind, count in args.add:
         fleet.add(kind, count)
@@ -152,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
     first line on stdout, and serves on its own asyncio event loop. Returns
     0 once stopped by a signal, or 2 (after a message on stderr) when the
     options do not make a fleet (``--burst`` without ``--rate``, a value a
-    :class:`Fleet`, :class:`ThrottleConfig` or :class:`Faults` refuses).
+    :class:`Fleet`, :class:`ThrottleConfig`, :class:`Faults` or
+    :class:`Quirks` refuses).
 
     :param args: the options :func:`add_arguments` defines, parsed.
     :raises ValueError: a ``--port`` outside [0, 65535].

@@ -12,6 +12,10 @@ CloudWatch Logs ``FilterLogEvents`` (``_logs``): logging is on by default,
 per ``add`` call (``logging=``, ``log_lag=``); :attr:`Fleet.logs_denied` and
 :attr:`Fleet.denied_log_groups` make reading it fail with AccessDeniedException.
 
+The :class:`Quirks` in force (:attr:`Fleet.quirks`) make the answers lag
+or leave out what the model lists, as a lagging service does; IoT jobs
+added with ``retries`` give failed executions new attempts.
+
 Service time runs ``speed`` times faster than ``clock``; ground truth is
 reported back in the ``clock`` time base so a client timing itself with the
 same clock can measure detection latency directly.
@@ -30,12 +34,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ._catalogue import Lifecycle, SchedulePlan, lookup_type
+from ._catalogue import Lifecycle, Retries, SchedulePlan, lookup_type
 from ._checks import check_number
 from ._faults import Faults, RequestGate, ThrottleConfig
 from ._handlers import HANDLERS, invalid_params
 from ._inprocess import AsyncFakeClient, FakeClient
 from ._protocol import ErrorSpec, OperationSpec, Reply, ServiceError, operation_spec
+from ._quirks import NO_QUIRKS, Quirks
 from ._stats import OperationCounter, RequestRecord, Stats, result_of
 from ._store import Store
 
@@ -70,8 +75,12 @@ class Fleet:
         (default ``"123456789012"``).
     :param record_requests: keep a :class:`RequestRecord` of every request
         (:attr:`requests`; default ``False``).
+    :param quirks: how the answers lag or depart from the model (a
+        :class:`Quirks`); ``None`` (the default) for none. Can be changed
+        later (:attr:`quirks`).
     :raises TypeError: a *seed* that is not an int, a *clock* that is not
-        callable, or a *throttle* or *faults* of the wrong type, naming it.
+        callable, or a *throttle*, *faults* or *quirks* of the wrong type,
+        naming it.
     :raises ValueError: a *speed* that is not a finite number above 0, a
         *region* not shaped like ``us-east-1``, or an *account* that is not
         12 digits, naming it and the value.
@@ -88,6 +97,7 @@ class Fleet:
         region: str = "us-east-1",
         account: str = "123456789012",
         record_requests: bool = False,
+        quirks: Quirks | None = None,
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"Fleet.seed must be an int, got {seed!r}")
@@ -98,6 +108,7 @@ class Fleet:
             raise ValueError(f"Fleet.speed must be > 0, got {speed!r}")
         _check_throttle(throttle)
         _check_faults(faults)
+        _check_quirks(quirks)
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
             raise ValueError(f"Fleet.region must look like 'us-east-1', got {region!r}")
         if not re.fullmatch(r"\d{12}", account):
@@ -107,6 +118,7 @@ class Fleet:
         self._origin = clock()
         self._lock = threading.RLock()
         self._store = Store(seed=seed, region=region, account=account)
+        self._store.quirks = quirks if quirks is not None else NO_QUIRKS
         self._gate = RequestGate(throttle, faults)
         self._stats = Stats(record_requests=record_requests)
         #: Access key ids the HTTP server refuses, with the error code to answer
@@ -214,6 +226,21 @@ class Fleet:
             self._gate.throttle = throttle
 
     @property
+    def quirks(self) -> Quirks:
+        """The quirks in force (``Quirks()``: none); assign a :class:`Quirks`, or None for none.
+
+        They apply to every request answered from then on; what happens to
+        the executions (the ground truth) does not change.
+        """
+        return self._store.quirks
+
+    @quirks.setter
+    def quirks(self, quirks: Quirks | None) -> None:
+        _check_quirks(quirks)
+        with self._lock:
+            self._store.quirks = quirks if quirks is not None else NO_QUIRKS
+
+    @property
     def logs_denied(self) -> bool:
         """True: ``FilterLogEvents`` answers AccessDeniedException for every log group."""
         return self._store.logs_denied
@@ -255,6 +282,7 @@ class Fleet:
         start_at: float | None = None,
         logging: bool = True,
         log_lag: float = 0.0,
+        retries: Retries | Mapping[str, int] | None = None,
     ) -> list[dict[str, str]]:
         """Create *count* executions of *type* and return their describe parameters.
 
@@ -270,7 +298,9 @@ class Fleet:
         omit the status field; :data:`GONE` makes the execution vanish.
 
         ``logging`` and ``log_lag`` are for Transfer executions only, as in
-        :meth:`add_transfer_workflow`.
+        :meth:`add_transfer_workflow`; ``retries`` for IoT job executions
+        only, as in :meth:`add_iot_job` (an explicit schedule plays out the
+        first attempt, the retries' lifecycle the others).
 
         :param type: the execution type's name, one of :data:`EXECUTION_TYPES`
             (``"iot-job-execution"``).
@@ -287,20 +317,31 @@ class Fleet:
             (default ``True``).
         :param log_lag: Transfer only: service seconds between an event and
             its log entry becoming readable, at least 0 (default 0).
+        :param retries: IoT job executions only: the job's retry
+            configuration, a :class:`Retries` or a mapping of its criteria
+            (``{"FAILED": 2}``); ``None`` (the default) for none.
         :raises ValueError: an unknown *type*, a bad *count*, *lifecycle* and
             *schedule* together, a schedule out of order, a lifecycle that
             does not suit the type, a *parent* the model rejects, an id that
-            already exists, or *logging* or *log_lag* for another type. The
-            message names the value.
+            already exists, *logging* or *log_lag* for another type, bad
+            *retries*, *retries* for another type, or *retries* that differ
+            from those the job was created with. The message names the value.
         :raises TypeError: an ill-typed *lifecycle*, *schedule*, *parent*,
-            *start_at*, *logging* or *log_lag*, naming it.
+            *start_at*, *logging*, *log_lag* or *retries*, naming it.
 
         Nothing is created when the call fails.
         """
-        return self._add(type, count, parent, None, lifecycle, schedule, start_at, logging, log_lag)
+        return self._add(
+            type, count, parent, None, lifecycle, schedule, start_at, logging, log_lag, retries
+        )
 
     def add_iot_job(
-        self, job_id: str, things: int | Sequence[str], *, lifecycle: Lifecycle | None = None
+        self,
+        job_id: str,
+        things: int | Sequence[str],
+        *,
+        lifecycle: Lifecycle | None = None,
+        retries: Retries | Mapping[str, int] | None = None,
     ) -> list[dict[str, str]]:
         """An IoT job rolled out to *things* (a count, or thing names).
 
@@ -308,14 +349,28 @@ class Fleet:
         (``jobId``, ``thingName``); generated things are named
         ``thing-00001`` onwards.
 
+        With *retries*, an execution that ends FAILED or TIMED_OUT with
+        retries left is followed by a new one on the same thing, with the
+        next ``executionNumber`` (see :class:`Retries`).
+        ``DescribeJobExecution`` answers the newest attempt unless given an
+        ``executionNumber``; ``ListJobExecutionsForJob`` lists the newest
+        attempt of each thing; ``DescribeJob`` counts each thing in the state
+        of its newest attempt and reports ``jobExecutionsRetryConfig``.
+        :meth:`truth` and :meth:`attempts` tell how the attempts went.
+
         :param job_id: the job id (the model's ``jobId`` length and pattern).
         :param things: how many things, or their names (each checked against
             the model's ``thingName`` pattern).
         :param lifecycle: how the executions play out (default: the type's).
-        :raises TypeError: *things* given as a single string.
+        :param retries: the job's retry configuration, a :class:`Retries` or
+            a mapping of its criteria (``{"FAILED": 2, "TIMED_OUT": 1}``);
+            ``None`` (the default) for none. A job's later additions must
+            repeat the retries it was created with.
+        :raises TypeError: *things* given as a single string, or ill-typed
+            *retries*.
         :raises ValueError: as :meth:`add` raises it.
         """
-        return self._add_members("iot-job-execution", job_id, things, lifecycle)
+        return self._add_members("iot-job-execution", job_id, things, lifecycle, retries)
 
     def add_command(
         self, command: str, targets: int | Sequence[str], *, lifecycle: Lifecycle | None = None
@@ -409,16 +464,25 @@ class Fleet:
         return self._add("sitewise-execution", count, asset_id, None, lifecycle, None, None)
 
     def _add_members(
-        self, type_name: str, parent: str, members: int | Sequence[str], lifecycle: Lifecycle | None
+        self,
+        type_name: str,
+        parent: str,
+        members: int | Sequence[str],
+        lifecycle: Lifecycle | None,
+        retries: Retries | Mapping[str, int] | None = None,
     ) -> list[dict[str, str]]:
         if isinstance(members, int):
-            return self._add(type_name, members, parent, None, lifecycle, None, None)
+            return self._add(
+                type_name, members, parent, None, lifecycle, None, None, retries=retries
+            )
         if isinstance(members, str):
             raise TypeError(
                 f"{type_name}: members must be a count or a sequence of names, got {members!r}"
             )
         names = list(members)
-        return self._add(type_name, len(names), parent, names, lifecycle, None, None)
+        return self._add(
+            type_name, len(names), parent, names, lifecycle, None, None, retries=retries
+        )
 
     def _add(
         self,
@@ -431,6 +495,7 @@ class Fleet:
         start_at: float | None,
         logging: bool = True,
         log_lag: float = 0.0,
+        retries: Retries | Mapping[str, int] | None = None,
     ) -> list[dict[str, str]]:
         execution_type = lookup_type(type_name)
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -441,7 +506,7 @@ class Fleet:
         logs = execution_type.service == "transfer"
         if not logs and (not logging or lag):
             raise ValueError(f"logging and log_lag are for Transfer executions, not {type_name}")
-        plan = SchedulePlan(execution_type, lifecycle, schedule)
+        plan = SchedulePlan(execution_type, lifecycle, schedule, retries)
         with self._lock:
             start = self.now() if start_at is None else check_number("add", "start_at", start_at)
             return self._store.add(
@@ -457,13 +522,43 @@ class Fleet:
         truth lists that state (when it happened) and the disappearance is
         implied.  Explicit schedules list :data:`GONE` where they vanish.
 
+        An IoT job execution that is retried (``add_iot_job(retries=...)``)
+        gives the states of every attempt, one after the other: each retry
+        starts again at QUEUED, and ``truth[-1]`` is how the last attempt
+        ended.  :meth:`attempts` tells the attempts apart.
+
         :param type: the execution type's name (``"iot-job-execution"``).
         :param ids: its describe parameters, as :meth:`add` returned them.
         :raises ValueError: an unknown *type*.
         :raises TypeError: *ids* that lack an identifying parameter.
         :raises KeyError: no such execution.
         """
-        return self._store.lookup(lookup_type(type), ids).truth(self.to_clock)
+        with self._lock:
+            execution = self._store.lookup(lookup_type(type), ids)
+        return execution.truth(self.to_clock)
+
+    def attempts(self, type: str, **ids: str) -> list[tuple[int, list[tuple[str | None, float]]]]:
+        """Each attempt of *type* execution *ids*: ``(executionNumber, truth)``, in order.
+
+        ``truth`` is the attempt's own states and when they are entered, in
+        ``clock`` time, as :meth:`truth` gives them.  An execution that is
+        never retried has one attempt, number 1 (so ``attempts(...)[-1][0]``
+        is the number of the last attempt, whatever the type).
+
+        :param type: the execution type's name (``"iot-job-execution"``).
+        :param ids: its describe parameters, as :meth:`add` returned them.
+        :raises ValueError: an unknown *type*.
+        :raises TypeError: *ids* that lack an identifying parameter.
+        :raises KeyError: no such execution.
+        """
+        with self._lock:
+            execution = self._store.lookup(lookup_type(type), ids)
+        to_clock = self.to_clock
+        chain = execution.attempts if execution.attempts is not None else [execution]
+        return [
+            (number, [(state, to_clock(t)) for state, t in zip(states, times, strict=True)])
+            for number, states, times in ((a.number, a.states, a.times) for a in chain)
+        ]
 
     def transfer_log_group(self, **ids: str) -> str | None:
         """The log group Transfer execution *ids* writes to; None if it does not log.
@@ -653,3 +748,8 @@ def _check_throttle(throttle: object) -> None:
 def _check_faults(faults: object) -> None:
     if faults is not None and not isinstance(faults, Faults):
         raise TypeError(f"Fleet.faults must be a Faults or None, got {faults!r}")
+
+
+def _check_quirks(quirks: object) -> None:
+    if quirks is not None and not isinstance(quirks, Quirks):
+        raise TypeError(f"Fleet.quirks must be a Quirks or None, got {quirks!r}")

@@ -6,11 +6,13 @@ timestamps as epoch seconds; it raises :class:`ServiceError` for a modeled
 error.  Handlers read the store and never change what it holds (reading a
 log may fill the store's cache of derived log entries).  They may assume
 :func:`invalid_params` passed: required members are present and enums valid.
+The store's :class:`Quirks` say where an answer departs from the model.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -35,6 +37,13 @@ Handler = Callable[[Store, Mapping[str, Any], float, OperationSpec], dict[str, A
 
 def _state_is(state: str) -> Keep:
     return lambda execution, index: execution.states[index] == state
+
+
+def _listed(store: Store, result: dict[str, Any], items: str) -> dict[str, Any]:
+    """*result*, without its *items* list if that is empty and the quirk says to omit it."""
+    if store.quirks.omit_empty_lists and not result[items]:
+        del result[items]
+    return result
 
 
 def invalid_params(spec: OperationSpec, params: Mapping[str, Any]) -> str | None:
@@ -70,9 +79,15 @@ def describe_job_execution(
     )
     number = params.get("executionNumber")
     if number is not None and number != execution.number:
-        raise ServiceError(
-            spec.not_found, f"No execution number {number} for thing {params['thingName']}"
-        )
+        # Without a number the newest attempt answers; with one, that attempt
+        # if it has been created by now.
+        attempt = execution.attempt(number)
+        index = bisect_right(attempt.times, now) - 1 if attempt is not None else -1
+        if attempt is None or index < 0:
+            raise ServiceError(
+                spec.not_found, f"No execution number {number} for thing {params['thingName']}"
+            )
+        execution = attempt
     states, times = execution.states, execution.times
     state = states[index]
     body: dict[str, Any] = {
@@ -91,8 +106,9 @@ def describe_job_execution(
     if state == "IN_PROGRESS":
         body["statusDetails"] = {"detailsMap": {"step": "downloading"}}
         if execution.timeout_s is not None and started is not None:
+            # A lagging hint reaches 0 early and stays there until the timeout.
             body["approximateSecondsBeforeTimedOut"] = max(
-                0, math.ceil(started + execution.timeout_s - now)
+                0, math.ceil(started + execution.timeout_s - store.quirks.hint_lag - now)
             )
     elif state in execution.type.terminal:
         body["statusDetails"] = {"detailsMap": {"result": str(state).lower()}}
@@ -116,7 +132,9 @@ def list_job_executions(
             "queuedAt": times[0],
             "lastUpdatedAt": times[index],
             "executionNumber": execution.number,
-            "retryAttempt": 0,
+            # "how many retry attempts have been completed for this job on
+            # this device" (botocore's iot model, JobExecutionSummary).
+            "retryAttempt": execution.number - 1,
         }
         state = execution.states[index]
         if state is not None:
@@ -130,7 +148,7 @@ def list_job_executions(
                 "jobExecutionSummary": summary,
             }
         )
-    result: dict[str, Any] = {"executionSummaries": summaries}
+    result = _listed(store, {"executionSummaries": summaries}, "executionSummaries")
     if token is not None:
         result["nextToken"] = token
     return result
@@ -141,7 +159,11 @@ def describe_job(
 ) -> dict[str, Any]:
     job_id = params["jobId"]
     group = store.group("iot-job-execution", job_id, spec, "job")
-    counts = group.counts(now)
+    quirks = store.quirks
+    if quirks.counts_frozen:
+        counts = group.frozen_counts(now)
+    else:
+        counts = group.counts(now - quirks.counts_lag)
     done = now >= group.settled
     job: dict[str, Any] = {
         "jobArn": f"arn:aws:iot:{store.region}:{store.account}:job/{job_id}",
@@ -159,6 +181,8 @@ def describe_job(
         job["completedAt"] = group.settled
     if group.timeout_s is not None:
         job["timeoutConfig"] = {"inProgressTimeoutInMinutes": math.ceil(group.timeout_s / 60)}
+    if group.retries is not None:
+        job["jobExecutionsRetryConfig"] = group.retries.as_config()
     return {"job": job}
 
 
@@ -252,7 +276,7 @@ def list_command_executions(
         if state in execution.type.terminal:
             summary["completedAt"] = execution.times[index]
         summaries.append(summary)
-    result: dict[str, Any] = {"commandExecutions": summaries}
+    result = _listed(store, {"commandExecutions": summaries}, "commandExecutions")
     if token is not None:
         result["nextToken"] = token
     return result
@@ -313,7 +337,11 @@ def list_sitewise(
     keep = None if action in (None, "AWS/ANOMALY_DETECTION_TRAINING") else (lambda _e, _i: False)
     scope = f"sitewise/{target_type}/{target_id}/{action}"
     page, token = store.page(spec, members, params, now, scope, keep)
-    result: dict[str, Any] = {"executionSummaries": [_sitewise_summary(e, i) for e, i in page]}
+    result = _listed(
+        store,
+        {"executionSummaries": [_sitewise_summary(e, i) for e, i in page]},
+        "executionSummaries",
+    )
     if token is not None:
         result["nextToken"] = token
     return result
@@ -356,7 +384,7 @@ def list_snow(
     state = params.get("state")
     keep = None if state is None else _state_is(state)
     page, token = store.page(spec, group.members, params, now, f"snow/{task_id}/{state}", keep)
-    result: dict[str, Any] = {"executions": [_snow_summary(e, i) for e, i in page]}
+    result = _listed(store, {"executions": [_snow_summary(e, i) for e, i in page]}, "executions")
     if token is not None:
         result["nextToken"] = token
     return result
@@ -427,10 +455,14 @@ def list_transfer(
         max_name="MaxResults",
         token_name="NextToken",  # noqa: S106 - a parameter name, not a secret
     )
-    result: dict[str, Any] = {
-        "WorkflowId": workflow_id,
-        "Executions": [_transfer_summary(store, e, i) for e, i in page],
-    }
+    result = _listed(
+        store,
+        {
+            "WorkflowId": workflow_id,
+            "Executions": [_transfer_summary(store, e, i) for e, i in page],
+        },
+        "Executions",
+    )
     if token is not None:
         result["NextToken"] = token
     return result

@@ -29,7 +29,7 @@ from typing import Any, Final, Self
 from aiohttp import web
 from botocore.config import Config
 
-from ._catalogue import Lifecycle
+from ._catalogue import Lifecycle, Retries
 from ._faults import Faults, Latency, ThrottleConfig
 from ._fleet import Fleet
 from ._protocol import (
@@ -40,6 +40,7 @@ from ._protocol import (
     error_payload,
     router,
 )
+from ._quirks import Quirks
 from ._sts import caller_identity
 
 __all__ = ["Simulator", "SimulatorThread"]
@@ -352,7 +353,11 @@ class Simulator:
                 spec = await _json_object(request)
                 _configure_from_json(fleet, spec)
                 return _json_response(
-                    {"faults": repr(fleet.faults), "throttle": repr(fleet.throttle)}
+                    {
+                        "faults": repr(fleet.faults),
+                        "throttle": repr(fleet.throttle),
+                        "quirks": repr(fleet.quirks),
+                    }
                 )
             if method == "POST" and path == "/_simulator/reset-stats":
                 fleet.reset_stats()
@@ -397,12 +402,36 @@ def _lifecycle_from_json(data: Mapping[str, Any]) -> Lifecycle:
     return Lifecycle(**kwargs)
 
 
+def _retries_from_json(data: Any) -> Retries | None:
+    """``"retries"``: ``{"criteria": {...}, "delay": [min, max], "lifecycle": {...}}``.
+
+    A plain ``{"FAILED": 2}`` is taken as the criteria alone; null as none.
+    """
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise TypeError(f"retries must be a JSON object, got {data!r}")
+    if "criteria" not in data:
+        return Retries(criteria=data)
+    unknown = set(data) - {"criteria", "delay", "lifecycle"}
+    if unknown:
+        raise ValueError(f"retries: unknown fields {sorted(unknown)}")
+    kwargs: dict[str, Any] = {"criteria": data["criteria"]}
+    if "delay" in data:
+        delay = data["delay"]
+        kwargs["delay"] = tuple(delay) if isinstance(delay, list) else delay
+    if data.get("lifecycle") is not None:
+        kwargs["lifecycle"] = _lifecycle_from_json(data["lifecycle"])
+    return Retries(**kwargs)
+
+
 def _add_from_json(fleet: Fleet, data: Mapping[str, Any]) -> list[dict[str, str]]:
     """``POST /_simulator/executions``: the arguments of :meth:`Fleet.add` as JSON.
 
     ``{"type", "count", "parent", "lifecycle", "schedule", "start_at"}``, or
     ``"members"`` (thing names, targets, device ids) with a ``"parent"``;
-    Transfer executions also take ``"logging"`` and ``"log_lag"``.
+    Transfer executions also take ``"logging"`` and ``"log_lag"``, IoT job
+    executions ``"retries"`` (see :func:`_retries_from_json`).
     """
     unknown = set(data) - {
         "type",
@@ -414,30 +443,30 @@ def _add_from_json(fleet: Fleet, data: Mapping[str, Any]) -> list[dict[str, str]
         "members",
         "logging",
         "log_lag",
+        "retries",
     }
     if unknown:
         raise ValueError(f"executions: unknown fields {sorted(unknown)}")
     lifecycle = data.get("lifecycle")
     schedule = data.get("schedule")
+    retries = _retries_from_json(data.get("retries"))
     members = data.get("members")
     if members is not None:
         if data.get("parent") is None:
             raise ValueError("executions: 'members' needs a 'parent'")
         kind = data.get("type")
-        adders = {
-            "iot-job-execution": fleet.add_iot_job,
-            "iot-command-execution": fleet.add_command,
-            "snow-execution": fleet.add_snow_task,
-        }
-        if kind not in adders:
-            raise ValueError(f"executions: 'members' is only for {sorted(adders)}, not {kind!r}")
+        kinds = ("iot-command-execution", "iot-job-execution", "snow-execution")
+        if kind not in kinds:
+            raise ValueError(f"executions: 'members' is only for {list(kinds)}, not {kind!r}")
         if data.keys() & {"logging", "log_lag"}:
             raise ValueError("executions: 'logging' and 'log_lag' are for Transfer executions")
-        return adders[kind](
-            data["parent"],
-            list(members),
-            lifecycle=_lifecycle_from_json(lifecycle) if lifecycle else None,
-        )
+        life = _lifecycle_from_json(lifecycle) if lifecycle else None
+        if kind == "iot-job-execution":
+            return fleet.add_iot_job(data["parent"], list(members), lifecycle=life, retries=retries)
+        if retries is not None:
+            raise ValueError(f"executions: 'retries' are for iot-job-execution, not {kind!r}")
+        adder = fleet.add_command if kind == "iot-command-execution" else fleet.add_snow_task
+        return adder(data["parent"], list(members), lifecycle=life)
     return fleet.add(
         data.get("type", ""),
         data.get("count", 1),
@@ -447,6 +476,7 @@ def _add_from_json(fleet: Fleet, data: Mapping[str, Any]) -> list[dict[str, str]
         start_at=data.get("start_at"),
         logging=data.get("logging", True),
         log_lag=data.get("log_lag", 0.0),
+        retries=retries,
     )
 
 
@@ -455,9 +485,10 @@ def _configure_from_json(fleet: Fleet, data: Mapping[str, Any]) -> None:
 
     A key that is absent leaves that setting alone; null switches it off.
     ``"logs_denied"`` (a bool) and ``"denied_log_groups"`` (names) set the
-    fleet's attributes of those names.
+    fleet's attributes of those names; ``"quirks"`` (the fields of
+    :class:`Quirks`, or null for none) sets :attr:`Fleet.quirks`.
     """
-    unknown = set(data) - {"faults", "throttle", "logs_denied", "denied_log_groups"}
+    unknown = set(data) - {"faults", "throttle", "logs_denied", "denied_log_groups", "quirks"}
     if unknown:
         raise ValueError(f"faults: unknown fields {sorted(unknown)}")
     if "faults" in data:
@@ -486,6 +517,9 @@ def _configure_from_json(fleet: Fleet, data: Mapping[str, Any]) -> None:
         fleet.logs_denied = data["logs_denied"]
     if "denied_log_groups" in data:
         fleet.denied_log_groups = data["denied_log_groups"] or ()
+    if "quirks" in data:
+        raw = data["quirks"]
+        fleet.quirks = Quirks(**raw) if raw is not None else None
 
 
 class SimulatorThread:

@@ -3,7 +3,8 @@
 It owns creating executions (all-or-nothing per call), finding one by its
 describe key, the groups that share a parent (with IoT job counts), and
 paging through a group with tokens that are tied to the query they belong
-to.  It also keeps the account's CloudWatch Logs side: which Transfer
+to.  It holds the :class:`Quirks` in force, which the handlers and paging
+read.  It also keeps the account's CloudWatch Logs side: which Transfer
 executions log (and with what delivery lag), the log group each one writes
 (``_logs`` derives the entries), and which log groups the caller may not
 read.  What a request does with what it finds belongs to ``_handlers``.
@@ -20,10 +21,11 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from ._catalogue import EXECUTION_TYPES, ExecutionRecord, ExecutionType, SchedulePlan
+from ._catalogue import EXECUTION_TYPES, ExecutionRecord, ExecutionType, Retries, SchedulePlan
 from ._ids import mint_ids, mint_parent, transfer_server_seq, transfer_user_details
 from ._logs import LogEntry, log_group_name, server_of_log_group, workflow_log
 from ._protocol import OperationSpec, ServiceError
+from ._quirks import NO_QUIRKS, Quirks
 
 __all__ = [
     "KEY_PARAMS",
@@ -65,7 +67,9 @@ class ExecutionGroup:
 
     For IoT jobs it also keeps per-state arrays of enter and leave times, so
     DescribeJob counts are two bisects per state instead of a scan of every
-    execution.  They are appended unsorted and sorted on the next read.
+    execution.  They are appended unsorted and sorted on the next read.  A
+    retried execution enters them along its whole timeline, so each thing is
+    counted in the state of its newest attempt.
     """
 
     __slots__ = (
@@ -76,27 +80,44 @@ class ExecutionGroup:
         "leave",
         "members",
         "parent",
+        "retries",
         "settled",
+        "starts",
         "timeout_s",
     )
 
-    def __init__(self, parent: str, created: float, timeout_s: float | None) -> None:
+    def __init__(
+        self,
+        parent: str,
+        created: float,
+        timeout_s: float | None,
+        retries: Retries | None = None,
+    ) -> None:
         self.parent = parent
         self.created = created
         #: The timeout of the lifecycle the group was created with, if any.
         self.timeout_s = timeout_s
+        #: The retry configuration of the IoT job, if it has one.
+        self.retries = retries
         self.members: list[ExecutionRecord] = []
         self.settled = -math.inf
         self.enter: dict[str, list[float]] = {state: [] for state in _JOB_COUNTS}
         self.leave: dict[str, list[float]] = {state: [] for state in _JOB_COUNTS}
         self.events: list[float] = []
+        #: When each member is created, for counts that never move.
+        self.starts: list[float] = []
         self.dirty = False
 
     def track(self, execution: ExecutionRecord) -> None:
-        """Add *execution* to the group."""
+        """Add *execution* (the first attempt, if it is retried) to the group."""
         self.members.append(execution)
-        self.settled = max(self.settled, execution.settled)
-        states, times = execution.states, execution.times
+        if execution.attempts is None:
+            states, times, settled = execution.states, execution.times, execution.settled
+        else:
+            states, times = execution.timeline()
+            settled = execution.attempts[-1].settled
+        self.settled = max(self.settled, settled)
+        self.starts.append(times[0])
         last = len(states) - 1
         for index, state in enumerate(states):
             self.events.append(times[index])
@@ -106,16 +127,25 @@ class ExecutionGroup:
                     self.leave[state].append(times[index + 1])
         self.dirty = True
 
-    def counts(self, now: float) -> dict[str, int]:
-        """DescribeJob's ``jobProcessDetails`` counts at service time *now*."""
+    def _sort(self) -> None:
         if self.dirty:
-            for values in (*self.enter.values(), *self.leave.values(), self.events):
+            for values in (*self.enter.values(), *self.leave.values(), self.events, self.starts):
                 values.sort()
             self.dirty = False
+
+    def counts(self, now: float) -> dict[str, int]:
+        """DescribeJob's ``jobProcessDetails`` counts at service time *now*."""
+        self._sort()
         return {
             name: bisect_right(self.enter[state], now) - bisect_right(self.leave[state], now)
             for state, name in _JOB_COUNTS.items()
         }
+
+    def frozen_counts(self, now: float) -> dict[str, int]:
+        """Counts that never moved: every member created by *now* still QUEUED."""
+        self._sort()
+        queued = bisect_right(self.starts, now)
+        return {name: queued if state == "QUEUED" else 0 for state, name in _JOB_COUNTS.items()}
 
     def last_event(self, now: float) -> float:
         """The service time of the group's latest change up to *now*."""
@@ -142,6 +172,7 @@ class Store:
         "denied_log_groups",
         "executions",
         "logs_denied",
+        "quirks",
         "region",
         "seed",
     )
@@ -170,6 +201,8 @@ class Store:
         self.logs_denied = False
         #: ... or for these.
         self.denied_log_groups: frozenset[str] = frozenset()
+        #: How the service departs from the model while answering (none by default).
+        self.quirks: Quirks = NO_QUIRKS
 
     def __len__(self) -> int:
         return len(self.executions)
@@ -199,6 +232,12 @@ class Store:
         parent = mint_parent(rng, execution_type, parent, region, account)
         group = self._groups[type_name].get(parent)
         existing = len(group.members) if group is not None else 0
+        if group is not None and group.retries != plan.retries:
+            # DescribeJob reports one retry configuration for all of a job's executions.
+            raise ValueError(
+                f"{type_name} {parent}: retries={plan.retries!r} differ from the job's "
+                f"{group.retries!r}"
+            )
         index = self._by_key[type_name]
         key_params = KEY_PARAMS[type_name]
         # Everything is drawn and checked before anything is stored, so a
@@ -219,11 +258,12 @@ class Store:
             return []  # no empty groups: a job without executions has no status
         if group is None:
             group = self._groups[type_name][parent] = ExecutionGroup(
-                parent, round(start, 3), plan.timeout_s
+                parent, round(start, 3), plan.timeout_s, plan.retries
             )
         timeout = plan.timeout_s
         by_target = self._by_target if type_name == "iot-command-execution" else None
         lag = log_lag if execution_type.service == "transfer" else None
+        retried = plan.retries is not None
         created: list[dict[str, str]] = []
         for key, ids in batch:
             states, times = plan.draw(rng, start)
@@ -232,13 +272,20 @@ class Store:
                 execution_type, ids, parent, self._seq, states, times, timeout
             )
             index[key] = execution
-            group.track(execution)
+            if not retried:
+                group.track(execution)
             self.executions.append(execution)
             if by_target is not None:
                 by_target.setdefault(ids["targetArn"], []).append(execution)
             if lag is not None:
                 self._log_lag[self._seq] = lag
             created.append(dict(ids))
+        if retried:
+            # After every first attempt, so a job's first attempts are drawn
+            # alike with and without retries; tracked once the chain is known.
+            for execution in self.executions[-len(batch) :]:
+                plan.retry(rng, execution)
+                group.track(execution)
         return created
 
     # -- reading --------------------------------------------------------------------------
@@ -264,10 +311,13 @@ class Store:
     ) -> tuple[ExecutionRecord, int]:
         """The execution with describe *key* and its state index at *now*, if it exists then.
 
+        A retried execution is its newest attempt created by *now*.
         Otherwise the operation's modeled not-found error.
         """
         execution = self._by_key[type_name].get(key)
         if execution is not None:
+            if execution.attempts is not None:
+                execution = execution.current(now)
             index = bisect_right(execution.times, now) - 1
             if index >= 0 and execution.exists(index):
                 return execution, index
@@ -358,7 +408,9 @@ class Store:
 
         The token is the base64 of a position in *members* and a checksum of
         the query it belongs to, so a token from another listing is refused
-        rather than silently misread.
+        rather than silently misread.  A retried execution is listed as its
+        newest attempt created by *now*.  With ``Quirks.sparse_pages`` a page
+        reads at most the page size of *members*, kept or not.
         """
         limit = page_limit(spec, params, max_name)
         checksum = zlib.crc32(scope.encode())
@@ -368,9 +420,12 @@ class Store:
             position = _read_token(spec, token, checksum)
         page: list[tuple[ExecutionRecord, int]] = []
         total = len(members)
-        while position < total and len(page) < limit:
+        end = min(total, position + limit) if self.quirks.sparse_pages else total
+        while position < end and len(page) < limit:
             execution = members[total - 1 - position] if descending else members[position]
             position += 1
+            if execution.attempts is not None:
+                execution = execution.current(now)
             index = bisect_right(execution.times, now) - 1
             if index >= 0 and execution.exists(index) and (keep is None or keep(execution, index)):
                 page.append((execution, index))
