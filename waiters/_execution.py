@@ -196,9 +196,12 @@ WAIT_OPTIONS = (
     "backoff",
     "raise_on_failure",
     "not_found_grace",
+    "follow_retries",
     "client",
     "session",
     "region_name",
+    "endpoint_url",
+    "client_config",
     "poller",
     "clock",
     "budgets",
@@ -208,6 +211,7 @@ WAIT_OPTIONS = (
     "log_responses",
     "log_sensitive",
     "clients",
+    "meter_provider",
 )
 
 

@@ -43,6 +43,7 @@ from ._errors import (
 )
 from ._events import Events
 from ._execution import Execution
+from ._keywords import checked_keywords, suggestion
 from ._machine import StateMachine
 from ._metrics import metrics_for
 from ._options import (
@@ -154,6 +155,7 @@ class Poller:
     :raises ValueError: an option out of range, naming it.
     """
 
+    @checked_keywords()
     def __init__(
         self,
         *,
@@ -318,6 +320,7 @@ class Poller:
 
     # --- submitting ----------------------------------------------------------------------
 
+    @checked_keywords()
     async def submit(
         self,
         executions: Iterable[Execution],
@@ -330,6 +333,7 @@ class Poller:
         on_outcome: Callable[[Outcome], None] | None = None,
         immediate: bool = False,
         keep_responses: bool | None = None,
+        follow_retries: bool | None = None,
     ) -> Batch:
         """Start waiting on *executions*; returns the :class:`Batch` at once.
 
@@ -347,6 +351,8 @@ class Poller:
         :param immediate: poll every execution at once; by default first polls
             are spread over the first backoff interval (no thundering herd).
         :param keep_responses: keep every answer (default: the poller's).
+        :param follow_retries: follow a failure the parent retries to the next
+            attempt (default: the poller's; see :class:`WaitOptions`).
         :raises InvalidExecution: an item is not an :class:`Execution`, or is
             unbound and the poller has no session.
         :raises TypeError: *fail_fast* is not a :class:`FailFast`, or a callback
@@ -361,7 +367,9 @@ class Poller:
         # their accounts takes below.
         submitted = self.clock.now()
         check_flags(immediate=immediate, keep_responses=keep_responses)
-        options = self._wait_options(timeout, backoff, not_found_grace, keep_responses)
+        options = self._wait_options(
+            timeout, backoff, not_found_grace, keep_responses, follow_retries
+        )
         if fail_fast is not None and not isinstance(fail_fast, FailFast):
             raise TypeError(f"fail_fast must be a FailFast, got {fail_fast!r}")
         for name, callback in (("on_transition", on_transition), ("on_outcome", on_outcome)):
@@ -381,6 +389,8 @@ class Poller:
                 duplicates.append(item)
             else:
                 unique[item] = None
+        if fail_fast is not None and fail_fast.states is not None:
+            _check_fail_fast_states(fail_fast.states, unique)
         lanes = [await self._lane_for(e) for e in unique]
         settings = WaitSettings(
             backoff=options.backoff,
@@ -420,6 +430,7 @@ class Poller:
                 self._join_group(lane, tracker, execution.params[spec.parent], task_group)
         return batch
 
+    @checked_keywords()
     async def wait(
         self,
         execution: Execution,
@@ -427,6 +438,7 @@ class Poller:
         timeout: float | timedelta | FromPoller | None = FROM_POLLER,
         backoff: Backoff | None = None,
         not_found_grace: float | timedelta | None = None,
+        follow_retries: bool | None = None,
     ) -> Outcome:
         """Wait on one execution through this poller (its first poll is immediate).
 
@@ -443,6 +455,8 @@ class Poller:
         :param backoff: delays between polls (default: the poller's).
         :param not_found_grace: seconds or a timedelta during which "not
             found" means "not visible yet" (default: the poller's).
+        :param follow_retries: follow a failure the parent retries to the next
+            attempt (default: the poller's; see :class:`WaitOptions`).
         :raises InvalidExecution: *execution* is not an :class:`Execution`, or
             is unbound and the poller has no session.
         :raises TypeError: an option of the wrong type, naming it.
@@ -456,6 +470,7 @@ class Poller:
             not_found_grace=not_found_grace,
             immediate=True,
             keep_responses=True,
+            follow_retries=follow_retries,
         )
         try:
             await batch.done.wait()
@@ -529,8 +544,11 @@ class Poller:
         backoff: Backoff | None,
         not_found_grace: float | timedelta | None,
         keep_responses: bool | None,
+        follow_retries: bool | None = None,
     ) -> WaitOptions:
         changes: dict[str, Any] = {}
+        if follow_retries is not None:
+            changes["follow_retries"] = follow_retries
         if not isinstance(timeout, FromPoller):
             changes["timeout"] = timeout
         if backoff is not None:
@@ -976,6 +994,20 @@ def _only(group: BaseExceptionGroup[BaseException], exc: BaseException) -> bool:
     return True
 
 
+def _check_fail_fast_states(states: frozenset[str], executions: Iterable[Execution]) -> None:
+    """A rule on states none of the types has would never trip: say so before waiting."""
+    machines = {e.machine.name: e.machine for e in executions}
+    known = {state for machine in machines.values() for state in machine.states}
+    if not machines or not known:
+        return
+    for state in sorted(states - known):
+        raise ValueError(
+            f"FailFast.states: {state!r} is not a state of {', '.join(sorted(machines))}"
+            f"{suggestion(state, known)}; they have {', '.join(sorted(known))}"
+        )
+
+
+@checked_keywords(Poller)
 async def wait_all(
     executions: Iterable[Execution],
     *,
@@ -1014,6 +1046,7 @@ async def wait_all(
     return result
 
 
+@checked_keywords(wait_all, Poller)
 def wait_all_sync(executions: Iterable[Execution], **kwargs: Any) -> BatchResult:
     """The blocking form of :func:`wait_all`, for scripts (not from inside an event loop).
 

@@ -49,6 +49,7 @@ async def wait_for(
     backoff: Backoff | None = None,
     raise_on_failure: bool = True,
     not_found_grace: float | timedelta | None = None,
+    follow_retries: bool | None = None,
     client: Any = None,
     session: Any = None,
     region_name: str | None = None,
@@ -86,6 +87,10 @@ async def wait_for(
         did not succeed (default ``True``).
     :param not_found_grace: seconds or a timedelta during which "not found"
         means "not visible yet" (default 10 s, or the poller's).
+    :param follow_retries: when the parent retries failed executions (an IoT
+        job's retry configuration), follow a FAILED or TIMED_OUT execution
+        with retries left to its next attempt (default ``True``, or the
+        poller's); ``False`` stops at the first terminal state.
     :param client: the client to poll through, for an unbound execution.
     :param session: a boto3 or aioboto3 session to open a client from.
     :param region_name: the region of that client.
@@ -150,7 +155,11 @@ async def wait_for(
                 "set them on Poller(...)"
             )
         outcome = await poller.wait(
-            target_execution, timeout=timeout, backoff=backoff, not_found_grace=not_found_grace
+            target_execution,
+            timeout=timeout,
+            backoff=backoff,
+            not_found_grace=not_found_grace,
+            follow_retries=follow_retries,
         )
     else:
         if target_execution.client is None and session is None:
@@ -179,7 +188,7 @@ async def wait_for(
             clients=clients,
             meter_provider=meter_provider,
         ) as private:
-            outcome = await private.wait(target_execution)
+            outcome = await private.wait(target_execution, follow_retries=follow_retries)
     if raise_on_failure:
         error = error_for(outcome)
         if error is not None:
