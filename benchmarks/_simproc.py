@@ -31,6 +31,7 @@ class SimulatorProcess:
         seed: the fleet's seed, so every system of a scenario meets the same rollout.
         rate: per-operation throttle (calls/s per region and operation); None for none.
         error_5xx: probability of an injected 5xx answer.
+        counts_lag: seconds IoT DescribeJob counts lag behind the executions.
         cpu: pin the process to this CPU, so it never competes with the client.
     """
 
@@ -40,6 +41,7 @@ class SimulatorProcess:
         seed: int,
         rate: float | None = None,
         error_5xx: float = 0.0,
+        counts_lag: float = 0.0,
         cpu: int | None = None,
     ) -> None:
         command = [sys.executable, "-m", "waiters.simulator", "--port", "0", "--seed", str(seed)]
@@ -48,6 +50,8 @@ class SimulatorProcess:
             command += ["--rate", repr(rate), "--burst", repr(rate)]
         if error_5xx:
             command += ["--error-5xx", repr(error_5xx), "--fault-seed", str(seed)]
+        if counts_lag:
+            command += ["--counts-lag", repr(counts_lag)]
         self.command = command
         self.cpu = cpu
         self.process: subprocess.Popen[str] | None = None

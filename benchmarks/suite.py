@@ -19,6 +19,7 @@ to ``benchmarks/results/``: ``results.json``, ``results.md``, ``latency.png``,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -61,6 +62,8 @@ class Scenario:
     roles: tuple[str, ...] = ()  # which target this scenario serves
     #: The batch Poller's sweep interval; None keeps the library default (8 s).
     sweep_interval: float | None = None
+    #: Seconds the service's job counts lag behind its executions.
+    counts_lag: float = 0.0
 
     @property
     def description(self) -> str:
@@ -75,6 +78,11 @@ class Scenario:
             + (
                 f" Batch sweeps every {self.sweep_interval:g} s (shortened)."
                 if self.sweep_interval is not None
+                else ""
+            )
+            + (
+                f" DescribeJob counts lag {self.counts_lag:g} s behind the executions."
+                if self.counts_lag
                 else ""
             )
         )
@@ -111,6 +119,12 @@ def full_matrix() -> tuple[list[Scenario], list[str]]:
         make("n10000-nolimit", 10_000, None, 0.0, no_wait_for, 16),
         make("n10000-rate100", 10_000, 100, 0.0, pollers, 17),
         make("n10000-5xx", 10_000, None, 0.05, pollers, 18),
+        # The service's counts lag (IoT updates them asynchronously): the batch
+        # target must hold without believing them.
+        dataclasses.replace(
+            make("n10000-rate10-lag30", 10_000, 10, 0.0, pollers, 19, ("lagging",)),
+            counts_lag=30.0,
+        ),
     ]
     trimmed = [
         "waiters-wait_for at N=10,000 under 10 calls/s: 10,000 independent waits need at "
@@ -213,7 +227,11 @@ def run_client(
     if scenario.sweep_interval is not None:
         command += ["--sweep-interval", repr(scenario.sweep_interval)]
     simulator = SimulatorProcess(
-        seed=scenario.seed, rate=scenario.rate, error_5xx=scenario.error_5xx, cpu=sim_cpu
+        seed=scenario.seed,
+        rate=scenario.rate,
+        error_5xx=scenario.error_5xx,
+        counts_lag=scenario.counts_lag,
+        cpu=sim_cpu,
     )
     # Both start together: their imports overlap on the two CPUs.
     client = subprocess.Popen(
@@ -437,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
             "executions": scenario.executions,
             "rate": scenario.rate,
             "error_5xx": scenario.error_5xx,
+            "counts_lag": scenario.counts_lag,
             "cap_s": scenario.cap,
             "roles": list(scenario.roles),
             "runs": {},
