@@ -922,3 +922,33 @@ def test_exit_code_precedence() -> None:
         assert code(OutcomeKind.SUCCEEDED, bad, OutcomeKind.ERROR, OutcomeKind.WAIT_TIMEOUT) == 1
     assert code(OutcomeKind.SUCCEEDED, OutcomeKind.ERROR, OutcomeKind.WAIT_TIMEOUT) == 4
     assert code(OutcomeKind.SUCCEEDED, OutcomeKind.WAIT_TIMEOUT) == 3
+
+
+@pytest.mark.parametrize(
+    ("variables", "code"),
+    [
+        ({"AWS_REGION": "us-east-1"}, 0),
+        ({"AWS_DEFAULT_REGION": "us-east-1"}, 0),
+        ({}, 2),
+    ],
+)
+def test_the_region_comes_from_aws_region_or_aws_default_region(
+    sim: Simulator, env: dict[str, str], variables: dict[str, str], code: int
+) -> None:
+    """As the AWS CLI v2 and the SDKs do, AWS_REGION counts (botocore reads only
+    AWS_DEFAULT_REGION); with neither, the usage error names both."""
+    (ids,) = add_job(sim, "cli-region", _schedule("SUCCEEDED"))
+    bare = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    # wait_args without its --region.
+    no_region = ("wait", "iot-job-execution", "--endpoint-url", sim.endpoint_url, *QUICK[:4])
+    result = run_cli(
+        *no_region,
+        "--param",
+        "jobId=cli-region",
+        "--param",
+        f"thingName={ids['thingName']}",
+        env=bare | variables,
+    )
+    assert result.returncode == code, result.stderr
+    if code == 2:
+        assert "AWS_REGION" in result.stderr and "AWS_DEFAULT_REGION" in result.stderr

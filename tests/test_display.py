@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console as RichConsole
 from rich.console import RenderableType
 
@@ -361,14 +363,37 @@ def test_time_left_is_withheld_until_it_means_something() -> None:
     # Both: the waiting ones at the average rate so far.
     assert left(_progress(1000, 200, 12.0)) == pytest.approx(48.0)
     assert left(_progress(1000, 400, 20.0)) == pytest.approx(30.0)
-    # A sweep pending, nothing finishing: the average-rate estimate climbs; withheld.
-    assert left(_progress(1000, 400, 26.0)) is None
-    # A little above the lowest shown is still shown...
-    assert left(_progress(1000, 400, 21.5)) == pytest.approx(32.25)
-    # ...and once finishings catch up, it is back, and lower.
+    # A sweep pending, nothing finishing: the average-rate estimate climbs (39 s); the
+    # display counts down from what it showed instead.
+    assert left(_progress(1000, 400, 26.0)) == pytest.approx(24.0)
+    # Once finishings catch up, a lower estimate is taken.
     assert left(_progress(1000, 800, 30.0)) == pytest.approx(7.5)
+    # The countdown runs out with executions still waiting: withheld, then a new start.
+    assert left(_progress(1000, 900, 40.0)) is None
+    assert left(_progress(1000, 900, 41.0)) == pytest.approx(100 * 41.0 / 900)
     # Everything finished: nothing left to estimate.
-    assert left(_progress(1000, 1000, 31.0)) is None
+    assert left(_progress(1000, 1000, 45.0)) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.0, 30.0), st.integers(0, 50)), min_size=1, max_size=40))
+def test_time_left_is_never_shown_rising(steps: list[tuple[float, int]]) -> None:
+    """Whatever the finishing pattern, consecutive shown values fall at least as fast as
+    time passes: the estimate is never shown climbing."""
+    left = TimeLeft()
+    elapsed, finished, total = 0.0, 0, 1000
+    shown: tuple[float, float] | None = None
+    for wait, done in steps:
+        elapsed += wait
+        finished = min(total, finished + done)
+        value = left(_progress(total, finished, elapsed))
+        if value is None:
+            shown = None
+            continue
+        if shown is not None:
+            before, at = shown
+            assert value <= before - (elapsed - at) + 1e-9
+        shown = (value, elapsed)
 
 
 def test_the_block_shows_the_estimate_only_when_given() -> None:

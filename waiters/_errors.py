@@ -39,6 +39,16 @@ class WaiterError(Exception):
         attempts: int = 0,
         outcome: Outcome | None = None,
     ) -> None:
+        """Every error of the package, and each subclass, takes these.
+
+        :param message: the error's text, as ``str(error)`` gives it.
+        :param execution: the :class:`~waiters.Execution` it is about, if any.
+        :param reason: why, in the service's words where it gave any
+            (statusDetails, statusReason, the error message).
+        :param last_response: the last answer about the execution, if any.
+        :param attempts: the calls that reported on the execution (default 0).
+        :param outcome: the :class:`~waiters.Outcome` the wait ended with, if it did.
+        """
         super().__init__(message)
         self.execution = execution
         self.reason = reason
@@ -48,6 +58,12 @@ class WaiterError(Exception):
 
     @classmethod
     def from_outcome(cls, message: str, outcome: Outcome) -> WaiterError:
+        """The error of this class for a wait that ended with *outcome*.
+
+        :param message: the error's text.
+        :param outcome: the outcome; its execution, reason, response and
+            attempts fill the error's.
+        """
         return cls(
             message,
             execution=outcome.execution,
@@ -103,6 +119,11 @@ class CallbackError(WaiterError):
     """
 
     def __init__(self, message: str, *, callback: str, result: Any) -> None:
+        """
+        :param message: the error's text (also its ``reason``).
+        :param callback: ``"on_transition"`` or ``"on_outcome"``.
+        :param result: the batch's :class:`~waiters.BatchResult`, every outcome.
+        """
         super().__init__(message, reason=message)
         #: ``"on_transition"`` or ``"on_outcome"``.
         self.callback = callback

@@ -51,6 +51,7 @@ class StateKind(enum.StrEnum):
 
     @property
     def terminal(self) -> bool:
+        """Succeeded, failed or cancelled: the execution will not change again."""
         return self in _TERMINAL
 
     @property

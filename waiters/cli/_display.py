@@ -191,19 +191,20 @@ class Rate:
 # finished and LEFT_MIN_ELAPSED seconds have passed; it is the time the waiting
 # ones take at the average finishing rate since the start (waiting * elapsed /
 # finished), which a single burst or pause moves little; and it is never shown
-# climbing: an estimate more than LEFT_MAX_RISE above the lowest one shown is
-# withheld until finishings bring it back down.
+# climbing: once shown, it counts down, taking a lower estimate when one comes
+# and ignoring higher ones; when the countdown runs out with executions still
+# waiting it is withheld (the estimate was wrong), and the next is a new start.
 LEFT_MIN_FRACTION = 0.1
 LEFT_MIN_FINISHED = 5
 LEFT_MIN_ELAPSED = 10.0
-LEFT_MAX_RISE = 0.1
 
 
 class TimeLeft:
     """The time-left estimate the live block shows, or None while it would mislead."""
 
     def __init__(self) -> None:
-        self._lowest: float | None = None
+        #: The value last shown, and the elapsed time it was shown at.
+        self._shown: tuple[float, float] | None = None
 
     def __call__(self, progress: Progress) -> float | None:
         finished, total = progress.finished, progress.total
@@ -212,10 +213,16 @@ class TimeLeft:
         needed = max(LEFT_MIN_FINISHED, math.ceil(total * LEFT_MIN_FRACTION))
         if finished < needed or progress.elapsed < LEFT_MIN_ELAPSED:
             return None
-        estimate = (total - finished) * progress.elapsed / finished
-        if self._lowest is not None and estimate > self._lowest * (1 + LEFT_MAX_RISE):
-            return None
-        self._lowest = estimate if self._lowest is None else min(self._lowest, estimate)
+        now = progress.elapsed
+        estimate = (total - finished) * now / finished
+        if self._shown is not None:
+            value, at = self._shown
+            countdown = value - (now - at)
+            if countdown <= 0:
+                self._shown = None
+                return None
+            estimate = min(estimate, countdown)
+        self._shown = (estimate, now)
         return estimate
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -280,15 +281,18 @@ def _session(args: argparse.Namespace) -> Any:
     import aioboto3
     from botocore.exceptions import ProfileNotFound
 
+    # botocore reads AWS_DEFAULT_REGION; the AWS CLI v2 and the other SDKs also
+    # read AWS_REGION (first), so a pipeline that sets only that works here too.
+    region_name = args.region or os.environ.get("AWS_REGION") or None
     try:
-        session = aioboto3.Session(profile_name=args.profile, region_name=args.region)
+        session = aioboto3.Session(profile_name=args.profile, region_name=region_name)
         region = session.region_name
     except ProfileNotFound:
         raise UsageError(f"--profile: no profile named {args.profile!r}") from None
     if not region:
         raise UsageError(
-            "--region: no region configured; pass --region or set AWS_REGION "
-            "(or a region in the profile)"
+            "--region: no region configured; pass --region, set AWS_REGION or "
+            "AWS_DEFAULT_REGION, or give the profile a region"
         )
     return session
 
