@@ -952,3 +952,22 @@ def test_the_region_comes_from_aws_region_or_aws_default_region(
     assert result.returncode == code, result.stderr
     if code == 2:
         assert "AWS_REGION" in result.stderr and "AWS_DEFAULT_REGION" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("--timout", "--timeout"),
+        ("--regoin", "--region"),
+        ("--fail-fast-stats", "--fail-fast-states"),
+        ("--concurency", "--concurrency"),
+    ],
+)
+def test_a_misspelt_flag_is_named_with_what_was_meant(
+    env: dict[str, str], typo: str, meant: str
+) -> None:
+    """Exit 2, the wait command's own usage line, and the flag it most likely meant."""
+    result = run_cli("wait", "iot-job-execution", typo, "5", "--param", "jobId=j", env=env)
+    assert result.returncode == 2
+    assert f"{typo} (did you mean {meant}?)" in result.stderr
+    assert "usage: waiters wait" in result.stderr

@@ -51,7 +51,7 @@ def _main(argv: Sequence[str] | None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(simulator="simulator" in words)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_checked(argv)
     except SystemExit as exc:  # --help, --version, usage errors: argparse has printed
         return exc.code if isinstance(exc.code, int) else 2
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import re
 import sys
 from collections.abc import Sequence
@@ -109,6 +110,27 @@ class Parser(argparse.ArgumentParser):
         message = _SHORT_AND_LONG.sub(r"\1", message.removeprefix("argument "))
         self.print_usage(sys.stderr)
         self.exit(2, f"waiters: error: {message}\n")
+
+    def parse_checked(self, argv: Sequence[str] | None) -> argparse.Namespace:
+        """Parse *argv*; an unknown flag is reported by its command, with what was meant."""
+        args, extras = self.parse_known_args(argv)
+        if not extras:
+            return args
+        # The command's own parser, so its usage line and its flags are the ones shown.
+        target: argparse.ArgumentParser = self
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                target = action.choices.get(getattr(args, action.dest, None) or "", self)
+        flags = [flag for action in target._actions for flag in action.option_strings]
+        words = []
+        for extra in extras:
+            hint = ""
+            if extra.startswith("--"):
+                meant = difflib.get_close_matches(extra.split("=", 1)[0], flags, n=1, cutoff=0.7)
+                if meant:
+                    hint = f" (did you mean {meant[0]}?)"
+            words.append(extra + hint)
+        return target.error(f"unrecognized arguments: {' '.join(words)}")
 
     def print_help(self, file: SupportsWrite[str] | None = None) -> None:
         # A closed pipe (`waiters --help | head`) is not an error worth a traceback.
