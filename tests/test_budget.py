@@ -227,3 +227,31 @@ def test_a_lower_ceiling_alone_brings_the_defaults_down() -> None:
     assert BudgetConfig(max_rate=0.1).min_rate == 0.1
     with pytest.raises(ValueError, match="min_rate <= initial_rate <= max_rate"):
         BudgetConfig(initial_rate=8.0, max_rate=2.0)
+
+
+def test_rekeying_a_budget_keeps_its_pacing() -> None:
+    """The credentials' budget moved under the account's key paces on unbroken; an
+    account budget that already exists takes over its next slot: no burst at handover."""
+    anyio.run(_rekeying)
+
+
+async def _rekeying() -> None:
+    registry = BudgetRegistry(BudgetConfig(initial_rate=2, max_rate=2, min_rate=0.2))
+    digest = ("key-abc", "us-east-1", "iot", "DescribeJobExecution")
+    account = ("123456789012", "us-east-1", "iot", "DescribeJobExecution")
+    first = registry.get(digest, 0.0)
+    assert first.try_acquire(0.0)
+    moved = registry.rekey(digest, account, 0.1)
+    assert moved is first and moved.key == account
+    assert not moved.try_acquire(0.2)  # its next slot is at 0.5, as before the move
+    assert moved.try_acquire(0.51)
+    assert [s.key for s in registry.stats()] == [account]
+
+    # A second credential of the same account: its budget hands over its next slot.
+    other = ("key-def", "us-east-1", "iot", "DescribeJobExecution")
+    second = registry.get(other, 0.5)
+    assert second.try_acquire(0.9)  # its own next slot: 1.4
+    kept = registry.rekey(other, account, 1.0)
+    assert kept is moved
+    assert not kept.try_acquire(1.2)
+    assert kept.try_acquire(1.41)

@@ -193,22 +193,18 @@ class Accounts:
                 read_timeout=self._timeout,
             ),
         }
-        if inspect.iscoroutinefunction(getattr(type(client), "_make_api_call", None)):
-            from aiobotocore.session import get_session
+        import botocore.session
 
-            async with get_session().create_client("sts", **kwargs) as sts:
-                answer = await sts.get_caller_identity()
-        else:
-            import botocore.session
+        def call() -> Any:
+            sts: Any = botocore.session.get_session().create_client("sts", **kwargs)
+            try:
+                return sts.get_caller_identity()
+            finally:
+                sts.close()
 
-            def call() -> Any:
-                sts: Any = botocore.session.get_session().create_client("sts", **kwargs)
-                try:
-                    return sts.get_caller_identity()
-                finally:
-                    sts.close()
-
-            answer = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        # In a worker thread whatever the client: making a client loads its model,
+        # a third of a second of work that would stall the event loop's own calls.
+        answer = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
         account = answer.get("Account")
         if not isinstance(account, str) or not account:
             raise ValueError(f"GetCallerIdentity answered no Account: {answer!r}")

@@ -214,6 +214,11 @@ class RateBudget:
         self.calls += 1
         return True
 
+    def take_over(self, other: RateBudget) -> None:
+        """Pace *other*'s callers from now on: no slot before its next one."""
+        if other._tat > self._tat:
+            self._tat = other._tat
+
     def on_success(self, now: float) -> None:
         """A call went through: the rate grows back along the curve (time since the cut).
 
@@ -340,16 +345,30 @@ class BudgetRegistry:
             found = self._budgets[key] = RateBudget(key, self.config_for(key[3]), now)
         return found
 
-    def retire(self, key: BudgetKey) -> None:
-        """Forget the budget of *key*: its calls now count against another.
+    def rekey(self, old: BudgetKey, new: BudgetKey, now: float) -> RateBudget:
+        """The budget of *new*, which from now on also paces the calls of *old*.
 
         A poller draws on the budget of a client's credentials until it has
-        learned the client's account, then moves to the account's budget and
-        retires the first. Callers still holding it finish their turn.
+        learned the client's account. The first to learn it moves that budget
+        under the account's key, so its pacing goes on unbroken; if the
+        account already has a budget (another credential of it), that one
+        takes over the first's next slot, so the handover allows no burst.
 
-        :param key: the budget's (account, region, service, operation).
+        :param old: the key the calls were paced under (the credentials').
+        :param new: the account's key.
+        :param now: the clock time (seconds), for a budget made here.
         """
-        self._budgets.pop(key, None)
+        moved = self._budgets.pop(old, None)
+        existing = self._budgets.get(new)
+        if existing is None:
+            if moved is None:
+                return self.get(new, now)
+            moved.key = new
+            self._budgets[new] = moved
+            return moved
+        if moved is not None and moved is not existing:
+            existing.take_over(moved)
+        return existing
 
     def config_for(self, operation: str) -> BudgetConfig:
         """The configuration of *operation*'s budgets (its own, else the registry's).

@@ -742,8 +742,9 @@ class Poller:
                 old = endpoint.budget.key
                 _, region, service, operation = old
                 if old[0] != account:
-                    endpoint.budget = self.budgets.get((account, region, service, operation), now)
-                    self.budgets.retire(old)
+                    endpoint.budget = self.budgets.rekey(
+                        old, (account, region, service, operation), now
+                    )
 
     def _endpoint(
         self,
