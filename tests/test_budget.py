@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import BACKENDS
-from waiters import BudgetConfig, BudgetRegistry, LoopClock
+from waiters import BudgetConfig, BudgetRegistry, LoopClock, Poller
 from waiters._budget import RateBudget, default_budgets
 from waiters.testing import MockClock
 
@@ -225,8 +225,10 @@ def test_a_lower_ceiling_alone_brings_the_defaults_down() -> None:
     config = BudgetConfig(max_rate=2.0)
     assert (config.initial_rate, config.max_rate) == (2.0, 2.0)
     assert BudgetConfig(max_rate=0.1).min_rate == 0.1
-    with pytest.raises(ValueError, match="min_rate <= initial_rate <= max_rate"):
+    with pytest.raises(ValueError, match=r"initial_rate=8\.0, max_rate=2\.0; change"):
         BudgetConfig(initial_rate=8.0, max_rate=2.0)
+    with pytest.raises(ValueError, match="region_name must name a region"):
+        Poller(region_name="")
 
 
 def test_rekeying_a_budget_keeps_its_pacing() -> None:

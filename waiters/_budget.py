@@ -107,8 +107,9 @@ class BudgetConfig:
             object.__setattr__(self, "min_rate", self.initial_rate)
         if not self.min_rate <= self.initial_rate <= self.max_rate:
             raise ValueError(
-                f"BudgetConfig: need min_rate <= initial_rate <= max_rate, got {self.min_rate}, "
-                f"{self.initial_rate}, {self.max_rate}"
+                "BudgetConfig: need min_rate <= initial_rate <= max_rate, got "
+                f"min_rate={self.min_rate!r}, initial_rate={self.initial_rate!r}, "
+                f"max_rate={self.max_rate!r}; change the one out of order"
             )
         if not 0 < self.decrease < 1:
             raise ValueError(

@@ -203,6 +203,8 @@ class Poller:
         )
         if region_name is not None and not isinstance(region_name, str):
             raise TypeError(f"region_name must be a string, got {region_name!r}")
+        if region_name == "":
+            raise ValueError("region_name must name a region such as 'eu-west-1', got ''")
         if budgets is not None and not isinstance(budgets, BudgetRegistry):
             raise TypeError(f"budgets must be a BudgetRegistry, got {budgets!r}")
         if clock is not None and not isinstance(clock, Clock):
