@@ -78,6 +78,7 @@ def test_a_running_answer_is_due_again_within_the_backoff() -> None:
 def test_a_terminal_answer_finishes_once_and_reports_it() -> None:
     """A terminal state is the outcome, reported to the watch exactly once."""
     tracker, recorder = _tracker()
+    recorder.settings.follow_retries = False  # (a retried failure: the next test)
     tracker.on_answer(_state("IN_PROGRESS"), 1.0)
     outcome = tracker.on_answer(_state("FAILED"), 2.0)
     assert isinstance(outcome, Outcome)
@@ -85,6 +86,19 @@ def test_a_terminal_answer_finishes_once_and_reports_it() -> None:
     assert tracker.finish(OutcomeKind.WAIT_TIMEOUT, 3.0) is outcome
     assert recorder.outcomes == [outcome]
     assert [t.state for t in outcome.history] == ["IN_PROGRESS", "FAILED"]
+
+
+def test_a_failure_its_job_may_retry_waits_for_the_allowance_then_ends_once() -> None:
+    """FAILED, where the job may retry: not an outcome until the poller reads how many
+    retries the job allows; none allowed, it ends FAILED, reported once."""
+    tracker, recorder = _tracker()
+    tracker.on_answer(_state("IN_PROGRESS"), 1.0)
+    decision = tracker.on_answer(_state("FAILED"), 2.0)
+    assert isinstance(decision, float) and tracker.retry_check
+    assert recorder.outcomes == []
+    outcome = tracker.after_retry_check({"FAILED": 0, "TIMED_OUT": 0}, 2.5)
+    assert isinstance(outcome, Outcome) and outcome.kind is OutcomeKind.FAILED
+    assert not tracker.retry_check and recorder.outcomes == [outcome]
 
 
 def test_a_throttle_costs_nothing_but_time() -> None:
