@@ -159,3 +159,41 @@ def test_one_outcome_when_list_and_describe_both_see_the_end() -> None:
         ranks = [0 if k.value == "pending" else 1 if k.value == "running" else 2 for k in kinds]
         assert ranks == sorted(ranks)
     assert {o.kind for o in result.outcomes} <= {OutcomeKind.SUCCEEDED, OutcomeKind.FAILED}
+
+
+def test_failures_seen_in_a_list_end_at_once_without_reasons_when_asked() -> None:
+    """failure_reasons=False: an execution a sweep sees fail ends from the list, its
+    reason saying the list gives none, with no Describe of its own; the default reads
+    each one's statusDetails with one Describe."""
+
+    def run(reasons: bool) -> tuple[Any, Counter[str], Fleet]:
+        async def main() -> tuple[Any, Counter[str], Fleet]:
+            fleet = _fleet(seed=44)
+            ids = fleet.add_iot_job(
+                "reasons",
+                things=120,
+                lifecycle=Lifecycle(running=(20, 60), mix={"SUCCEEDED": 0.5, "FAILED": 0.5}),
+            )
+            async with Poller(
+                budgets=BudgetRegistry(), batch_min=10, failure_reasons=reasons
+            ) as poller:
+                result = await poller.wait_all(_executions(fleet, "iot-job-execution", ids))
+            served = Counter({k: v["served"] for k, v in fleet.stats().items()})
+            return result, served, fleet
+
+        return run_virtual(main)
+
+    quick, quick_calls, fleet = run(False)
+    _check_against_truth(fleet, quick.outcomes)
+    listed_failures = [
+        o
+        for o in quick.outcomes
+        if o.kind is OutcomeKind.FAILED and "list summary" in (o.reason or "")
+    ]
+    assert listed_failures, "some failures were seen in a sweep"
+    full, full_calls, fleet = run(True)
+    _check_against_truth(fleet, full.outcomes)
+    assert not [o for o in full.outcomes if "list summary" in (o.reason or "")]
+    # Each failure seen in a list costs a Describe by default, none without reasons.
+    saved = full_calls["iot:DescribeJobExecution"] - quick_calls["iot:DescribeJobExecution"]
+    assert saved >= len(listed_failures) // 2

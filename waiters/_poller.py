@@ -137,6 +137,8 @@ class Poller:
     :param follow_retries: a failure the parent retries (an IoT job's retry
         configuration) is followed to the next attempt (default ``True``;
         ``False`` stops at the first terminal state; see :class:`WaitOptions`).
+    :param failure_reasons: describe each execution a sweep sees fail, for its
+        reason (default ``True``; see :class:`PollerOptions`).
     :param budgets: the rate budgets (default: the running event loop's).
     :param clock: the clock (default: the event loop's).
     :param rng: the source of jitter (default: a new ``random.Random()``).
@@ -182,6 +184,7 @@ class Poller:
         clients: Mapping[str, Any] | None = None,
         meter_provider: Any = None,
         follow_retries: bool = True,
+        failure_reasons: bool = True,
     ) -> None:
         self.wait_options = WaitOptions(
             timeout=timeout,
@@ -197,6 +200,7 @@ class Poller:
             sweep_interval=sweep_interval,
             batch_min=batch_min,
             straggler_limit=straggler_limit,
+            failure_reasons=failure_reasons,
         )
         check_flags(
             log_responses=log_responses, log_sensitive=log_sensitive, keep_responses=keep_responses
@@ -967,6 +971,8 @@ class Poller:
             straggler_limit=self.options.straggler_limit,
             describe=partial(self._describe_again, lane),
             done=partial(self._group_done, key),
+            failure_reasons=self.options.failure_reasons,
+            allowance=partial(self._allowances.get, (id(client), parent)),
         )
         for member in forming:
             if member.outcome is None:

@@ -78,6 +78,9 @@ class Group:
     :param straggler_limit: this few members left go back to Describe.
     :param describe: hands one member back to its own Describe calls.
     :param done: called once when the group stops sweeping.
+    :param failure_reasons: describe each member seen failing, for its reason.
+    :param allowance: the retries the parent allows after each retried state,
+        once the poller has read them (``None`` before).
     """
 
     def __init__(
@@ -96,6 +99,8 @@ class Group:
         straggler_limit: int,
         describe: Callable[[Tracker], None],
         done: Callable[[Group], None],
+        failure_reasons: bool = True,
+        allowance: Callable[[], Mapping[str, int] | None] = lambda: None,
     ) -> None:
         assert machine.batch is not None
         self.machine = machine
@@ -125,6 +130,8 @@ class Group:
         self._straggler_limit = straggler_limit
         self._describe_one = describe
         self._done = done
+        self._failure_reasons = failure_reasons
+        self._allowance = allowance
         #: Members per batch, so each call is counted once toward every batch it serves.
         self._owners: Counter[CallStats] = Counter()
         ordered = sorted(
@@ -202,14 +209,15 @@ class Group:
         tracker = self.members[key]
         machine = self.machine
         kind = machine.kind_of(state)
-        retried = machine.retries is not None and state in machine.retries.states
         if (
             kind is not None
             and kind.terminal
             and kind is not StateKind.SUCCEEDED
-            and (machine.reason is not None or retried)
+            and (
+                (self._failure_reasons and machine.reason is not None)
+                or self._may_retry(tracker, state, item)
+            )
         ):
-            # (A state the parent may retry is the Describe path's to judge too.)
             # A list summary does not say why (IoT's lack statusDetails): the one
             # Describe an execution that did not succeed costs reads its reason.
             if item is not None:
@@ -217,6 +225,21 @@ class Group:
             self._describe(key)
             return
         tracker.on_summary(state, item, now)
+
+    def _may_retry(self, tracker: Tracker, state: str | None, item: Any) -> bool:
+        """Whether a new attempt may follow this ending: the Describe path judges it."""
+        spec = self.machine.retries
+        if spec is None or state is None or not tracker.watch.settings.follow_retries:
+            return False
+        if state not in spec.states:
+            return False
+        allowance = self._allowance()
+        if allowance is None:
+            return True  # not read yet: the Describe path reads it
+        attempt = self.spec.item_attempt.search(item) if self.spec.item_attempt and item else None
+        if not isinstance(attempt, int) or isinstance(attempt, bool):
+            attempt = int(tracker.attempt) if tracker.attempt is not None else 1
+        return attempt - 1 < allowance.get(state, 0)
 
     # --- sweeps --------------------------------------------------------------------------
 
