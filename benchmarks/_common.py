@@ -22,7 +22,14 @@ __all__ = [
 #: What a user would otherwise write, in the order the tables list them.
 BASELINES: tuple[str, ...] = ("botocore-waiter", "aiobotocore-waiter", "aioboto3-loop")
 #: This project: one wait_for per execution, the fan-out Poller per Describe, and in batch mode.
-PROJECT: tuple[str, ...] = ("waiters-wait_for", "waiters-poller-describe", "waiters-poller-batch")
+PROJECT: tuple[str, ...] = (
+    "waiters-wait_for",
+    "waiters-poller-describe",
+    "waiters-poller-batch",
+    # Batch mode with failure_reasons=False: failures seen in a list end at once,
+    # without the Describe that reads their reason.
+    "waiters-poller-batch-noreasons",
+)
 SYSTEMS: tuple[str, ...] = BASELINES + PROJECT
 
 

@@ -337,8 +337,11 @@ async def run_wait_for(ctx: Context) -> NoReturn:
         _finish(ctx, recorder, len(executions))
 
 
-async def run_poller(ctx: Context, *, batch: bool) -> NoReturn:
-    """The fan-out Poller with its defaults, per-execution Describe or batch (list) mode."""
+async def run_poller(ctx: Context, *, batch: bool, reasons: bool = True) -> NoReturn:
+    """The fan-out Poller with its defaults, per-execution Describe or batch (list) mode.
+
+    *reasons* False: ``failure_reasons=False``, failures seen in a list end at once.
+    """
     import aioboto3
 
     import waiters
@@ -354,7 +357,7 @@ async def run_poller(ctx: Context, *, batch: bool) -> NoReturn:
         options: dict[str, Any] = {}
         if ctx.sweep_interval is not None:
             options["sweep_interval"] = ctx.sweep_interval
-        async with waiters.Poller(batch=batch, **options) as poller:
+        async with waiters.Poller(batch=batch, failure_reasons=reasons, **options) as poller:
             submitted = await poller.submit(
                 bound,
                 on_outcome=lambda outcome: recorder.from_outcome(index[outcome.execution], outcome),
@@ -405,6 +408,7 @@ _ASYNC_RUNNERS: dict[str, Callable[[Context], Coroutine[Any, Any, NoReturn]]] = 
     "waiters-wait_for": run_wait_for,
     "waiters-poller-describe": lambda ctx: run_poller(ctx, batch=False),
     "waiters-poller-batch": lambda ctx: run_poller(ctx, batch=True),
+    "waiters-poller-batch-noreasons": lambda ctx: run_poller(ctx, batch=True, reasons=False),
     CALIBRATION: run_calibration,
 }
 
