@@ -912,19 +912,33 @@ def _sole_endings(
 _RETRY_KEYS = {"operation", "parent", "criteria", "failure_type", "count", "every", "states"}
 
 
-def _retries(
-    check: _Checker, raw: Any, model: Any, states: Mapping[str, StateKind], identity: Sequence[str]
-) -> RetrySpec | None:
+def _section(check: _Checker, raw: Any, name: str, keys: set[str]) -> Mapping[str, Any] | None:
+    """An optional table of a definition: None if absent; its keys must be among *keys*."""
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        raise check.fail("retries", "a table", raw)
-    unknown = sorted(set(raw) - _RETRY_KEYS)
+        raise check.fail(name, "a table", raw)
+    unknown = sorted(set(raw) - keys)
     if unknown:
-        raise check.fail(f"retries.{unknown[0]}", f"one of {sorted(_RETRY_KEYS)} (unknown key)")
-    operation = check.get(raw, "operation", str, "retries.", "the parent's describe operation")
+        raise check.fail(f"{name}.{unknown[0]}", f"one of {sorted(keys)} (unknown key)")
+    return raw
+
+
+def _operation_of(check: _Checker, raw: Mapping[str, Any], name: str, model: Any, what: str) -> str:
+    """The section's ``operation``: an operation of the service model."""
+    operation: str = check.get(raw, "operation", str, f"{name}.", what)
     if operation not in model.operation_names:
-        raise check.fail("retries.operation", "an operation of the service", operation)
+        raise check.fail(f"{name}.operation", "an operation of the service", operation)
+    return operation
+
+
+def _retries(
+    check: _Checker, raw: Any, model: Any, states: Mapping[str, StateKind], identity: Sequence[str]
+) -> RetrySpec | None:
+    raw = _section(check, raw, "retries", _RETRY_KEYS)
+    if raw is None:
+        return None
+    operation = _operation_of(check, raw, "retries", model, "the parent's describe operation")
     parent = check.get(raw, "parent", str, "retries.", "the parameter naming the parent")
     if parent not in identity:
         raise check.fail("retries.parent", f"an identity parameter ({list(identity)})", parent)
@@ -968,13 +982,9 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 def _ending(
     check: _Checker, raw: Any, states: Mapping[str, StateKind], params: Sequence[str]
 ) -> EndingSpec | None:
+    raw = _section(check, raw, "ending", _ENDING_KEYS)
     if raw is None:
         return None
-    if not isinstance(raw, Mapping):
-        raise check.fail("ending", "a table", raw)
-    unknown = sorted(set(raw) - _ENDING_KEYS)
-    if unknown:
-        raise check.fail(f"ending.{unknown[0]}", f"one of {sorted(_ENDING_KEYS)} (unknown key)")
     service = check.get(raw, "service", str, "ending.", "a botocore service name like 'logs'")
     operation = check.get(raw, "operation", str, "ending.", "an operation like 'FilterLogEvents'")
     _model_with(check, service, operation, "ending.")
@@ -1202,16 +1212,10 @@ _TRANSFORMS = {"arn_last_segment"}
 def _batch(
     check: _Checker, raw: Any, model: Any, states: Mapping[str, StateKind], identity: Sequence[str]
 ) -> BatchSpec | None:
+    raw = _section(check, raw, "batch", _BATCH_KEYS)
     if raw is None:
         return None
-    if not isinstance(raw, Mapping):
-        raise check.fail("batch", "a table", raw)
-    unknown = sorted(set(raw) - _BATCH_KEYS)
-    if unknown:
-        raise check.fail(f"batch.{unknown[0]}", f"one of {sorted(_BATCH_KEYS)} (unknown key)")
-    operation = check.get(raw, "operation", str, "batch.", "a list operation name")
-    if operation not in model.operation_names:
-        raise check.fail("batch.operation", "an operation of the service", operation)
+    operation = _operation_of(check, raw, "batch", model, "a list operation name")
     members = model.operation_model(operation).input_shape.members
     parent = check.get(raw, "parent", str, "batch.", "the list call's parameter naming the group")
     if parent not in members:
