@@ -112,7 +112,6 @@ class Tracker:
         "retry_check",
         "retry_until",
         "seen",
-        "seen_at",
         "started",
         "state",
         "step",
@@ -147,8 +146,6 @@ class Tracker:
         #: The last state the definition knows: transitions out of an unknown
         #: state are judged from it, so an unknown state erases no progress.
         self.known: str | None = None
-        #: When it was last observed (its own answer, or a list item naming it).
-        self.seen_at = now
         #: Retries the parent allows after each retried state (None: not read yet).
         self.retry_allowance: Mapping[str, int] | None = None
         #: Ended in a retried state and the allowance is unknown: the poller reads it.
@@ -197,7 +194,6 @@ class Tracker:
         events = self.watch.events
         self.attempts += 1
         self.seen = True
-        self.seen_at = now
         self.not_found = None
         self.unreachable_since = None
         hints = machine.hints
@@ -373,7 +369,6 @@ class Tracker:
             ):
                 return None  # about an earlier attempt than one already seen
         self.seen = True
-        self.seen_at = now
         self.not_found = None
         kind = machine.kind_of(state)
         if item is not None and (
@@ -404,7 +399,6 @@ class Tracker:
         if kind is FailureKind.WAITING:
             # An acceptor's retry: the service answered, and the answer means "not yet".
             self.unreachable_since = None
-            self.seen_at = now
             self.observe(failure.code, StateKind.RUNNING, now)
             self._after_poll(now)
             return None
