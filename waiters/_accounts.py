@@ -79,7 +79,6 @@ class Accounts:
         self._lookups = lookups
         self._timeout = timeout
         self._by_client: dict[int, str] = {}
-        self._pending: dict[int, anyio.Event] = {}
 
     def provisional(self, client: Any) -> tuple[str, bool]:
         """The account to use now, without waiting, and whether it is final.
@@ -115,21 +114,12 @@ class Accounts:
 
     async def of(self, client: Any) -> str:
         """The account *client*'s calls count against (see the module's steps)."""
-        key = id(client)
-        found = self._by_client.get(key)
+        found = self._by_client.get(id(client))
         if found is not None:
             return found
-        pending = self._pending.get(key)
-        if pending is not None:
-            await pending.wait()
-            return self._by_client.get(key, UNKNOWN_ACCOUNT)
-        done = self._pending[key] = anyio.Event()
-        try:
-            account = await self._look_up(client)
-            self._by_client[key] = account
-        finally:
-            del self._pending[key]
-            done.set()
+        # Concurrent askers share one call: _look_up waits on a lookup under way
+        # for the same credentials (on these budgets), whoever started it.
+        account = self._by_client[id(client)] = await self._look_up(client)
         return account
 
     async def _look_up(self, client: Any) -> str:
