@@ -69,30 +69,41 @@ def _mixed_fleet(fleet: Fleet, count: int, lifecycle: Lifecycle) -> list[Any]:
 def test_throttle_storm_then_recovery() -> None:
     """Injected: 90% of all calls throttled for the first 3 minutes, then none.
     Checked: every outcome matches the ground truth; the budget was cut during the
-    storm and is back at its ceiling afterwards."""
+    storm; afterwards it recovers: each execution that ends after the storm is seen
+    within its longest poll delay (20 s) and the budget's climb back (10 s at most)."""
 
-    async def main() -> tuple[Fleet, Any, Any, Any]:
+    async def main() -> tuple[Fleet, Any, Any, float, float]:
         fleet = _fleet(seed=21, faults=Faults(throttle=0.9, seed=2))
         executions = _mixed_fleet(fleet, 30, Lifecycle(pending=(0, 30), running=(30, 240)))
         budgets = BudgetRegistry(BudgetConfig(initial_rate=10, max_rate=10))
         async with Poller(
             budgets=budgets, timeout=None, batch_min=10, backoff=Backoff(1, 20)
         ) as poller:
+            submitted = anyio.current_time()
             batch = await poller.submit(executions)
             await anyio.sleep(180)
-            during = budgets.stats(anyio.current_time())
+            during = budgets.stats()
             fleet.faults = None
+            calm = anyio.current_time()
             result = await batch.wait()
-        await anyio.sleep(5)
-        return fleet, result, during, budgets.stats(anyio.current_time())
+        return fleet, result, during, submitted, calm
 
-    fleet, result, during, after = run_virtual(main)
+    fleet, result, during, submitted, calm = run_virtual(main)
     assert len(result.outcomes) == 150
     _check_against_truth(fleet, result.outcomes)
     assert sum(fleet.stats()[op]["throttled"] for op in fleet.stats()) > 100
     busiest = max(during, key=lambda s: s.throttles)
     assert busiest.cuts > 20
-    assert {s.rate for s in after} == {10.0}
+    late = 0
+    for outcome in result.outcomes:
+        truth = fleet.truth(outcome.execution.type, **outcome.execution.params)
+        ended = truth[-1][1]
+        # A Transfer execution the service forgot is reported after the grace
+        # for its disappearance, by design: not a measure of the budget.
+        if ended > calm and outcome.kind is not OutcomeKind.VANISHED:
+            late += 1
+            assert submitted + outcome.elapsed - ended <= 20 + 10, (outcome, truth)
+    assert late > 40  # most executions end after the storm: the check has its subjects
 
 
 def test_network_faults_do_not_end_waits() -> None:

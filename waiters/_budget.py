@@ -3,9 +3,10 @@
 Every wait in the event loop that calls the same operation in the same
 account and region draws from one budget. It paces calls evenly (no bursts), cuts its
 rate multiplicatively when the service throttles, and grows back with a cubic
-curve (as CUBIC and botocore's adaptive mode do) up to a ceiling. Unlike
-botocore's adaptive mode it is shared by every client, and once the rate is
-back at the ceiling it stops limiting below it.
+curve (as CUBIC and botocore's adaptive mode do) up to a ceiling, but only while
+its callers queue for slots: a rate nobody used says nothing about what the
+service would take. Unlike botocore's adaptive mode it is shared by every
+client, and once the rate is back at the ceiling it stops limiting below it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ _DEFAULT_MIN = 0.2
 # A hair of extra spacing so float rounding, and event loops that fire timers up to
 # their clock resolution early, never pack ceiling+1 calls into one second.
 _SPACING = 1.0 + 1e-6
+# The rate the service serves is measured over at least this many seconds and
+# answers; a gap of more than _SILENCE intervals (plus the window) restarts it.
+_WINDOW = 1.0
+_SAMPLES = 4
+_SILENCE = 2.0
+# The rate at which the curve's growth constant applies as given; at other rates
+# it scales with the rate, so a budget probes as gently at 1 call/s as at 10.
+_REFERENCE = 10.0
+# The most curve time one waited slot adds while probing: a slot at 10 calls/s.
+_STEP = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +60,18 @@ class BudgetConfig:
     "AWS IoT Device Management endpoints and quotas"), and a waiter should be
     a polite neighbour of the deployment that started the work.
 
-    The rate falls by *decrease* when the service throttles and grows back
-    along a cubic curve of the time since that cut, as CUBIC (RFC 8312) and
-    botocore's adaptive retry mode (``botocore/retries/throttling.py``,
-    ``CubicCalculator``: beta 0.7, scale constant 0.4) do.
+    The rate falls by *decrease* when the service throttles, from the rate
+    the service was serving if that was lower than the pace (its burst
+    allowance can hide an excess for a while; botocore's adaptive mode
+    measures it the same way), and grows back along a cubic curve, as CUBIC
+    (RFC 8312) and botocore's adaptive retry mode
+    (``botocore/retries/throttling.py``, ``CubicCalculator``: beta 0.7, scale
+    constant 0.4) do. The curve's time is the time since the cut during
+    which callers queued for slots (RFC 7661: a rate the callers leave unused
+    shows nothing about the service, so it does not grow while idle or
+    between sweeps); above the rate the service last served it runs at most
+    0.1 s per slot, so a budget probes a low quota as many calls apart as a
+    quota of 10 calls/s.
 
     :param initial_rate: calls per second a new budget starts at, between
         *min_rate* and *max_rate* (default 5; brought down to *max_rate* when
@@ -65,8 +84,9 @@ class BudgetConfig:
         *initial_rate* when only those are given lower).
     :param decrease: the factor the rate is multiplied by on a throttle, once
         per episode, between 0 and 1 exclusive (default 0.7: CUBIC's beta).
-    :param growth: the cubic growth constant in calls/s per s**3, greater
-        than 0 (default 0.4: CUBIC's C).
+    :param growth: the cubic growth constant in calls/s per s**3 at a cut
+        from 10 calls/s, proportionally at other rates so the curve keeps its
+        shape at any scale; greater than 0 (default 0.4: CUBIC's C).
     :param cooldown: seconds after a cut during which further throttles
         belong to the same episode and cut nothing more, finite and at least
         0 (default 1 s).
@@ -159,13 +179,18 @@ class RateBudget:
     """
 
     __slots__ = (
+        "_answered",
+        "_answered_at",
+        "_busy",
         "_interval",
         "_k",
         "_last",
         "_lock",
+        "_served",
         "_t_cut",
         "_tat",
         "_w_max",
+        "_window",
         "calls",
         "config",
         "cuts",
@@ -183,8 +208,18 @@ class RateBudget:
         self._tat = now
         # Probe upward from the initial rate as if it were the last safe one.
         self._w_max = config.initial_rate
+        #: Seconds since the last cut during which callers queued for slots: the
+        #: curve's time. A budget its callers do not fill shows nothing about
+        #: what the service would take, so it does not grow (RFC 7661).
+        self._busy = 0.0
         self._t_cut = now
         self._k = 0.0
+        #: Answers in the window that started at ``_window``, and the rate the
+        #: service served in the last whole window (None until one has closed).
+        self._answered = 0
+        self._answered_at = now
+        self._window = now
+        self._served: float | None = None
         #: The latest time this budget was told, so its times can move to another clock.
         self._last = now
         self._lock = anyio.Lock(fast_acquire=True)
@@ -202,6 +237,16 @@ class RateBudget:
             while self._tat > now:
                 await clock.sleep_until(self._tat)
                 now = clock.now()
+            # This slot waited: the budget, not the callers, set the pace. Above
+            # the rate the service was last seen to serve, the curve's time runs
+            # at most _STEP per slot: a budget probing past a low quota does so
+            # as many calls apart as a fast one, while one recovering from a
+            # storm climbs back to what was served before at the curve's speed.
+            served = self._served
+            step = self._interval
+            if step > _STEP and served is not None and self.rate >= served:
+                step = _STEP
+            self._busy += step
             self._tat = now + self._interval
             self._last = now
             self.calls += 1
@@ -221,23 +266,36 @@ class RateBudget:
             self._tat = other._tat
 
     def on_success(self, now: float) -> None:
-        """A call went through: the rate grows back along the curve (time since the cut).
+        """A call went through: the rate grows along the curve.
 
-        Only answers grow it, never the passing of time alone, so a storm in
-        which every call is throttled drives the rate down to ``min_rate``; the
-        first answer after it finds the rate as far up the curve as the time
-        since the last cut allows.
+        The curve's time is the time since the last cut during which callers
+        queued for slots. Neither the passing of time alone nor answers to a
+        budget its callers leave idle grow it: a storm in which every call is
+        throttled drives the rate down to ``min_rate``, and a budget used in
+        bursts (a sweep's pages every few seconds) starts each burst at the
+        pace the last one reached rather than at a rate nothing has tried.
         """
-        self._last = max(self._last, now)
+        if now - self._answered_at > _SILENCE * self._interval + _WINDOW:
+            # After a silence the window would measure the callers' pauses, not
+            # the service: it starts again.
+            self._window = now
+            self._answered = 0
+        elif self._answered >= _SAMPLES and now - self._window >= _WINDOW:
+            self._served = self._answered / (now - self._window)
+            self._window = now
+            self._answered = 0
+        self._answered_at = now
+        self._answered += 1
+        if now > self._last:
+            self._last = now
         if self.rate < self.config.max_rate:
-            self._grow(now)
+            self._grow()
 
-    def _grow(self, now: float) -> None:
-        # The cubic curve is a function of time since the last cut, so a budget
-        # left quiet after a storm is back up when calls resume.
+    def _grow(self) -> None:
         config = self.config
-        t = now - self._t_cut - self._k
-        target = config.growth * t * t * t + self._w_max
+        t = self._busy - self._k
+        w_max = self._w_max
+        target = config.growth * (w_max / _REFERENCE) * t * t * t + w_max
         if target > self.rate:
             self.rate = target if target < config.max_rate else config.max_rate
             self._interval = _SPACING / self.rate
@@ -249,11 +307,21 @@ class RateBudget:
         if now - self._t_cut < config.cooldown and self.cuts:
             return
         self.cuts += 1
-        self._w_max = self.rate
-        self.rate = max(config.min_rate, self.rate * config.decrease)
+        # The rate the service was serving when it throttled, as botocore's
+        # adaptive mode measures it (``ClientRateLimiter._update_measured_rate``):
+        # the pace alone overstates it when the service's burst allowance hid
+        # the excess for a while, and a cut from there is still above its limit.
+        # A measure taken while the rate climbed back from the last cut reads
+        # low, so it lowers the rate by at most one more cut.
+        served = self._served
+        rate = self.rate
+        floor = rate * config.decrease
+        self._w_max = rate if served is None or served >= rate else max(served, floor)
+        self.rate = max(config.min_rate, self._w_max * config.decrease)
         self._interval = _SPACING / self.rate
         self._t_cut = now
-        self._k = (self._w_max * (1.0 - config.decrease) / config.growth) ** (1.0 / 3.0)
+        self._busy = 0.0
+        self._k = (_REFERENCE * (1.0 - config.decrease) / config.growth) ** (1.0 / 3.0)
         # Whoever is in line now waits at the new pace.
         if self._tat < now + self._interval:
             self._tat = now + self._interval
@@ -270,10 +338,8 @@ class RateBudget:
         self._last = now
         self._lock = anyio.Lock(fast_acquire=True)
 
-    def stats(self, now: float | None = None) -> BudgetStats:
-        """A snapshot; with *now*, the rate includes the recovery since the last call."""
-        if now is not None and self.rate < self.config.max_rate:
-            self._grow(now)
+    def stats(self) -> BudgetStats:
+        """A snapshot of the rate and the counters."""
         return BudgetStats(self.key, self.rate, self.calls, self.throttles, self.cuts)
 
     def __repr__(self) -> str:
@@ -378,15 +444,9 @@ class BudgetRegistry:
         """
         return self.operations.get(operation, self.config)
 
-    def stats(self, now: float | None = None) -> list[BudgetStats]:
-        """A snapshot of every budget, in the order they were made.
-
-        :param now: the clock time (seconds) to read the rates at: each rate
-            then includes the recovery along the curve since its last cut,
-            which takes effect in the budget too. ``None`` (the default)
-            reports the rates as the last call left them.
-        """
-        return [budget.stats(now) for budget in self._budgets.values()]
+    def stats(self) -> list[BudgetStats]:
+        """A snapshot of every budget, in the order they were made."""
+        return [budget.stats() for budget in self._budgets.values()]
 
     def __repr__(self) -> str:
         return f"<BudgetRegistry {len(self._budgets)} budgets>"
