@@ -26,9 +26,9 @@ PROJECT: tuple[str, ...] = (
     "waiters-wait_for",
     "waiters-poller-describe",
     "waiters-poller-batch",
-    # Batch mode with failure_reasons=False: failures seen in a list end at once,
-    # without the Describe that reads their reason.
-    "waiters-poller-batch-noreasons",
+    # Batch mode with failure_reasons=True: each failure seen in a list is
+    # described once more, for its reason.
+    "waiters-poller-batch-reasons",
 )
 SYSTEMS: tuple[str, ...] = BASELINES + PROJECT
 

@@ -337,10 +337,11 @@ async def run_wait_for(ctx: Context) -> NoReturn:
         _finish(ctx, recorder, len(executions))
 
 
-async def run_poller(ctx: Context, *, batch: bool, reasons: bool = True) -> NoReturn:
+async def run_poller(ctx: Context, *, batch: bool, reasons: bool = False) -> NoReturn:
     """The fan-out Poller with its defaults, per-execution Describe or batch (list) mode.
 
-    *reasons* False: ``failure_reasons=False``, failures seen in a list end at once.
+    *reasons* True: ``failure_reasons=True``, each failure seen in a list is
+    described once more for its reason.
     """
     import aioboto3
 
@@ -408,7 +409,7 @@ _ASYNC_RUNNERS: dict[str, Callable[[Context], Coroutine[Any, Any, NoReturn]]] = 
     "waiters-wait_for": run_wait_for,
     "waiters-poller-describe": lambda ctx: run_poller(ctx, batch=False),
     "waiters-poller-batch": lambda ctx: run_poller(ctx, batch=True),
-    "waiters-poller-batch-noreasons": lambda ctx: run_poller(ctx, batch=True, reasons=False),
+    "waiters-poller-batch-reasons": lambda ctx: run_poller(ctx, batch=True, reasons=True),
     CALIBRATION: run_calibration,
 }
 

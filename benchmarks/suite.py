@@ -98,7 +98,7 @@ def full_matrix() -> tuple[list[Scenario], list[str]]:
     everything = SYSTEMS
     no_wait_for = tuple(s for s in SYSTEMS if s != "waiters-wait_for")
     pollers = ("waiters-poller-describe", "waiters-poller-batch")
-    batches = ("waiters-poller-batch", "waiters-poller-batch-noreasons")
+    batches = ("waiters-poller-batch", "waiters-poller-batch-reasons")
 
     def make(
         name: str,

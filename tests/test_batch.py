@@ -161,12 +161,12 @@ def test_one_outcome_when_list_and_describe_both_see_the_end() -> None:
     assert {o.kind for o in result.outcomes} <= {OutcomeKind.SUCCEEDED, OutcomeKind.FAILED}
 
 
-def test_failures_seen_in_a_list_end_at_once_without_reasons_when_asked() -> None:
-    """failure_reasons=False: an execution a sweep sees fail ends from the list, its
-    reason saying the list gives none, with no Describe of its own; the default reads
-    each one's statusDetails with one Describe."""
+def test_failures_seen_in_a_list_end_at_once_unless_reasons_are_asked_for() -> None:
+    """By default an execution a sweep sees fail ends from the list, its reason saying
+    the list gives none and how to read it, with no Describe of its own;
+    failure_reasons=True reads each one's statusDetails with one Describe."""
 
-    def run(reasons: bool) -> tuple[Any, Counter[str], Fleet]:
+    def run(reasons: bool | None) -> tuple[Any, Counter[str], Fleet]:
         async def main() -> tuple[Any, Counter[str], Fleet]:
             fleet = _fleet(seed=44)
             ids = fleet.add_iot_job(
@@ -174,16 +174,15 @@ def test_failures_seen_in_a_list_end_at_once_without_reasons_when_asked() -> Non
                 things=120,
                 lifecycle=Lifecycle(running=(20, 60), mix={"SUCCEEDED": 0.5, "FAILED": 0.5}),
             )
-            async with Poller(
-                budgets=BudgetRegistry(), batch_min=10, failure_reasons=reasons
-            ) as poller:
+            asked: dict[str, Any] = {} if reasons is None else {"failure_reasons": reasons}
+            async with Poller(budgets=BudgetRegistry(), batch_min=10, **asked) as poller:
                 result = await poller.wait_all(_executions(fleet, "iot-job-execution", ids))
             served = Counter({k: v["served"] for k, v in fleet.stats().items()})
             return result, served, fleet
 
         return run_virtual(main)
 
-    quick, quick_calls, fleet = run(False)
+    quick, quick_calls, fleet = run(None)
     _check_against_truth(fleet, quick.outcomes)
     listed_failures = [
         o
@@ -191,9 +190,45 @@ def test_failures_seen_in_a_list_end_at_once_without_reasons_when_asked() -> Non
         if o.kind is OutcomeKind.FAILED and "list summary" in (o.reason or "")
     ]
     assert listed_failures, "some failures were seen in a sweep"
+    assert all(
+        "failure_reasons=True reads it with DescribeJobExecution" in (o.reason or "")
+        for o in listed_failures
+    )
+    assert (run(False)[1]) == quick_calls  # the default is failure_reasons=False
     full, full_calls, fleet = run(True)
     _check_against_truth(fleet, full.outcomes)
     assert not [o for o in full.outcomes if "list summary" in (o.reason or "")]
-    # Each failure seen in a list costs a Describe by default, none without reasons.
+    # Each failure seen in a list costs a Describe with reasons, none by default.
     saved = full_calls["iot:DescribeJobExecution"] - quick_calls["iot:DescribeJobExecution"]
     assert saved >= len(listed_failures) // 2
+
+
+@pytest.mark.parametrize("retries", [None, {"TIMED_OUT": 1}])
+def test_failures_first_seen_in_a_sweep_cost_one_read_of_the_retries_not_a_describe_each(
+    retries: dict[str, int] | None,
+) -> None:
+    """Many executions of a job fail at once and a sweep sees them first, before the
+    job's retry configuration is known: the sweep reads it once (DescribeJob) and, as
+    it retries no FAILED, ends each failure from the list with no Describe of its own.
+    (A failure the job retries is followed by Describe to its next attempt.)"""
+
+    async def main() -> tuple[Any, Counter[str], Fleet]:
+        fleet = _fleet(seed=45)
+        ids = fleet.add_iot_job(
+            "many-fail",
+            things=60,
+            lifecycle=Lifecycle(running=(30, 30.5), mix={"SUCCEEDED": 0.5, "FAILED": 0.5}),
+            retries=retries,
+        )
+        async with Poller(budgets=BudgetRegistry(), batch_min=10, timeout=None) as poller:
+            result = await poller.wait_all(_executions(fleet, "iot-job-execution", ids))
+        return result, Counter({k: v["served"] for k, v in fleet.stats().items()}), fleet
+
+    result, served, fleet = run_virtual(main)
+    _check_against_truth(fleet, result.outcomes)
+    failed = sum(1 for o in result.outcomes if o.kind is OutcomeKind.FAILED)
+    assert failed >= 10
+    # The group is swept from the start; a failure costs no Describe, only the last
+    # few stragglers (straggler_limit, 5) do. Reading each failure cost 26 here.
+    assert served["iot:DescribeJobExecution"] <= 5, served
+    assert served["iot:DescribeJob"] <= 10  # the counts, and the retries read once

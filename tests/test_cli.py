@@ -424,6 +424,23 @@ def test_all_of_waits_on_every_execution_of_a_job(sim: Simulator, env: dict[str,
     }
 
 
+def test_failure_reasons_reads_why_a_listed_failure_failed(
+    sim: Simulator, env: dict[str, str]
+) -> None:
+    """--failure-reasons: a failure a list sweep sees is described once more, so its
+    outcome gives the device's reason rather than saying the list gives none."""
+    add_job(sim, "cli-reasons", _schedule("SUCCEEDED", after=6.0), count=15)
+    sim.fleet.add(
+        "iot-job-execution", 10, parent="cli-reasons", schedule=_schedule("FAILED", after=6.0)
+    )
+    result = run_cli(*wait_args(sim), "--all-of", "cli-reasons", "--failure-reasons", env=env)
+    assert result.returncode == 1, result.stderr
+    summary = summary_of(result)
+    failed = [o for o in summary["outcomes"] if o["outcome"] == "failed"]
+    assert len(failed) == 10
+    assert all(o["reason"] and "list summary" not in o["reason"] for o in failed), failed
+
+
 def test_all_of_listing_is_paced_by_the_budget(env: dict[str, str]) -> None:
     """--all-of pages through the list call under the same budget as every other call:
     at --max-rate 2, the service's own request log shows list calls half a second apart."""

@@ -138,7 +138,7 @@ class Poller:
         configuration) is followed to the next attempt (default ``True``;
         ``False`` stops at the first terminal state; see :class:`WaitOptions`).
     :param failure_reasons: describe each execution a sweep sees fail, for its
-        reason (default ``True``; see :class:`PollerOptions`).
+        reason (default ``False``: it ends from the list; see :class:`PollerOptions`).
     :param budgets: the rate budgets (default: the running event loop's).
     :param clock: the clock (default: the event loop's).
     :param rng: the source of jitter (default: a new ``random.Random()``).
@@ -184,7 +184,7 @@ class Poller:
         clients: Mapping[str, Any] | None = None,
         meter_provider: Any = None,
         follow_retries: bool = True,
-        failure_reasons: bool = True,
+        failure_reasons: bool = False,
     ) -> None:
         self.wait_options = WaitOptions(
             timeout=timeout,
@@ -859,6 +859,13 @@ class Poller:
 
     async def _check_retries(self, lane: Lane, tracker: Tracker) -> None:
         """Read how many retries the parent allows (once per parent), then decide."""
+        allowance = await self._allowance_for(lane, tracker)
+        decision = tracker.after_retry_check(allowance, self.clock.now())
+        if not isinstance(decision, Outcome):
+            lane.push(tracker, decision)
+
+    async def _allowance_for(self, lane: Lane, tracker: Tracker) -> Mapping[str, int]:
+        """The retries *tracker*'s parent allows per retried state, read once per parent."""
         spec = tracker.execution.machine.retries
         assert spec is not None
         parent = tracker.execution.params.get(spec.parent)
@@ -878,9 +885,7 @@ class Poller:
                 finally:
                     del self._allowance_reads[key]
                     done.set()
-        decision = tracker.after_retry_check(allowance, self.clock.now())
-        if not isinstance(decision, Outcome):
-            lane.push(tracker, decision)
+        return allowance
 
     async def _read_allowance(self, lane: Lane, tracker: Tracker, parent: Any) -> Mapping[str, int]:
         """The parent's retries per retried state; none if it cannot be read."""
@@ -973,6 +978,7 @@ class Poller:
             done=partial(self._group_done, key),
             failure_reasons=self.options.failure_reasons,
             allowance=partial(self._allowances.get, (id(client), parent)),
+            read_allowance=partial(self._allowance_for, lane),
         )
         for member in forming:
             if member.outcome is None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import anyio
@@ -81,6 +81,9 @@ class Group:
     :param failure_reasons: describe each member seen failing, for its reason.
     :param allowance: the retries the parent allows after each retried state,
         once the poller has read them (``None`` before).
+    :param read_allowance: reads them (once per parent, shared with the
+        Describe path), on behalf of a member; awaited when a sweep sees a
+        retried state before they are known, so its members need no Describe.
     """
 
     def __init__(
@@ -99,8 +102,9 @@ class Group:
         straggler_limit: int,
         describe: Callable[[Tracker], None],
         done: Callable[[Group], None],
-        failure_reasons: bool = True,
+        failure_reasons: bool = False,
         allowance: Callable[[], Mapping[str, int] | None] = lambda: None,
+        read_allowance: Callable[[Tracker], Awaitable[object]] | None = None,
     ) -> None:
         assert machine.batch is not None
         self.machine = machine
@@ -132,6 +136,7 @@ class Group:
         self._done = done
         self._failure_reasons = failure_reasons
         self._allowance = allowance
+        self._read_allowance = read_allowance
         #: Members per batch, so each call is counted once toward every batch it serves.
         self._owners: Counter[CallStats] = Counter()
         ordered = sorted(
@@ -225,6 +230,18 @@ class Group:
             self._describe(key)
             return
         tracker.on_summary(state, item, now)
+
+    async def _know_allowance(self, states: Iterable[Any]) -> None:
+        """Read the parent's retries first if one of *states* may be retried."""
+        spec = self.machine.retries
+        if spec is None or self._read_allowance is None or self._allowance() is not None:
+            return
+        if not any(state in spec.states for state in states):
+            return
+        for tracker in self.members.values():
+            if tracker.outcome is None and tracker.watch.settings.follow_retries:
+                await self._read_allowance(tracker)
+                return
 
     def _may_retry(self, tracker: Tracker, state: str | None, item: Any) -> bool:
         """Whether a new attempt may follow this ending: the Describe path judges it."""
@@ -363,6 +380,7 @@ class Group:
             if t.outcome is None and t.seen and k not in still_running and k not in listed
         ]
         if len(ended) <= after[largest] - previous.get(largest, 0):
+            await self._know_allowance((largest,))
             now = self._clock.now()
             for key in ended:
                 self._apply(key, largest, None, now)
@@ -435,10 +453,11 @@ class Group:
         machine = self.machine
         while True:
             response = await self._call(self._lister, params)
-            now = self._clock.now()
             # A page with a token and no list member is an empty page, not a broken one.
-            items = spec.items.search(response)
-            for item in items or ():
+            items = spec.items.search(response) or ()
+            await self._know_allowance(spec.item_status.search(item) for item in items)
+            now = self._clock.now()
+            for item in items:
                 key = machine.summary_identity(item, self.parent)
                 seen.add(key)
                 tracker = members.get(key)

@@ -545,8 +545,15 @@ class Tracker:
             reason = machine.reason_of(self.response)
         if reason is None and kind in (OutcomeKind.FAILED, OutcomeKind.CANCELLED):
             # Say so rather than nothing: the model has no field for why.
-            where = "its list summary" if self.listed else f"{machine.operation}"
-            reason = f"ended {self.state}; {where} gives no reason"
+            if not self.listed:
+                reason = f"ended {self.state}; {machine.operation} gives no reason"
+            elif machine.reason is not None:
+                reason = (
+                    f"ended {self.state}; its list summary gives no reason "
+                    f"(failure_reasons=True reads it with {machine.operation})"
+                )
+            else:
+                reason = f"ended {self.state}; its list summary gives no reason"
         outcome = Outcome(
             execution=self.execution,
             kind=kind,

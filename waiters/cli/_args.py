@@ -342,6 +342,12 @@ def _add_polling(parser: argparse.ArgumentParser) -> None:
         help="calls in flight at once per service (default: 10)",
     )
     group.add_argument(
+        "--failure-reasons",
+        action="store_true",
+        help="describe each execution a list sweep sees fail, for its reason "
+        "(one call more per failure; by default it ends from the list)",
+    )
+    group.add_argument(
         "--fail-fast",
         type=fail_fast,
         metavar="N|P%",

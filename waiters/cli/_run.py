@@ -161,6 +161,8 @@ async def wait_and_report(
         sweep_interval=polling.sweep_interval,
         batch_min=polling.batch_min,
         straggler_limit=polling.straggler_limit,
+        failure_reasons=polling.failure_reasons,
+        follow_retries=wait.follow_retries,
         budgets=options.budgets,
         clients=clients,
     ) as poller:
