@@ -287,12 +287,15 @@ def _target_memory(core: Mapping[str, Any]) -> dict[str, Any]:
     return _target(name, claim, measured, ratio <= 0.1)
 
 
-def _target_batch(scenario: str | None, runs: Mapping[str, Any]) -> dict[str, Any]:
+def _target_batch(
+    scenario: str | None, runs: Mapping[str, Any], *, lagging: bool = False
+) -> dict[str, Any]:
     claim = (
-        "10,000-execution IoT job under 10 calls/s per operation: every outcome seen, "
-        "p99 <= 10 s, <= 0.05 calls per execution (batch mode)"
+        "10,000-execution IoT job under 10 calls/s per operation"
+        + (", DescribeJob counts lagging 30 s" if lagging else "")
+        + ": every outcome seen, p99 <= 10 s, <= 0.05 calls per execution (batch mode)"
     )
-    name = "(d) batch mode, N=10,000"
+    name = "(d) batch mode, N=10,000" + (", lagging counts" if lagging else "")
     batch = runs.get("waiters-poller-batch")
     if scenario is None or batch is None or batch.get("error"):
         return _target(name, claim, "not measured in this run", None)
@@ -315,7 +318,7 @@ def _target_batch(scenario: str | None, runs: Mapping[str, Any]) -> dict[str, An
 
 
 def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The four claims, each with what was measured and PASS, FAIL or n/a."""
+    """The claims, each with what was measured and PASS, FAIL or n/a."""
     scenarios = results["scenarios"]
 
     def find(role: str) -> tuple[str | None, Mapping[str, Any]]:
@@ -326,12 +329,14 @@ def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     rate_name, rate_runs = find("rate-limited")
     batch_name, batch_runs = find("batch")
+    lagging_name, lagging_runs = find("lagging")
     core = results.get("core", {})
     return [
         *_target_rate_limited(rate_name, rate_runs),
         _target_cpu(core, results.get("calibration")),
         _target_memory(core),
         _target_batch(batch_name, batch_runs),
+        _target_batch(lagging_name, lagging_runs, lagging=True),
     ]
 
 
