@@ -295,7 +295,7 @@ def _target_batch(
         + (", DescribeJob counts lagging 30 s" if lagging else "")
         + ": every outcome seen, p99 <= 10 s, <= 0.05 calls per execution (batch mode)"
     )
-    name = "(d) batch mode, N=10,000" + (", lagging counts" if lagging else "")
+    name = "(e) batch mode, N=10,000, lagging counts" if lagging else "(d) batch mode, N=10,000"
     batch = runs.get("waiters-poller-batch")
     if scenario is None or batch is None or batch.get("error"):
         return _target(name, claim, "not measured in this run", None)

@@ -51,6 +51,7 @@ def test_quick_mode_runs_and_writes_results(tmp_path: Path) -> None:
         "(b)",
         "(c)",
         "(d)",
+        "(e)",
     ]
     assert all(t["verdict"] in ("PASS", "FAIL", "n/a") for t in results["targets"])
 
