@@ -287,6 +287,73 @@ def test_follow_retries_false_stops_at_the_first_terminal_state() -> None:
     assert job_calls == []
 
 
+def test_follow_retries_false_reads_the_watched_attempt_when_a_newer_one_shows_first() -> None:
+    """Execution 1 IN_PROGRESS, then (its FAILED never seen) execution 2 QUEUED: a wait
+    that stops at the first ending asks for executionNumber 1 and ends in its FAILED,
+    not in execution 2's ending."""
+    outcome, client, _ = _retrying(
+        [_answer("IN_PROGRESS", 1, 2), _answer("QUEUED", 2, 1), _answer("FAILED", 1, 3)],
+        [{"failureType": "ALL", "numberOfRetries": 2}],
+        follow_retries=False,
+    )
+    assert outcome.kind is OutcomeKind.FAILED and outcome.state == "FAILED"
+    assert [c.get("executionNumber") for c in client.calls] == [None, None, 1]
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    running=st.tuples(st.floats(5, 120), st.floats(0, 120)),
+    delay=st.floats(0, 30),
+    max_delay=st.sampled_from([5.0, 30.0, 90.0]),
+    batch=st.booleans(),
+)
+def test_follow_retries_false_ends_in_the_first_attempts_ending(
+    seed: int, running: tuple[float, float], delay: float, max_delay: float, batch: bool
+) -> None:
+    """Whatever the timing of a job's retries against the polls (the watched attempt's
+    ending seen, or only a newer attempt), in Describe and batch modes: with
+    follow_retries=False every outcome is attempt 1's ending, as the simulator's
+    ground truth has it."""
+    from waiters.simulator import Fleet, Lifecycle, Retries
+
+    async def main() -> tuple[Any, Fleet, list[dict[str, str]]]:
+        import anyio
+
+        fleet = Fleet(clock=anyio.current_time, seed=seed)
+        low, width = running
+        lifecycle = Lifecycle(
+            pending=(0, 10),
+            running=(low, low + width),
+            mix={"SUCCEEDED": 0.3, "FAILED": 0.4, "TIMED_OUT": 0.3},
+        )
+        ids = fleet.add_iot_job(
+            "pinned",
+            things=25,
+            lifecycle=lifecycle,
+            retries=Retries({"FAILED": 2, "TIMED_OUT": 2}, delay=(0, delay), lifecycle=lifecycle),
+        )
+        async with fleet.async_client("iot") as iot:
+            executions = [Execution(JOB, i, iot) for i in ids]
+            async with Poller(
+                budgets=FREE,
+                timeout=None,
+                batch=batch,
+                batch_min=10,
+                follow_retries=False,
+                backoff=Backoff(1, max_delay),
+            ) as poller:
+                result = await poller.wait_all(executions)
+        return result, fleet, ids
+
+    result, fleet, _ = run_virtual(main)
+    assert len(result.outcomes) == 25
+    for outcome in result.outcomes:
+        attempts = fleet.attempts("iot-job-execution", **outcome.execution.params)
+        first = [state for state, _ in attempts[0][1] if state is not None][-1]
+        assert outcome.state == first, (outcome, attempts)
+
+
 def test_a_failure_with_no_retries_left_is_the_end() -> None:
     """Execution 3 fails; two retries were allowed and both are used."""
     outcome, client, job_calls = _retrying(

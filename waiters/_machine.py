@@ -283,6 +283,10 @@ class RetrySpec:
     :param every: the failure type that matches every failure (``ALL``).
     :param states: the terminal states that may be retried, with the failure
         type each is.
+    :param attempt: the optional parameter that asks for one attempt
+        (``executionNumber``): a wait that does not follow retries asks for
+        the attempt it was watching once a newer one appears, to read how it
+        ended.
     """
 
     operation: str
@@ -293,6 +297,7 @@ class RetrySpec:
     count: Path
     every: str | None
     states: Mapping[str, str]
+    attempt: str | None = None
 
     def allowed(self, response: Mapping[str, Any], state: str) -> int:
         """How many retries the parent's *response* allows after *state* (0: none)."""
@@ -860,7 +865,7 @@ def compile_definition(
         source=source,
         ending=ending,
         sole_endings=_sole_endings(states, transitions),
-        retries=_retries(check, data.get("retries"), model, states, identity_names),
+        retries=_retries(check, data.get("retries"), model, states, identity_names, optional_names),
     )
 
 
@@ -909,7 +914,16 @@ def _sole_endings(
     return endings
 
 
-_RETRY_KEYS = {"operation", "parent", "criteria", "failure_type", "count", "every", "states"}
+_RETRY_KEYS = {
+    "operation",
+    "parent",
+    "criteria",
+    "failure_type",
+    "count",
+    "every",
+    "states",
+    "attempt",
+}
 
 
 def _section(check: _Checker, raw: Any, name: str, keys: set[str]) -> Mapping[str, Any] | None:
@@ -933,7 +947,12 @@ def _operation_of(check: _Checker, raw: Mapping[str, Any], name: str, model: Any
 
 
 def _retries(
-    check: _Checker, raw: Any, model: Any, states: Mapping[str, StateKind], identity: Sequence[str]
+    check: _Checker,
+    raw: Any,
+    model: Any,
+    states: Mapping[str, StateKind],
+    identity: Sequence[str],
+    optional: Sequence[str],
 ) -> RetrySpec | None:
     raw = _section(check, raw, "retries", _RETRY_KEYS)
     if raw is None:
@@ -953,6 +972,9 @@ def _retries(
     every = raw.get("every")
     if every is not None and not isinstance(every, str):
         raise check.fail("retries.every", "a failure type name", every)
+    attempt = raw.get("attempt")
+    if attempt is not None and attempt not in optional:
+        raise check.fail("retries.attempt", f"an optional parameter ({list(optional)})", attempt)
     return RetrySpec(
         operation=operation,
         method=method_name(operation),
@@ -962,6 +984,7 @@ def _retries(
         count=check.path(raw.get("count"), "retries.count"),
         every=every,
         states=dict(retried),
+        attempt=attempt,
     )
 
 

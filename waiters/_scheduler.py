@@ -215,9 +215,12 @@ class Lane:
                 task_group.start_soon(self._work, self._hire(), task_group)
             # In-flight calls are bounded per client (sweeps share the bound), so
             # the slot is taken for the call only, never while waiting to lead.
+            params = tracker.execution.call_params()
+            if tracker.pinned is not None:
+                params.update(tracker.pinned)
             async with limiter:
                 worker.started = clock.now()
-                answer = await endpoint.call(tracker.execution.call_params(), limit=None)
+                answer = await endpoint.call(params, limit=None)
                 worker.started = None
             worker.tracker = None
             if tracker.outcome is None:

@@ -230,6 +230,10 @@ class Group:
             self._describe(key)
             return
         tracker.on_summary(state, item, now)
+        if tracker.pinned is not None and tracker.outcome is None:
+            # A newer attempt is listed and this wait stops at the one it watched:
+            # only that attempt's own Describe says how it ended.
+            self._describe(key)
 
     async def _know_allowance(self, states: Iterable[Any]) -> None:
         """Read the parent's retries first if one of *states* may be retried."""

@@ -107,6 +107,7 @@ class Tracker:
         "listed",
         "not_found",
         "outcome",
+        "pinned",
         "response",
         "retry_allowance",
         "retry_check",
@@ -152,6 +153,9 @@ class Tracker:
         self.retry_check = False
         #: Until when a retry announced by the allowance may still appear.
         self.retry_until: float | None = None
+        #: Parameters that hold its calls to one attempt: set when a wait that does
+        #: not follow retries sees a newer attempt, so it reads how its own ended.
+        self.pinned: dict[str, Any] | None = None
         self.not_found: Failure | None = None
         self.outcome: Outcome | None = None
         #: Observed through list sweeps rather than its own Describe calls.
@@ -253,6 +257,8 @@ class Tracker:
         if attempt is not None:
             if self.attempt is not None and attempt < self.attempt:
                 return False
+            if self.attempt is not None and attempt > self.attempt and self.pin():
+                return False
             if self.attempt is not None and attempt > self.attempt:
                 self.attempt = attempt
                 self.version = version
@@ -264,6 +270,22 @@ class Tracker:
             if self.version is not None and version < self.version:
                 return False
             self.version = version
+        return True
+
+    def pin(self) -> bool:
+        """Hold the calls to the attempt watched so far, if retries are not followed.
+
+        A newer attempt means the watched one ended in a retried state; its own
+        Describe (with the definition's ``retries.attempt`` parameter) says which.
+        False when retries are followed or the definition cannot ask for one.
+        """
+        spec = self.execution.machine.retries
+        if self.watch.settings.follow_retries or spec is None or spec.attempt is None:
+            return False
+        if self.pinned is None:
+            assert self.attempt is not None
+            self.pinned = {spec.attempt: int(self.attempt)}
+            self.step = 0  # its ending is there to read now
         return True
 
     def retry_follows(self, now: float) -> bool:
