@@ -123,6 +123,9 @@ class Group:
         #: Every member is observed at least this often (seconds): the
         #: largest backoff delay plus one interval, whatever the counts say.
         self._bound = math.inf
+        #: How long the last listing of every running status took: the next one
+        #: must start that much before the bound for its last page to be in time.
+        self._full_took = 0.0
         self._lister = lister
         self._counter = counter
         self._limiter = limiter
@@ -273,6 +276,7 @@ class Group:
         started = self._clock.now()
         counts = await self._counts() if self._counter is not None else None
         await self._list_status(None)
+        self._full_took = self._clock.now() - started
         self.last_counts = counts
         self._last_full = started
         if counts is not None:
@@ -337,8 +341,9 @@ class Group:
             self._distrust(f"{fell[0]} fell from {previous[fell[0]]} to {counts[fell[0]]}")
             await self._sweep_listing(None)
             return
-        if started - self._last_full >= self._bound:
-            # Whatever the counts say, nobody goes unobserved longer than the bound.
+        if started - self._last_full + self._interval + self._full_took >= self._bound:
+            # Whatever the counts say, nobody goes unobserved longer than the bound:
+            # the next sweep (an interval away) would finish its listing too late.
             self.last_counts = counts
             await self._sweep_listing(counts)
             return
@@ -404,6 +409,7 @@ class Group:
         still_running: set[tuple[Any, ...]] = set()
         for status in self._nonterminal:
             still_running |= await self._list_status(status)
+        self._full_took = self._clock.now() - started
         ended = [
             k
             for k, t in self.members.items()
