@@ -164,10 +164,12 @@ def run_demo(args: argparse.Namespace, report: Report) -> int:
 
     fleet = _fleet(args)
     registry = default_registry()
-    # Simulated minutes pass in real seconds: poll and sweep on that scale too.
+    # Simulated minutes pass in real seconds: poll and sweep on that scale too. The
+    # summary shows why each failure failed, as --failure-reasons does (the
+    # simulator does not throttle, so the Describe each costs is cheap here).
     options = RunOptions(
         wait=WaitOptions(timeout=600.0, backoff=Backoff(min_delay=0.5, max_delay=4.0)),
-        poller=PollerOptions(sweep_interval=1.0),
+        poller=PollerOptions(sweep_interval=1.0, failure_reasons=True),
     )
 
     async def body(interrupts: Interrupts) -> int:
