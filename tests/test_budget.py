@@ -308,7 +308,7 @@ async def _against_token_bucket(
                     budget.on_success(clock.now())
                 else:
                     throttled += 1
-                    budget.on_throttle(clock.now())
+                    budget.on_throttle(clock.now(), sent=now)
                 if clock.now() >= end:
                     return
             if every:
@@ -320,24 +320,25 @@ async def _against_token_bucket(
     return served, throttled
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
-    limit=st.sampled_from([1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 40.0]),
-    burst_factor=st.sampled_from([0.1, 1.0, 2.0]),
+    limit=st.sampled_from([0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 40.0]),
+    burst_factor=st.sampled_from([0.1, 1.0, 2.0, 10.0]),
     callers=st.integers(1, 4),
-    demand=st.sampled_from([(10**9, 0.0), (40, 8.0), (10, 3.0), (100, 10.0)]),
+    demand=st.sampled_from([(10**9, 0.0), (40, 8.0), (10, 3.0), (100, 10.0), (300, 32.0)]),
 )
 def test_against_a_token_bucket_few_calls_are_throttled_and_the_quota_is_used(
     limit: float, burst_factor: float, callers: int, demand: tuple[int, float]
 ) -> None:
-    """Whatever the service's quota (rate and burst) and however the callers use the
-    budget (without pause, or in sweeps of pages every few seconds), over two minutes
-    at most 10% of calls are throttled, beyond 20 while the default start of 5 calls/s
+    """Whatever the service's quota (0.25-40 calls/s, bursts up to ten seconds' worth)
+    and however the callers use the budget (without pause, or in sweeps of pages every
+    few seconds), over two minutes (longer for quotas under half a call per second) at
+    most 10% of calls are throttled, beyond 20 while the default start of 5 calls/s
     comes down to a lower quota, and at least 70% of what the quota or the callers
     allowed is served. A sawtooth that probes far past the quota (a rate that grows
     while idle, cuts from a pace the burst allowance hid) fails both."""
     pages, every = demand
-    seconds = 120.0
+    seconds = max(120.0, 60.0 / limit)  # at least a minute of calls at the quota
     burst = max(1.0, limit * burst_factor)
     served, throttled = MockClock().run(
         _against_token_bucket, limit, burst, callers, pages, every, seconds

@@ -163,6 +163,7 @@ class Endpoint:
             reports :meth:`no_answer`).
         """
         answer: Answer | None = None
+        sent = self.clock.now()
         try:
             if limit is None:
                 answer = self._answer(await self._call(params))
@@ -172,7 +173,7 @@ class Endpoint:
                 if answer is None:
                     answer = self._no_answer
         except Exception as exc:  # noqa: BLE001 - every failure is classified or returned
-            answer = self._failed(exc)
+            answer = self._failed(exc, sent)
         if self._observe is not None:
             self._observe(answer)
         return answer
@@ -213,10 +214,10 @@ class Endpoint:
         self.budget.on_success(self.clock.now())
         return Answer(response)
 
-    def _failed(self, exc: Exception) -> Answer:
+    def _failed(self, exc: Exception, sent: float) -> Answer:
         failure = classify(exc, self.machine)
         if failure is not None and failure.kind is FailureKind.THROTTLED:
-            self.budget.on_throttle(self.clock.now())
+            self.budget.on_throttle(self.clock.now(), sent)
         return Answer(None, failure, exc)
 
     def __repr__(self) -> str:

@@ -69,9 +69,10 @@ class BudgetConfig:
     constant 0.4) do. The curve's time is the time since the cut during
     which callers queued for slots (RFC 7661: a rate the callers leave unused
     shows nothing about the service, so it does not grow while idle or
-    between sweeps); above the rate the service last served it runs at most
-    0.1 s per slot, so a budget probes a low quota as many calls apart as a
-    quota of 10 calls/s.
+    between sweeps); a slot below the rate the service last served adds its
+    whole interval, but climbs no further than that rate; above it, a slot
+    adds at most 0.1 s, so a budget probes a low quota as many calls apart
+    as a quota of 10 calls/s.
 
     :param initial_rate: calls per second a new budget starts at, between
         *min_rate* and *max_rate* (default 5; brought down to *max_rate* when
@@ -88,8 +89,10 @@ class BudgetConfig:
         from 10 calls/s, proportionally at other rates so the curve keeps its
         shape at any scale; greater than 0 (default 0.4: CUBIC's C).
     :param cooldown: seconds after a cut during which further throttles
-        belong to the same episode and cut nothing more, finite and at least
-        0 (default 1 s).
+        belong to the same episode and cut nothing more, for a throttle whose
+        call's send time is unknown; finite and at least 0 (default 1 s). A
+        throttled call sent before the cut belongs to its episode; one sent
+        after it, paced at the cut rate, starts a new one.
     :raises TypeError: a field that is not a number (or is a bool or NaN),
         naming it.
     :raises ValueError: a rate or *growth* that is not positive, rates out of
@@ -295,16 +298,35 @@ class RateBudget:
         config = self.config
         t = self._busy - self._k
         w_max = self._w_max
-        target = config.growth * (w_max / _REFERENCE) * t * t * t + w_max
+        scale = config.growth * (w_max / _REFERENCE)
+        target = scale * t * t * t + w_max
+        served = self._served
+        if served is not None and self.rate < served < target:
+            # A slot below the served rate adds its whole interval to the curve's
+            # time (a slow budget climbs back quickly); that carries it up to the
+            # served rate, not past it: beyond, it probes per slot.
+            target = served
+            self._busy = self._k + math.cbrt((served - w_max) / scale)
         if target > self.rate:
             self.rate = target if target < config.max_rate else config.max_rate
             self._interval = _SPACING / self.rate
 
-    def on_throttle(self, now: float) -> None:
+    def on_throttle(self, now: float, sent: float | None = None) -> None:
+        """The service throttled a call: cut the rate, once per episode.
+
+        :param now: the clock time of the answer, in seconds.
+        :param sent: when the call was sent, if known. A call sent before the
+            last cut was paced at the old rate: its throttle belongs to that
+            episode. One sent after it was paced at the new rate and still
+            throttled, so the cut was not enough: a new episode. Without it,
+            throttles within ``cooldown`` of the cut belong to its episode.
+        """
         self._last = max(self._last, now)
         self.throttles += 1
         config = self.config
-        if now - self._t_cut < config.cooldown and self.cuts:
+        if self.cuts and (
+            sent <= self._t_cut if sent is not None else now - self._t_cut < config.cooldown
+        ):
             return
         self.cuts += 1
         # The rate the service was serving when it throttled, as botocore's
