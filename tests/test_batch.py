@@ -232,3 +232,38 @@ def test_failures_first_seen_in_a_sweep_cost_one_read_of_the_retries_not_a_descr
     # few stragglers (straggler_limit, 5) do. Reading each failure cost 26 here.
     assert served["iot:DescribeJobExecution"] <= 5, served
     assert served["iot:DescribeJob"] <= 10  # the counts, and the retries read once
+
+
+def test_a_retried_execution_goes_back_to_the_sweeps() -> None:
+    """A job retries its FAILED executions: each is described until its new attempt shows,
+    then swept again with the rest (the list names the newest attempt of each thing),
+    rather than described every backoff delay for the new attempt's whole life."""
+    from waiters.simulator import Retries
+
+    async def main() -> tuple[Any, Counter[str], Fleet, list[dict[str, str]]]:
+        fleet = _fleet(seed=46)
+        ids = fleet.add_iot_job(
+            "retried",
+            things=60,
+            lifecycle=Lifecycle(running=(30, 60), mix={"SUCCEEDED": 0.5, "FAILED": 0.5}),
+            retries=Retries(
+                {"FAILED": 1},
+                delay=(1, 3),
+                lifecycle=Lifecycle(running=(300, 400), mix={"SUCCEEDED": 1.0}),
+            ),
+        )
+        async with Poller(budgets=BudgetRegistry(), batch_min=10, timeout=None) as poller:
+            result = await poller.wait_all(_executions(fleet, "iot-job-execution", ids))
+        served = Counter({k: v["served"] for k, v in fleet.stats().items()})
+        return result, served, fleet, ids
+
+    result, served, fleet, ids = run_virtual(main)
+    retried = [i for i in ids if len(fleet.attempts("iot-job-execution", **i)) > 1]
+    assert len(retried) >= 15
+    for outcome in result.outcomes:
+        attempts = fleet.attempts("iot-job-execution", **outcome.execution.params)
+        assert outcome.state == attempts[-1][1][-1][0]
+        assert outcome.response is not None
+    # About two Describes each (the failure, then the new attempt's first state), and
+    # the last few stragglers: not one every backoff delay for 300-400 s (280 here).
+    assert served["iot:DescribeJobExecution"] <= 3 * len(retried) + 5, served

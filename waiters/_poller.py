@@ -803,6 +803,7 @@ class Poller:
         tracker.watch.stats.record(answer)
         self.stats.record(answer)
         first_sighting = not tracker.seen
+        attempt = tracker.attempt
         decision = tracker.on_answer(answer, self.clock.now())
         if isinstance(decision, Outcome):
             failure = answer.failure
@@ -819,6 +820,13 @@ class Poller:
         if tracker.retry_check:
             # It failed; whether a retry follows is its parent's to say.
             self._running().start_soon(self._check_retries, lane, tracker)
+            return
+        if (
+            attempt is not None
+            and tracker.attempt is not None
+            and tracker.attempt > attempt
+            and self._rejoin(lane, tracker)
+        ):
             return
         if not tracker.listed:
             lane.push(tracker, decision)
@@ -984,6 +992,23 @@ class Poller:
             if member.outcome is None:
                 group.add(member)
         task_group.start_soon(group.run)
+
+    def _rejoin(self, lane: Lane, tracker: Tracker) -> bool:
+        """Hand a retried execution's new attempt back to its parent's sweeps, if they run.
+
+        The list names the newest attempt of each execution (IoT's
+        ListJobExecutionsForJob), so the sweeps follow it as they did the first.
+        """
+        machine = tracker.execution.machine
+        spec = machine.batch
+        if spec is None or not self.options.batch:
+            return False
+        parent = tracker.execution.params.get(spec.parent)
+        group = self._groups.get((id(lane.endpoint.client), machine.name, parent))
+        if group is None:
+            return False
+        group.add(tracker)
+        return True
 
     def _describe_again(self, lane: Lane, tracker: Tracker) -> None:
         lane.push(tracker, self.clock.now())
