@@ -11,6 +11,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, ParamValidationError
 from botocore.model import ServiceModel
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from waiters.simulator import FakeClient, Faults, Fleet, Latency, Reply, Simulator
 from waiters.simulator._protocol import Backend, OperationSpec
@@ -207,3 +209,20 @@ def test_clients_need_only_a_backend() -> None:
     assert response["ResponseMetadata"]["RequestId"] == "request-1"
     assert client.meta.region_name == "eu-north-1"
     assert backend.seen == [("iot:DescribeJob", {"jobId": "job-9"}, None)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(now=st.floats(0, 2e9, allow_nan=False), offsets=st.booleans())
+def test_an_execution_exists_from_the_instant_it_is_added(now: float, offsets: bool) -> None:
+    """Added at clock time t, an execution answers a describe at that same t, whatever
+    the fraction of a millisecond t falls on (times are kept to the millisecond, rounded
+    down: rounding up made a describe right after the add, the reported flake, miss it)."""
+    fleet = Fleet(clock=lambda: now, seed=1)
+    if offsets:
+        (ids,) = fleet.add(
+            "iot-job-execution", 1, parent="job-1", schedule=[("QUEUED", 0.0), ("SUCCEEDED", 5)]
+        )
+    else:
+        (ids,) = fleet.add_iot_job("job-1", 1)
+    answer = fleet.client("iot").describe_job_execution(**ids)
+    assert answer["execution"]["status"] == "QUEUED"

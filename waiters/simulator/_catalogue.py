@@ -23,6 +23,12 @@ from typing import Final
 
 from ._checks import check_number, check_range
 
+
+def to_millisecond(seconds: float) -> float:
+    """*seconds* to the millisecond, rounded down (never later than it was)."""
+    return math.floor(seconds * 1000.0) / 1000.0
+
+
 __all__ = [
     "DEFAULT_LIFECYCLES",
     "EXECUTION_TYPES",
@@ -34,6 +40,7 @@ __all__ = [
     "SchedulePlan",
     "check_schedule",
     "lookup_type",
+    "to_millisecond",
 ]
 
 #: Schedule marker: from this offset on the execution no longer exists
@@ -454,10 +461,14 @@ class SchedulePlan:
         )
 
     def draw(self, rng: random.Random, start: float) -> tuple[list[str | None], list[float]]:
-        """One execution's states and the service times it enters them, from *start*."""
+        """One execution's states and the service times it enters them, from *start*.
+
+        Times are kept to the millisecond, rounded down: an execution exists from
+        the moment it is added, never half a millisecond later.
+        """
         if self.offsets is not None:
             return [state for state, _ in self.offsets], [
-                round(start + offset, 3) for _, offset in self.offsets
+                to_millisecond(start + offset) for _, offset in self.offsets
             ]
         kind = self.execution_type
         lifecycle = self.lifecycle
@@ -468,9 +479,9 @@ class SchedulePlan:
         if lifecycle.timeout_s is not None and running > lifecycle.timeout_s:
             terminal = "TIMED_OUT"
             running = lifecycle.timeout_s
-        started = round(start + pending, 3)
-        ended = round(start + pending + running, 3)
-        start = round(start, 3)
+        started = to_millisecond(start + pending)
+        ended = to_millisecond(start + pending + running)
+        start = to_millisecond(start)
         if kind.failing is not None:
             if terminal == kind.success:
                 return [kind.pending, terminal], [start, ended]

@@ -21,7 +21,14 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from ._catalogue import EXECUTION_TYPES, ExecutionRecord, ExecutionType, Retries, SchedulePlan
+from ._catalogue import (
+    EXECUTION_TYPES,
+    ExecutionRecord,
+    ExecutionType,
+    Retries,
+    SchedulePlan,
+    to_millisecond,
+)
 from ._ids import mint_ids, mint_parent, transfer_server_seq, transfer_user_details
 from ._logs import LogEntry, log_group_name, server_of_log_group, workflow_log
 from ._protocol import OperationSpec, ServiceError
@@ -258,7 +265,7 @@ class Store:
             return []  # no empty groups: a job without executions has no status
         if group is None:
             group = self._groups[type_name][parent] = ExecutionGroup(
-                parent, round(start, 3), plan.timeout_s, plan.retries
+                parent, to_millisecond(start), plan.timeout_s, plan.retries
             )
         timeout = plan.timeout_s
         by_target = self._by_target if type_name == "iot-command-execution" else None
