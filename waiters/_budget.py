@@ -38,15 +38,18 @@ _DEFAULT_MIN = 0.2
 # their clock resolution early, never pack ceiling+1 calls into one second.
 _SPACING = 1.0 + 1e-6
 # The rate the service serves is measured over at least this many seconds and
-# answers; a gap of more than _SILENCE intervals (plus the window) restarts it.
+# answers; a gap of more than _SILENCE intervals (or a window) counts as that long.
 _WINDOW = 1.0
 _SAMPLES = 4
 _SILENCE = 2.0
 # The rate at which the curve's growth constant applies as given; at other rates
 # it scales with the rate, so a budget probes as gently at 1 call/s as at 10.
 _REFERENCE = 10.0
-# The most curve time one waited slot adds while probing: a slot at 10 calls/s.
-_STEP = 0.1
+# The most curve time one waited slot adds while probing: a slot at 4 calls/s.
+# Smaller probes a quota under a call per second more gently but climbs back from
+# a storm (where the service served little) more slowly; 0.25 keeps both within
+# what test_budget.py and test_reliability.py hold it to.
+_STEP = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +74,12 @@ class BudgetConfig:
     shows nothing about the service, so it does not grow while idle or
     between sweeps); a slot below the rate the service last served adds its
     whole interval, but climbs no further than that rate; above it, a slot
-    adds at most 0.1 s, so a budget probes a low quota as many calls apart
-    as a quota of 10 calls/s.
+    adds at most 0.25 s, so a budget probes a low quota as many calls apart
+    as a quota of 4 calls/s. The served rate is answers per second of the
+    time they took, a pause longer than two intervals (or a second) counting
+    as that long, so a budget used in short sweeps is measured too; a window
+    in which more calls were refused than served (a storm) leaves the rate
+    served before it standing.
 
     :param initial_rate: calls per second a new budget starts at, between
         *min_rate* and *max_rate* (default 5; brought down to *max_rate* when
@@ -189,6 +196,7 @@ class RateBudget:
         "_k",
         "_last",
         "_lock",
+        "_refused",
         "_served",
         "_t_cut",
         "_tat",
@@ -217,11 +225,13 @@ class RateBudget:
         self._busy = 0.0
         self._t_cut = now
         self._k = 0.0
-        #: Answers in the window that started at ``_window``, and the rate the
-        #: service served in the last whole window (None until one has closed).
+        #: Answers in the current window and the seconds it spans (gaps capped),
+        #: and the rate the service served in the last whole window (None until
+        #: one has closed).
         self._answered = 0
+        self._refused = 0
         self._answered_at = now
-        self._window = now
+        self._window = 0.0
         self._served: float | None = None
         #: The latest time this budget was told, so its times can move to another clock.
         self._last = now
@@ -232,7 +242,8 @@ class RateBudget:
 
     async def acquire(self, clock: Clock) -> None:
         """Wait for the next call slot, first come first served, and take it."""
-        if self.try_acquire(clock.now()):
+        entered = clock.now()
+        if self.try_acquire(entered):
             return
         async with self._lock:
             now = clock.now()
@@ -240,13 +251,17 @@ class RateBudget:
             while self._tat > now:
                 await clock.sleep_until(self._tat)
                 now = clock.now()
-            # This slot waited: the budget, not the callers, set the pace. Above
-            # the rate the service was last seen to serve, the curve's time runs
-            # at most _STEP per slot: a budget probing past a low quota does so
-            # as many calls apart as a fast one, while one recovering from a
-            # storm climbs back to what was served before at the curve's speed.
+            # This caller waited: for that long (an interval at most, as slots are
+            # an interval apart), the budget, not the callers, set the pace; calls
+            # that only collide now and then add little. Above the rate the service
+            # was last seen to serve, the curve's time runs at most _STEP per slot:
+            # a budget probing past a low quota does so as many calls apart as a
+            # fast one, while one recovering from a storm climbs back to what was
+            # served before at the curve's speed.
+            step = now - entered
+            if step > self._interval:
+                step = self._interval
             served = self._served
-            step = self._interval
             if step > _STEP and served is not None and self.rate >= served:
                 step = _STEP
             self._busy += step
@@ -278,17 +293,25 @@ class RateBudget:
         bursts (a sweep's pages every few seconds) starts each burst at the
         pace the last one reached rather than at a rate nothing has tried.
         """
-        if now - self._answered_at > _SILENCE * self._interval + _WINDOW:
-            # After a silence the window would measure the callers' pauses, not
-            # the service: it starts again.
-            self._window = now
-            self._answered = 0
-        elif self._answered >= _SAMPLES and now - self._window >= _WINDOW:
-            self._served = self._answered / (now - self._window)
-            self._window = now
-            self._answered = 0
+        # The served rate is answers per second of the time they took, where a gap
+        # longer than _SILENCE intervals (and a second) counts as that long: the
+        # callers' pauses (between sweeps, say) are theirs, not the service's, and
+        # a budget used in short bursts is measured all the same.
+        gap = now - self._answered_at
+        limit = _SILENCE * self._interval
+        if limit < _WINDOW:
+            limit = _WINDOW
+        self._window += gap if gap < limit else limit
         self._answered_at = now
         self._answered += 1
+        if self._answered >= _SAMPLES and self._window >= _WINDOW:
+            # A window in which the service refused more than it served is a
+            # storm, not its quota: the rate served before it stands, so the
+            # budget climbs back to it at the curve's speed once the storm ends.
+            if self._refused <= self._answered:
+                self._served = self._answered / self._window
+            self._window = 0.0
+            self._answered = self._refused = 0
         if now > self._last:
             self._last = now
         if self.rate < self.config.max_rate:
@@ -323,6 +346,7 @@ class RateBudget:
         """
         self._last = max(self._last, now)
         self.throttles += 1
+        self._refused += 1
         config = self.config
         if self.cuts and (
             sent <= self._t_cut if sent is not None else now - self._t_cut < config.cooldown
