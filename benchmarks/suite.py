@@ -60,7 +60,7 @@ class Scenario:
     delay: float  # the baselines' poll delay, s
     seed: int
     roles: tuple[str, ...] = ()  # which target this scenario serves
-    #: The batch Poller's sweep interval; None keeps the library default (7 s).
+    #: The batch Poller's sweep interval; None keeps the library default (6 s).
     sweep_interval: float | None = None
     #: Seconds the service's job counts lag behind its executions.
     counts_lag: float = 0.0

@@ -130,7 +130,7 @@ class Poller:
     :param concurrency: calls in flight at once per client (default 10).
     :param batch: observe executions that share a parent through list calls
         (default ``True``).
-    :param sweep_interval: seconds between list sweeps of one parent (default 7;
+    :param sweep_interval: seconds between list sweeps of one parent (default 6;
         see :class:`PollerOptions`).
     :param batch_min: executions of one parent from which they are swept (default 20).
     :param straggler_limit: this few left in a sweep go back to Describe (default 5).
@@ -171,7 +171,7 @@ class Poller:
         not_found_grace: float | timedelta = DEFAULT_NOT_FOUND_GRACE,
         concurrency: int = 10,
         batch: bool = True,
-        sweep_interval: float | timedelta = 7.0,
+        sweep_interval: float | timedelta = 6.0,
         batch_min: int = 20,
         straggler_limit: int = 5,
         call_timeout: float | timedelta = DEFAULT_CALL_TIMEOUT,
