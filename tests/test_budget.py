@@ -356,3 +356,17 @@ def test_a_sweep_every_eight_seconds_against_ten_per_second() -> None:
     served, throttled = MockClock().run(_against_token_bucket, 10.0, 10.0, 1, 40, 8.0, 120.0)
     assert throttled <= 0.1 * (served + throttled), (served, throttled)
     assert served >= 0.9 * 600
+
+
+def test_every_time_a_budget_keeps_moves_to_the_new_clock() -> None:
+    """Carried over to a loop whose clock reads 1e9 s less, the budget's times (next slot,
+    last cut, last answer) move with it: the served rate measured next is the pace the
+    answers come at, not a span read across two clocks."""
+    budget = _budget(10.0, now=1e9)
+    for n in range(8):
+        budget.on_success(1e9 + n * 0.1)
+    budget.rebase(5.0)
+    assert budget._tat <= 5.0 + 0.2 and budget._t_cut <= 5.0 and budget._answered_at <= 5.0
+    for n in range(1, 12):
+        budget.on_success(5.0 + n * 0.5)
+    assert budget._served == pytest.approx(2.0, rel=0.05)

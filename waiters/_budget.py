@@ -381,6 +381,7 @@ class RateBudget:
         shift = now - self._last
         self._tat += shift
         self._t_cut += shift
+        self._answered_at += shift
         self._last = now
         self._lock = anyio.Lock(fast_acquire=True)
 
