@@ -314,6 +314,13 @@ class RetrySpec:
                 allowed = max(allowed, count)
         return allowed
 
+    def left(self, allowance: Mapping[str, int], state: str, attempt: float | None) -> bool:
+        """Whether *attempt* (1 the first; ``None``, unknown, as the first), ended in
+        *state*, leaves a retry under *allowance* (retries per state, as read by
+        :meth:`allowed`)."""
+        used = int(attempt) - 1 if attempt is not None else 0
+        return used < allowance.get(state, 0)
+
 
 @dataclass(frozen=True, slots=True)
 class EndingSpec:

@@ -262,8 +262,8 @@ class Group:
             return True  # not read yet: the Describe path reads it
         attempt = self.spec.item_attempt.search(item) if self.spec.item_attempt and item else None
         if not isinstance(attempt, int) or isinstance(attempt, bool):
-            attempt = int(tracker.attempt) if tracker.attempt is not None else 1
-        return attempt - 1 < allowance.get(state, 0)
+            attempt = tracker.attempt
+        return spec.left(allowance, state, attempt)
 
     # --- sweeps --------------------------------------------------------------------------
 

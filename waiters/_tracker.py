@@ -307,8 +307,7 @@ class Tracker:
         if allowance is None:
             self.retry_check = True
             return True
-        used = int(self.attempt) - 1 if self.attempt is not None else 0
-        if used >= allowance.get(state, 0):
+        if not spec.left(allowance, state, self.attempt):
             return False
         if self.retry_until is None:
             self.retry_until = now + settings.not_found_grace
