@@ -161,26 +161,33 @@ def test_one_outcome_when_list_and_describe_both_see_the_end() -> None:
     assert {o.kind for o in result.outcomes} <= {OutcomeKind.SUCCEEDED, OutcomeKind.FAILED}
 
 
+def _rollout(
+    seed: int, things: int, lifecycle: Lifecycle, retries: Any = None, **options: Any
+) -> tuple[Any, Counter[str], Fleet, list[dict[str, str]]]:
+    """One IoT job of *things* waited on by a Poller (batch_min 10, *options*) on virtual
+    time: the result, the calls the service served per operation, the fleet, the ids."""
+
+    async def main() -> tuple[Any, Counter[str], Fleet, list[dict[str, str]]]:
+        fleet = _fleet(seed=seed)
+        ids = fleet.add_iot_job("job", things=things, lifecycle=lifecycle, retries=retries)
+        async with Poller(budgets=BudgetRegistry(), batch_min=10, **options) as poller:
+            result = await poller.wait_all(_executions(fleet, "iot-job-execution", ids))
+        served = Counter({k: v["served"] for k, v in fleet.stats().items()})
+        return result, served, fleet, ids
+
+    return run_virtual(main)
+
+
 def test_failures_seen_in_a_list_end_at_once_unless_reasons_are_asked_for() -> None:
     """By default an execution a sweep sees fail ends from the list, its reason saying
     the list gives none and how to read it, with no Describe of its own;
     failure_reasons=True reads each one's statusDetails with one Describe."""
 
     def run(reasons: bool | None) -> tuple[Any, Counter[str], Fleet]:
-        async def main() -> tuple[Any, Counter[str], Fleet]:
-            fleet = _fleet(seed=44)
-            ids = fleet.add_iot_job(
-                "reasons",
-                things=120,
-                lifecycle=Lifecycle(running=(20, 60), mix={"SUCCEEDED": 0.5, "FAILED": 0.5}),
-            )
-            asked: dict[str, Any] = {} if reasons is None else {"failure_reasons": reasons}
-            async with Poller(budgets=BudgetRegistry(), batch_min=10, **asked) as poller:
-                result = await poller.wait_all(_executions(fleet, "iot-job-execution", ids))
-            served = Counter({k: v["served"] for k, v in fleet.stats().items()})
-            return result, served, fleet
-
-        return run_virtual(main)
+        asked: dict[str, Any] = {} if reasons is None else {"failure_reasons": reasons}
+        lifecycle = Lifecycle(running=(20, 60), mix={"SUCCEEDED": 0.5, "FAILED": 0.5})
+        result, served, fleet, _ = _rollout(44, 120, lifecycle, **asked)
+        return result, served, fleet
 
     quick, quick_calls, fleet = run(None)
     _check_against_truth(fleet, quick.outcomes)
@@ -211,20 +218,8 @@ def test_failures_first_seen_in_a_sweep_cost_one_read_of_the_retries_not_a_descr
     job's retry configuration is known: the sweep reads it once (DescribeJob) and, as
     it retries no FAILED, ends each failure from the list with no Describe of its own.
     (A failure the job retries is followed by Describe to its next attempt.)"""
-
-    async def main() -> tuple[Any, Counter[str], Fleet]:
-        fleet = _fleet(seed=45)
-        ids = fleet.add_iot_job(
-            "many-fail",
-            things=60,
-            lifecycle=Lifecycle(running=(30, 30.5), mix={"SUCCEEDED": 0.5, "FAILED": 0.5}),
-            retries=retries,
-        )
-        async with Poller(budgets=BudgetRegistry(), batch_min=10, timeout=None) as poller:
-            result = await poller.wait_all(_executions(fleet, "iot-job-execution", ids))
-        return result, Counter({k: v["served"] for k, v in fleet.stats().items()}), fleet
-
-    result, served, fleet = run_virtual(main)
+    lifecycle = Lifecycle(running=(30, 30.5), mix={"SUCCEEDED": 0.5, "FAILED": 0.5})
+    result, served, fleet, _ = _rollout(45, 60, lifecycle, retries, timeout=None)
     _check_against_truth(fleet, result.outcomes)
     failed = sum(1 for o in result.outcomes if o.kind is OutcomeKind.FAILED)
     assert failed >= 10
@@ -240,24 +235,11 @@ def test_a_retried_execution_goes_back_to_the_sweeps() -> None:
     rather than described every backoff delay for the new attempt's whole life."""
     from waiters.simulator import Retries
 
-    async def main() -> tuple[Any, Counter[str], Fleet, list[dict[str, str]]]:
-        fleet = _fleet(seed=46)
-        ids = fleet.add_iot_job(
-            "retried",
-            things=60,
-            lifecycle=Lifecycle(running=(30, 60), mix={"SUCCEEDED": 0.5, "FAILED": 0.5}),
-            retries=Retries(
-                {"FAILED": 1},
-                delay=(1, 3),
-                lifecycle=Lifecycle(running=(300, 400), mix={"SUCCEEDED": 1.0}),
-            ),
-        )
-        async with Poller(budgets=BudgetRegistry(), batch_min=10, timeout=None) as poller:
-            result = await poller.wait_all(_executions(fleet, "iot-job-execution", ids))
-        served = Counter({k: v["served"] for k, v in fleet.stats().items()})
-        return result, served, fleet, ids
-
-    result, served, fleet, ids = run_virtual(main)
+    retries = Retries(
+        {"FAILED": 1}, delay=(1, 3), lifecycle=Lifecycle(running=(300, 400), mix={"SUCCEEDED": 1.0})
+    )
+    lifecycle = Lifecycle(running=(30, 60), mix={"SUCCEEDED": 0.5, "FAILED": 0.5})
+    result, served, fleet, ids = _rollout(46, 60, lifecycle, retries, timeout=None)
     retried = [i for i in ids if len(fleet.attempts("iot-job-execution", **i)) > 1]
     assert len(retried) >= 15
     for outcome in result.outcomes:
