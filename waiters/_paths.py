@@ -14,9 +14,16 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-__all__ = ["Path", "PathSyntaxError"]
+__all__ = ["MAX_DEPTH", "Path", "PathSyntaxError"]
 
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+#: How deeply a path may nest: members in a dotted path, or levels of a
+#: JMESPath expression's syntax tree. Response paths are a few levels deep
+#: (botocore's own waiters reach 8); JMESPath parses and evaluates by
+#: recursion, so without a bound a path could raise RecursionError at load,
+#: or in the middle of a wait.
+MAX_DEPTH = 32
 
 
 class PathSyntaxError(ValueError):
@@ -33,12 +40,18 @@ class Path:
         if _DOTTED.fullmatch(expression):
             self._keys: tuple[str, ...] | None = tuple(expression.split("."))
             self._expression: Any = None
+            if len(self._keys) > MAX_DEPTH:
+                raise PathSyntaxError(f"more than {MAX_DEPTH} members")
         else:
             self._keys = None
             try:
                 self._expression = jmespath.compile(expression)
             except JMESPathError as exc:
                 raise PathSyntaxError(str(exc)) from exc
+            except RecursionError:
+                raise PathSyntaxError(f"nested more than {MAX_DEPTH} deep") from None
+            if _depth(self._expression.parsed) > MAX_DEPTH:
+                raise PathSyntaxError(f"nested more than {MAX_DEPTH} deep")
 
     @property
     def keys(self) -> tuple[str, ...] | None:
@@ -58,3 +71,17 @@ class Path:
 
     def __repr__(self) -> str:
         return f"Path({self.expression!r})"
+
+
+def _depth(tree: Mapping[str, Any]) -> int:
+    """The depth of a JMESPath syntax tree, walked without recursion."""
+    deepest = 0
+    pending = [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        # A slice's children are its bounds (integers), not nodes.
+        pending.extend(
+            (child, depth + 1) for child in node.get("children", ()) if isinstance(child, Mapping)
+        )
+    return deepest
