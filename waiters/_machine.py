@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from jmespath.exceptions import JMESPathError
 
 from ._errors import DefinitionError
 from ._paths import Path, PathSyntaxError
+from ._schema import check_definition, definition_error
 
 __all__ = [
     "Acceptor",
@@ -576,26 +579,6 @@ class StateMachine:
 # --- loading and validation ---------------------------------------------------------------
 
 
-_TOP_KEYS = {
-    "name",
-    "description",
-    "service",
-    "operation",
-    "identity",
-    "optional",
-    "status",
-    "states",
-    "transitions",
-    "errors",
-    "acceptors",
-    "hints",
-    "sensitive",
-    "batch",
-    "ending",
-    "retries",
-    "waiter",
-    "api_version",
-}
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 
@@ -606,8 +589,9 @@ class _Checker:
         self.source = source
 
     def fail(self, key: str, expected: str, got: Any = ...) -> DefinitionError:
-        detail = "" if got is ... else f", got {got!r}"
-        return DefinitionError(f"{self.source}: {key}: expected {expected}{detail}")
+        if got is ...:
+            return definition_error(self.source, key, expected)
+        return definition_error(self.source, key, expected, got)
 
     def get(
         self,
@@ -665,16 +649,6 @@ def method_name(operation: str) -> str:
     return str(xform_name(operation))
 
 
-def _walk_enum(model: Any, operation_model: Any, keys: tuple[str, ...]) -> tuple[str, ...] | None:
-    shape = operation_model.output_shape
-    for key in keys:
-        if shape is None or shape.type_name != "structure" or key not in shape.members:
-            return None
-        shape = shape.members[key]
-    enum_values = getattr(shape, "enum", None)
-    return tuple(enum_values) if enum_values else None
-
-
 def _param_spec(name: str, shape: Any, required: bool) -> ParamSpec:
     pattern: re.Pattern[str] | None = None
     raw = shape.metadata.get("pattern")
@@ -715,11 +689,8 @@ def compile_definition(
     :raises DefinitionError: naming the source, the key, what was expected and the value.
     """
     check = _Checker(source)
-    if not isinstance(data, Mapping):
-        raise check.fail("(top level)", "a table of keys", data)
-    unknown = sorted(set(data) - _TOP_KEYS)
-    if unknown:
-        raise check.fail(unknown[0], f"one of {sorted(_TOP_KEYS)} (unknown key)")
+    # Every key's type and range first: what follows reads only declared types.
+    check_definition(data, source=source)
     name = check.get(data, "name", str, "", "a type name like 'iot-job-execution'")
     if not _NAME.fullmatch(name):
         raise check.fail("name", "lowercase letters, digits, '.', '_' or '-'", name)
@@ -768,28 +739,26 @@ def compile_definition(
         status = check.path(raw_status.get("path"), "status.path")
         if "reason" in raw_status:
             reason = check.path(raw_status["reason"], "status.reason")
-        extra = sorted(set(raw_status) - {"path", "reason"})
-        if extra:
-            raise check.fail(f"status.{extra[0]}", "only 'path' and 'reason' (unknown key)")
         if not states:
             raise check.fail("states", "at least one state when status.path is set")
-        enum_values = _walk_enum(model, op_model, status.keys) if status.keys else None
-        if status.keys and enum_values is None:
+        # Dotted or JMESPath alike: a path whose values the model cannot name
+        # would leave every state name unchecked, and a typo would never match.
+        enum_values = _enum_at(status, op_model.output_shape)
+        if enum_values is None:
             raise check.fail(
                 "status.path",
-                f"a path to an enum member of {operation}'s output",
+                f"a path to an enum member of {operation}'s output (one value)",
                 status.expression,
             )
-        if enum_values is not None:
-            for state in states:
-                if state not in enum_values:
-                    raise check.fail(
-                        f"states.{state}",
-                        f"a value of the service model's enum {list(enum_values)}",
-                    )
-            uncovered = [value for value in enum_values if value not in states]
-            if uncovered:
-                raise check.fail("states", f"a kind for every modeled state; missing {uncovered}")
+        for state in states:
+            if state not in enum_values:
+                raise check.fail(
+                    f"states.{state}",
+                    f"a value of the service model's enum {list(enum_values)}",
+                )
+        uncovered = [value for value in enum_values if value not in states]
+        if uncovered:
+            raise check.fail("states", f"a kind for every modeled state; missing {uncovered}")
 
     transitions: dict[str, frozenset[str]] = {}
     raw_transitions = data.get("transitions", {})
@@ -845,7 +814,8 @@ def compile_definition(
 
     hints = _hints(check, data.get("hints", {}))
     sensitive = tuple(
-        check.path(p, "sensitive") for p in check.strings(data.get("sensitive", []), "sensitive")
+        _sensitive(check, p, f"sensitive[{index}]")
+        for index, p in enumerate(check.strings(data.get("sensitive", []), "sensitive"))
     )
     batch = _batch(check, data.get("batch"), model, states, identity_names)
     ending = _ending(check, data.get("ending"), states, identity_names + optional_names)
@@ -921,27 +891,12 @@ def _sole_endings(
     return endings
 
 
-_RETRY_KEYS = {
-    "operation",
-    "parent",
-    "criteria",
-    "failure_type",
-    "count",
-    "every",
-    "states",
-    "attempt",
-}
-
-
-def _section(check: _Checker, raw: Any, name: str, keys: set[str]) -> Mapping[str, Any] | None:
-    """An optional table of a definition: None if absent; its keys must be among *keys*."""
+def _section(check: _Checker, raw: Any, name: str) -> Mapping[str, Any] | None:
+    """An optional table of a definition (its keys checked by the schema): None if absent."""
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
         raise check.fail(name, "a table", raw)
-    unknown = sorted(set(raw) - keys)
-    if unknown:
-        raise check.fail(f"{name}.{unknown[0]}", f"one of {sorted(keys)} (unknown key)")
     return raw
 
 
@@ -961,7 +916,7 @@ def _retries(
     identity: Sequence[str],
     optional: Sequence[str],
 ) -> RetrySpec | None:
-    raw = _section(check, raw, "retries", _RETRY_KEYS)
+    raw = _section(check, raw, "retries")
     if raw is None:
         return None
     operation = _operation_of(check, raw, "retries", model, "the parent's describe operation")
@@ -995,24 +950,13 @@ def _retries(
     )
 
 
-_ENDING_KEYS = {
-    "service",
-    "operation",
-    "log_group",
-    "log_group_from",
-    "filter_pattern",
-    "type_field",
-    "reason_field",
-    "types",
-    "grace",
-}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 
 
 def _ending(
     check: _Checker, raw: Any, states: Mapping[str, StateKind], params: Sequence[str]
 ) -> EndingSpec | None:
-    raw = _section(check, raw, "ending", _ENDING_KEYS)
+    raw = _section(check, raw, "ending")
     if raw is None:
         return None
     service = check.get(raw, "service", str, "ending.", "a botocore service name like 'logs'")
@@ -1082,15 +1026,12 @@ def _acceptor(
     argument = None
     if matcher in ("path", "pathAll", "pathAny"):
         argument = check.path(raw.get("argument"), f"{where}.argument")
-        enum_values = _acceptor_enum(argument, output_shape)
-        # A typo here (COMPLETE for COMPLETED) would never match: the wait could
-        # only time out. The same typo under [states] fails at load; so does this.
-        if enum_values is not None and isinstance(expected, str) and expected not in enum_values:
-            error = check.fail(
-                f"{where}.expected",
-                f"a value {argument.expression} can take ({', '.join(enum_values)})",
-                expected,
-            )
+        reachable = _unreachable(argument, output_shape, expected)
+        # A typo here (COMPLETE for COMPLETED, 0 for "0") would never match: the
+        # wait could only time out. The same typo under [states] fails at load;
+        # so does this.
+        if reachable is not None:
+            error = check.fail(f"{where}.expected", reachable, expected)
             if strict:
                 raise error
             import structlog
@@ -1147,6 +1088,16 @@ def _shape_of(node: Mapping[str, Any], shape: Any) -> Any:
         return shape.value if shape.type_name == "map" else None
     if kind in ("subexpression", "pipe"):
         return _shape_of(children[1], _shape_of(children[0], shape))
+    if kind == "or_expression":
+        left, right = (_shape_of(child, shape) for child in children)
+        same = (
+            left is not None
+            and right is not None
+            and not isinstance(left, _Each)
+            and not isinstance(right, _Each)
+            and (left.name, left.type_name) == (right.name, right.type_name)
+        )
+        return left if same else None
     if kind == "index_expression":
         return _elements(_shape_of(children[0], shape))
     if kind == "flatten":
@@ -1166,26 +1117,72 @@ def _shape_of(node: Mapping[str, Any], shape: Any) -> Any:
     return None
 
 
-def _acceptor_enum(argument: Path, output_shape: Any) -> tuple[str, ...] | None:
-    """The enum the values at *argument* come from, where the model says (else None)."""
+#: The values of each scalar type of the model, as parsed answers hold them.
+_SCALAR_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "long": (int,),
+    "float": (int, float),
+    "double": (int, float),
+}
+
+
+def _unreachable(argument: Path, output_shape: Any, expected: Any) -> str | None:
+    """What *expected* should have been, when the model says *argument* never yields it.
+
+    None when it can, or when the model cannot say (functions, comparisons,
+    timestamps, lists and structures are not judged).
+    """
     import jmespath
 
     shape = _shape_of(jmespath.compile(argument.expression).parsed, output_shape)
     while isinstance(shape, _Each):
         shape = shape.shape
-    if shape is None or shape.type_name != "string":
+    types = _SCALAR_TYPES.get(shape.type_name) if shape is not None else None
+    if types is None:
         return None
-    values = getattr(shape, "enum", None)
+    # bool is an int in Python; a boolean member never equals a number.
+    if not isinstance(expected, types) or (
+        isinstance(expected, bool) != (shape.type_name == "boolean")
+    ):
+        return f"a {shape.type_name}, as {argument.expression} is in the model"
+    values = getattr(shape, "enum", None) if shape.type_name == "string" else None
+    if values and expected not in values:
+        return f"a value {argument.expression} can take ({', '.join(values)})"
+    return None
+
+
+def _enum_at(path: Path, shape: Any, *, each: bool = False) -> tuple[str, ...] | None:
+    """The enum of the value at *path* in a value of *shape*, where the model says (else None).
+
+    :param each: the values of a projection (a list the expression makes)
+        count too; a status path must name one value, so it does not.
+    """
+    import jmespath
+
+    found = _shape_of(jmespath.compile(path.expression).parsed, shape)
+    while each and isinstance(found, _Each):
+        found = found.shape
+    if found is None or isinstance(found, _Each) or found.type_name != "string":
+        return None
+    values = getattr(found, "enum", None)
     return tuple(values) if values else None
+
+
+def _sensitive(check: _Checker, expression: str, key: str) -> Path:
+    """A sensitive path: dotted members only, the form redaction can find in a response."""
+    path = check.path(expression, key)
+    if path.keys is None:
+        raise check.fail(
+            key, "a dotted path of member names (JMESPath cannot be redacted)", expression
+        )
+    return path
 
 
 def _hints(check: _Checker, raw: Any) -> Hints:
     if not isinstance(raw, Mapping):
         raise check.fail("hints", "a table", raw)
-    keys = {"version", "attempt", "deadline_in", "deadline_after", "ended_at"}
-    unknown = sorted(set(raw) - keys)
-    if unknown:
-        raise check.fail(f"hints.{unknown[0]}", f"one of {sorted(keys)}")
     version = check.path(raw["version"], "hints.version") if "version" in raw else None
     attempt = check.path(raw["attempt"], "hints.attempt") if "attempt" in raw else None
     ended_at = check.path(raw["ended_at"], "hints.ended_at") if "ended_at" in raw else None
@@ -1218,31 +1215,13 @@ def _hints(check: _Checker, raw: Any) -> Hints:
     )
 
 
-_BATCH_KEYS = {
-    "operation",
-    "parent",
-    "parent_from",
-    "parent_params",
-    "items",
-    "item_status",
-    "item_identity",
-    "item_ended_at",
-    "item_attempt",
-    "identity_transform",
-    "status_filter",
-    "page_size",
-    "page_size_param",
-    "token",
-    "lists_only",
-    "progress",
-}
 _TRANSFORMS = {"arn_last_segment"}
 
 
 def _batch(
     check: _Checker, raw: Any, model: Any, states: Mapping[str, StateKind], identity: Sequence[str]
 ) -> BatchSpec | None:
-    raw = _section(check, raw, "batch", _BATCH_KEYS)
+    raw = _section(check, raw, "batch")
     if raw is None:
         return None
     operation = _operation_of(check, raw, "batch", model, "a list operation name")
@@ -1261,6 +1240,9 @@ def _batch(
         value = raw.get(key)
         if value is not None and value not in members:
             raise check.fail(f"batch.{key}", f"a parameter of {operation}", value)
+    items = check.path(raw.get("items"), "batch.items")
+    item_status = check.path(raw.get("item_status"), "batch.item_status")
+    _check_item_status(check, model, operation, items, item_status, states)
     page_size = check.get(raw, "page_size", int, "batch.", "a positive integer")
     if page_size <= 0:
         raise check.fail("batch.page_size", "a positive integer", page_size)
@@ -1304,8 +1286,8 @@ def _batch(
         parent=parent,
         parent_from=parent_from,
         parent_params=dict(parent_params),
-        items=check.path(raw.get("items"), "batch.items"),
-        item_status=check.path(raw.get("item_status"), "batch.item_status"),
+        items=items,
+        item_status=item_status,
         item_identity=item_identity,
         item_ended_at=(
             check.path(raw["item_ended_at"], "batch.item_ended_at")
@@ -1328,24 +1310,109 @@ def _batch(
     )
 
 
-def load_definition_file(path: FsPath) -> StateMachine:
-    """Parse and compile one ``.toml`` or ``.json`` definition file."""
+#: The largest definition file read. The shipped ones are a few kilobytes; the
+#: bound keeps a wrong path (a log, an image) from being read whole.
+MAX_FILE_BYTES = 1 << 20
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _read_regular_file(path: FsPath) -> bytes:
+    """The bytes of *path*, which must be a regular file of at most MAX_FILE_BYTES.
+
+    Opened without blocking and checked on the open descriptor: opening a
+    FIFO for reading would otherwise wait for a writer forever, and reading a
+    device (``/dev/zero``) would never end.
+    """
     source = str(path)
     try:
-        text = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise DefinitionError(f"{source}: cannot read: {exc.strerror}") from exc
+        raise DefinitionError(f"{source}: cannot read: {exc.strerror}") from None
+    # Checked on the raw descriptor: a file object refuses a directory with an
+    # OSError of its own before any check of ours could name it.
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+        raise DefinitionError(f"{source}: expected a regular file, got {kind}")
+    with os.fdopen(fd, "rb") as file:
+        try:
+            text = file.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise DefinitionError(f"{source}: cannot read: {exc.strerror}") from None
+    if len(text) > MAX_FILE_BYTES:
+        raise DefinitionError(f"{source}: expected at most {MAX_FILE_BYTES} bytes, got more")
+    return text
+
+
+def _check_item_status(
+    check: _Checker,
+    model: Any,
+    operation: str,
+    items: Path,
+    item_status: Path,
+    states: Mapping[str, StateKind],
+) -> None:
+    """A list item's status is an enum of the model whose every value is a declared state.
+
+    The same rule as ``status.path``, for the states a sweep reads: a list
+    that can report a state the definition does not declare (or a path the
+    model cannot follow) would leave its executions waiting on a name that
+    never comes.
+    """
+    import jmespath
+
+    output = model.operation_model(operation).output_shape
+    item = _elements(_shape_of(jmespath.compile(items.expression).parsed, output))
+    if item is None:
+        raise check.fail(
+            "batch.items", f"a path to a list in {operation}'s output", items.expression
+        )
+    listed = _enum_at(item_status, item)
+    if listed is None:
+        raise check.fail(
+            "batch.item_status",
+            f"a path to one enum member of an item of {operation}'s {items.expression}",
+            item_status.expression,
+        )
+    undeclared = [value for value in listed if value not in states]
+    if undeclared:
+        raise check.fail(
+            "batch.item_status",
+            f"a status whose values are declared states; {operation} also lists {undeclared}",
+            item_status.expression,
+        )
+
+
+def load_definition_file(path: FsPath) -> StateMachine:
+    """Parse and compile one ``.toml`` or ``.json`` definition file.
+
+    :param path: a regular file of at most :data:`MAX_FILE_BYTES` bytes.
+    :raises DefinitionError: another suffix, not a regular file (a directory,
+        a FIFO, a device), unreadable, too large, not valid TOML or JSON
+        (nesting too deep included), or a definition that does not compile,
+        naming the file.
+    """
+    source = str(path)
+    if path.suffix not in (".toml", ".json"):
+        raise DefinitionError(f"{source}: expected a .toml or .json file")
+    text = _read_regular_file(path)
+    kind = path.suffix[1:].upper()
     try:
-        if path.suffix == ".json":
-            data = json.loads(text)
-        elif path.suffix == ".toml":
-            data = tomllib.loads(text.decode("utf-8"))
-        else:
-            raise DefinitionError(f"{source}: expected a .toml or .json file")
+        data = json.loads(text) if kind == "JSON" else tomllib.loads(text.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        if isinstance(exc, DefinitionError):
-            raise
-        raise DefinitionError(f"{source}: not valid {path.suffix[1:].upper()}: {exc}") from exc
+        raise DefinitionError(f"{source}: not valid {kind}: {exc}") from None
+    except RecursionError:
+        # Both parsers recurse once per level of nesting; no key of a
+        # definition nests more than a few levels.
+        raise DefinitionError(f"{source}: not valid {kind}: nested too deeply") from None
     return compile_definition(data, source=source)
 
 
