@@ -185,9 +185,11 @@ def load_machines(
         :func:`default_registry`).
     :param replace: replace registered types of the same names (default
         ``False``; see :meth:`MachineRegistry.add`).
-    :raises DefinitionError: a file that cannot be read, is not TOML or
-        JSON, or does not compile (naming the file, the key, what was
-        expected and the value), or a name already registered without
+    :raises DefinitionError: a file that is not a regular file (a FIFO, a
+        directory, a device), cannot be read, is larger than 1 MiB, is not
+        TOML or JSON (or nests too deeply), or does not compile (naming the
+        file, the key, what was expected and the value: any key of the wrong
+        type or range, or unknown), or a name already registered without
         *replace*; types registered before that name stay registered.
     """
     machines = load_paths(FsPath(p) for p in paths)
