@@ -58,9 +58,20 @@ class Backoff:
             above 62 are taken as 62, where the cap is *max_delay* anyway.
         :param rng: the source of the jitter (a ``random.Random``; one draw).
         """
+        return self.delay_at(step, rng.random())
+
+    def delay_at(self, step: int, fraction: float) -> float:
+        """The delay after *step* unchanged polls, at *fraction* of the way up its range.
+
+        :meth:`delay` with the jitter drawn already, so waits that share an
+        execution's polls can share one draw too.
+
+        :param step: as for :meth:`delay`.
+        :param fraction: where in ``[min_delay, cap]`` the delay falls, in ``[0, 1)``.
+        """
         low: float = self.min_delay  # type: ignore[assignment]  # normalised in __post_init__
         high: float = self.max_delay  # type: ignore[assignment]
         cap = low * (2.0 ** min(step, _MAX_EXPONENT)) if low > 0 else high
         if cap > high:
             cap = high
-        return low + (cap - low) * rng.random()
+        return low + (cap - low) * fraction

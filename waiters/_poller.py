@@ -59,7 +59,7 @@ from ._progress import BatchResult, FailFast
 from ._registry import default_registry
 from ._scheduler import Deadlines, Lane
 from ._sweep import Group
-from ._tracker import Tracker, WaitSettings
+from ._tracker import Tracker, WaitSettings, share
 
 __all__ = ["FROM_POLLER", "FromPoller", "Poller", "in_event_loop", "wait_all", "wait_all_sync"]
 
@@ -247,6 +247,10 @@ class Poller:
         self._allowance_reads: dict[tuple[int, Any], anyio.Event] = {}
         self._forming: dict[tuple[int, str, Any], list[Tracker]] = {}
         self._batches: set[Batch] = set()
+        #: The latest wait on each execution: a new wait on one still under way
+        #: shares its calls (see Tracker.peers). Finished ones are pruned as it grows.
+        self._live: dict[Execution, Tracker] = {}
+        self._live_pruned_at = 0
         self._deadlines: Deadlines | None = None
         self._task_group: TaskGroup | None = None
         self._stack: AsyncExitStack | None = None
@@ -310,6 +314,7 @@ class Poller:
         self._clients.clear()
         self._groups.clear()
         self._forming.clear()
+        self._live.clear()
         self._deadlines = None
         try:
             await stack.__aexit__(exc_type, exc, tb)
@@ -428,6 +433,7 @@ class Poller:
         observe = self.options.batch
         for execution, lane in zip(batch.executions, lanes, strict=True):
             tracker = batch.track(execution, submitted)
+            self._share(tracker)
             deadlines.add(tracker)
             rate = lane.endpoint.budget.rate
             spread = 0.0 if immediate else self.rng.random() * min(low, len(unique) / rate)
@@ -544,6 +550,19 @@ class Poller:
             if not batch.done.is_set():
                 batch.abandon("the consumer stopped iterating")
             self._batches.discard(batch)
+
+    def _share(self, tracker: Tracker) -> None:
+        """Let *tracker* share the calls of a wait on the same execution still under way."""
+        live = self._live
+        other = live.get(tracker.execution)
+        if other is not None and other.outcome is None:
+            share(tracker, other)
+        live[tracker.execution] = tracker
+        if len(live) > 2 * self._live_pruned_at + 1024:
+            # Amortised: the map never holds many more finished waits than live ones.
+            for execution in [e for e, t in live.items() if t.outcome is not None]:
+                del live[execution]
+            self._live_pruned_at = len(live)
 
     def _wait_options(
         self,
@@ -799,13 +818,28 @@ class Poller:
 
     # --- answers -------------------------------------------------------------------------
 
-    def _answered(self, lane: Lane, tracker: Tracker, answer: Answer) -> None:
-        """Apply one Describe answer, and schedule what follows."""
-        tracker.watch.stats.record(answer)
+    def _answered(self, lane: Lane, trackers: list[Tracker], answer: Answer) -> None:
+        """Apply one Describe answer to every wait it serves, and schedule what follows."""
         self.stats.record(answer)
+        if len(trackers) == 1:
+            trackers[0].watch.stats.record(answer)
+            self._take(lane, trackers[0], answer, None)
+            return
+        # One call, counted once in each batch it served.
+        for stats in {id(t.watch.stats): t.watch.stats for t in trackers}.values():
+            stats.record(answer)
+        # One draw for all: waits with the same backoff stay on one schedule, so
+        # sharing an execution does not multiply its polls.
+        jitter = self.rng.random()
+        for tracker in trackers:
+            if tracker.outcome is None:
+                self._take(lane, tracker, answer, jitter)
+
+    def _take(self, lane: Lane, tracker: Tracker, answer: Answer, jitter: float | None) -> None:
+        """Apply one Describe answer to one wait, and schedule what follows."""
         first_sighting = not tracker.seen
         attempt = tracker.attempt
-        decision = tracker.on_answer(answer, self.clock.now())
+        decision = tracker.on_answer(answer, self.clock.now(), jitter=jitter)
         if isinstance(decision, Outcome):
             failure = answer.failure
             if failure is not None and failure.about_caller:

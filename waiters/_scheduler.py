@@ -25,6 +25,7 @@ from anyio.abc import TaskGroup
 
 from ._attempt import Answer, Endpoint
 from ._clock import Clock
+from ._execution import Execution
 from ._tracker import Tracker
 
 __all__ = ["Deadlines", "Lane"]
@@ -90,12 +91,15 @@ class Lane:
     :param clock: the poller's clock.
     :param concurrency: at most this many workers, so calls in flight, per lane.
     :param limiter: the calls in flight per client, shared with sweeps.
-    :param answered: called with each execution and its answer, on the loop.
+    :param answered: called with the executions a call answers (the one it was
+        made for, and the waits sharing it: see ``Tracker.served_with``) and
+        the answer, on the loop.
     """
 
     __slots__ = (
         "_alarm",
         "_answered",
+        "_flying",
         "_idle",
         "_leader",
         "_workers",
@@ -113,7 +117,7 @@ class Lane:
         clock: Clock,
         concurrency: int,
         limiter: anyio.Semaphore,
-        answered: Callable[[Lane, Tracker, Answer], None],
+        answered: Callable[[Lane, list[Tracker], Answer], None],
     ) -> None:
         self.endpoint = endpoint
         self.clock = clock
@@ -125,6 +129,8 @@ class Lane:
         self.heap: list[tuple[float, int, Tracker]] = []
         self._workers: list[_Worker] = []
         self._idle = 0
+        #: Shared executions with a call in flight: their other waits take its answer.
+        self._flying: set[Execution] = set()
 
     def push(self, tracker: Tracker, due: float) -> None:
         """Schedule *tracker*'s next call at *due*."""
@@ -186,14 +192,20 @@ class Lane:
                 await self._calls(worker, task_group)
             tracker, started = worker.tracker, worker.started
             worker.tracker = worker.started = None
-            if tracker is not None and tracker.outcome is None:
+            if tracker is not None:
+                self._flying.discard(tracker.execution)
+                served = tracker.served_with()
+                if not served:
+                    continue
                 now = self.clock.now()
                 if started is not None and now - started >= self.endpoint.call_timeout:
-                    self._answered(self, tracker, self.endpoint.no_answer())
+                    self._answered(self, served, self.endpoint.no_answer())
                 else:
                     # Taken from the heap, but its call was not made or was cut
-                    # short by a cancellation meant for an earlier one: due again now.
-                    self.push(tracker, now)
+                    # short by a cancellation meant for an earlier one: due again now
+                    # (with the waits that were counting on that call).
+                    for waiting in served:
+                        self.push(waiting, now)
 
     async def _calls(self, worker: _Worker, task_group: TaskGroup) -> None:
         leader = self._leader
@@ -208,6 +220,11 @@ class Lane:
                     tracker = await self._next()
             finally:
                 self._idle -= 1
+            shared = tracker.peers is not None and tracker.pinned is None
+            if shared:
+                if tracker.execution in self._flying:
+                    continue  # a call for the same execution is under way: its answer serves this
+                self._flying.add(tracker.execution)
             worker.tracker = tracker
             # Workers are added only while every one is busy calling, so a lane
             # of a few executions (or a quiet one) costs one task, not `concurrency`.
@@ -223,8 +240,13 @@ class Lane:
                 answer = await endpoint.call(params, limit=None)
                 worker.started = None
             worker.tracker = None
-            if tracker.outcome is None:
-                answered(self, tracker, answer)
+            if shared:
+                self._flying.discard(tracker.execution)
+                served = tracker.served_with()
+                if served:
+                    answered(self, served, answer)
+            elif tracker.outcome is None:
+                answered(self, [tracker], answer)
 
     async def _expire_calls(self) -> None:
         timeout = self.endpoint.call_timeout

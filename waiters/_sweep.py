@@ -110,7 +110,10 @@ class Group:
         self.machine = machine
         self.spec: BatchSpec = machine.batch
         self.parent = parent
-        self.members: dict[tuple[Any, ...], Tracker] = {}
+        #: The waits on each execution, by identity: several batches (or an
+        #: execution named with and without an optional parameter) may wait on
+        #: one, and each list item reaches every one of them.
+        self.members: dict[tuple[Any, ...], list[Tracker]] = {}
         self.last_counts: dict[str, int] | None = None
         #: Why the counts are no longer believed (they lag, froze, or do not add
         #: up); then every sweep lists, as for a type without counts.
@@ -155,16 +158,28 @@ class Group:
         bound = max_delay + self._interval
         if bound < self._bound:
             self._bound = bound
-        self.members[identity_of(self.machine, tracker.execution.params)] = tracker
-        self._owners[tracker.watch.stats] += 1
+        waits = self.members.setdefault(identity_of(self.machine, tracker.execution.params), [])
+        if tracker not in waits:
+            waits.append(tracker)
+            self._owners[tracker.watch.stats] += 1
 
-    def _forget(self, key: tuple[Any, ...]) -> Tracker:
-        tracker = self.members.pop(key)
+    def _forget(self, key: tuple[Any, ...], tracker: Tracker) -> None:
+        waits = self.members[key]
+        waits.remove(tracker)
+        if not waits:
+            del self.members[key]
         owner = tracker.watch.stats
         self._owners[owner] -= 1
         if not self._owners[owner]:
             del self._owners[owner]
-        return tracker
+
+    def _waiting(self, key: tuple[Any, ...]) -> list[Tracker]:
+        """The waits on one execution that have no outcome yet."""
+        return [t for t in self.members.get(key, ()) if t.outcome is None]
+
+    def _running_seen(self, key: tuple[Any, ...]) -> bool:
+        """Whether a wait on this execution saw it and waits on."""
+        return any(t.outcome is None and t.seen for t in self.members.get(key, ()))
 
     # --- the sweeper task ------------------------------------------------------------------
 
@@ -192,15 +207,18 @@ class Group:
             self._done(self)
 
     def _prune(self) -> None:
-        for key in [k for k, t in self.members.items() if t.outcome is not None or not t.listed]:
-            self._forget(key)
+        for key, waits in list(self.members.items()):
+            for tracker in list(waits):
+                if tracker.outcome is not None or not tracker.listed:
+                    self._forget(key, tracker)
 
-    def _describe(self, key: tuple[Any, ...]) -> None:
-        """Hand one member back to per-execution Describe polling."""
-        tracker = self._forget(key)
-        if tracker.outcome is None:
-            tracker.listed = False
-            self._describe_one(tracker)
+    def _describe(self, key: tuple[Any, ...], tracker: Tracker | None = None) -> None:
+        """Hand a member (every wait on it, or just *tracker*) back to Describe polling."""
+        for wait in [tracker] if tracker is not None else list(self.members.get(key, ())):
+            self._forget(key, wait)
+            if wait.outcome is None:
+                wait.listed = False
+                self._describe_one(wait)
 
     def _release_all(self) -> None:
         for key in list(self.members):
@@ -208,14 +226,29 @@ class Group:
 
     def _release_unseen(self, now: float) -> None:
         """Never listed after the grace window: Describe says whether it exists at all."""
-        for key, tracker in list(self.members.items()):
-            if not tracker.seen and now - tracker.started >= tracker.watch.settings.not_found_grace:
-                self._describe(key)
+        for key, waits in list(self.members.items()):
+            for tracker in list(waits):
+                grace = tracker.watch.settings.not_found_grace
+                if not tracker.seen and now - tracker.started >= grace:
+                    self._describe(key, tracker)
 
     def _apply(self, key: tuple[Any, ...], state: str | None, item: Any, now: float) -> None:
-        """Apply a state a list showed (or the counts imply) to one member."""
-        tracker = self.members[key]
+        """Apply a state a list showed (or the counts imply) to every wait on one member."""
+        for tracker in self._waiting(key):
+            self._apply_to(key, tracker, state, item, now)
+
+    def _apply_to(
+        self, key: tuple[Any, ...], tracker: Tracker, state: str | None, item: Any, now: float
+    ) -> None:
         machine = self.machine
+        named = self._named_attempt(tracker)
+        if named is not None and self._item_attempt(item) != named:
+            # Named by its attempt (IoT's executionNumber): a list names the newest
+            # attempt, maybe another; that attempt's own Describe says how it is.
+            if item is not None:
+                tracker.attempts += 1  # this page reported on the execution
+            self._describe(key, tracker)
+            return
         kind = machine.kind_of(state)
         if (
             kind is not None
@@ -230,13 +263,25 @@ class Group:
             # Describe an execution that did not succeed costs reads its reason.
             if item is not None:
                 tracker.attempts += 1  # this page reported on it
-            self._describe(key)
+            self._describe(key, tracker)
             return
         tracker.on_summary(state, item, now)
         if tracker.pinned is not None and tracker.outcome is None:
             # A newer attempt is listed and this wait stops at the one it watched:
             # only that attempt's own Describe says how it ended.
-            self._describe(key)
+            self._describe(key, tracker)
+
+    def _named_attempt(self, tracker: Tracker) -> Any:
+        """The attempt the execution's own parameters name (``executionNumber``), if any."""
+        spec = self.machine.retries
+        if spec is None or spec.attempt is None:
+            return None
+        return tracker.execution.params.get(spec.attempt)
+
+    def _item_attempt(self, item: Any) -> Any:
+        if item is None or self.spec.item_attempt is None:
+            return None
+        return self.spec.item_attempt.search(item)
 
     async def _know_allowance(self, states: Iterable[Any]) -> None:
         """Read the parent's retries first if one of *states* may be retried."""
@@ -245,10 +290,11 @@ class Group:
             return
         if not any(state in spec.states for state in states):
             return
-        for tracker in self.members.values():
-            if tracker.outcome is None and tracker.watch.settings.follow_retries:
-                await self._read_allowance(tracker)
-                return
+        for waits in self.members.values():
+            for tracker in waits:
+                if tracker.outcome is None and tracker.watch.settings.follow_retries:
+                    await self._read_allowance(tracker)
+                    return
 
     def _may_retry(self, tracker: Tracker, state: str | None, item: Any) -> bool:
         """Whether a new attempt may follow this ending: the Describe path judges it."""
@@ -260,7 +306,7 @@ class Group:
         allowance = self._allowance()
         if allowance is None:
             return True  # not read yet: the Describe path reads it
-        attempt = self.spec.item_attempt.search(item) if self.spec.item_attempt and item else None
+        attempt = self._item_attempt(item)
         if not isinstance(attempt, int) or isinstance(attempt, bool):
             attempt = tracker.attempt
         return spec.left(allowance, state, attempt)
@@ -308,9 +354,11 @@ class Group:
         self._confirm_missing(seen)
 
     def _confirm_missing(self, seen: set[tuple[Any, ...]]) -> None:
-        for key, tracker in list(self.members.items()):
-            if key not in seen and tracker.seen and tracker.outcome is None:
-                self._describe(key)
+        for key, waits in list(self.members.items()):
+            if key not in seen:
+                for tracker in list(waits):
+                    if tracker.seen and tracker.outcome is None:
+                        self._describe(key, tracker)
 
     def _ended(self, counts: Mapping[str, int]) -> int:
         return sum(counts.get(s, 0) for s in self._terminal)
@@ -385,8 +433,8 @@ class Group:
                 listed |= await self._list_status(status)
         ended = [
             k
-            for k, t in self.members.items()
-            if t.outcome is None and t.seen and k not in still_running and k not in listed
+            for k in self.members
+            if self._running_seen(k) and k not in still_running and k not in listed
         ]
         if len(ended) <= after[largest] - previous.get(largest, 0):
             await self._know_allowance((largest,))
@@ -410,11 +458,7 @@ class Group:
         for status in self._nonterminal:
             still_running |= await self._list_status(status)
         self._full_took = self._clock.now() - started
-        ended = [
-            k
-            for k, t in self.members.items()
-            if t.outcome is None and t.seen and k not in still_running
-        ]
+        ended = [k for k in self.members if self._running_seen(k) and k not in still_running]
         if counts is not None:
             after = await self._counts()
             self.last_counts = after
@@ -433,9 +477,8 @@ class Group:
             for status in self._terminal:
                 await self._list_status(status)
         for key in ended:
-            tracker = self.members.get(key)
-            if tracker is not None and tracker.outcome is None:
-                self._describe(key)
+            for tracker in self._waiting(key):
+                self._describe(key, tracker)
 
     # --- calls ---------------------------------------------------------------------------
 
@@ -470,8 +513,7 @@ class Group:
             for item in items:
                 key = machine.summary_identity(item, self.parent)
                 seen.add(key)
-                tracker = members.get(key)
-                if tracker is None or tracker.outcome is not None:
+                if key not in members:
                     continue
                 state = spec.item_status.search(item)
                 self._apply(key, None if state is None else str(state), item, now)

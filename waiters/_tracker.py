@@ -26,7 +26,7 @@ from ._execution import Execution
 from ._machine import AcceptorError, StateKind
 from ._outcome import Outcome, OutcomeKind, Transition
 
-__all__ = ["Tracker", "WaitSettings", "Watch"]
+__all__ = ["Tracker", "WaitSettings", "Watch", "share"]
 
 _OUTCOME_OF = {
     StateKind.SUCCEEDED: OutcomeKind.SUCCEEDED,
@@ -107,6 +107,7 @@ class Tracker:
         "listed",
         "not_found",
         "outcome",
+        "peers",
         "pinned",
         "response",
         "retry_allowance",
@@ -158,6 +159,9 @@ class Tracker:
         self.pinned: dict[str, Any] | None = None
         self.not_found: Failure | None = None
         self.outcome: Outcome | None = None
+        #: Every wait on the same execution in this poller (this one included),
+        #: sharing one list, or None while it is the only one: one call serves them all.
+        self.peers: list[Tracker] | None = None
         #: Observed through list sweeps rather than its own Describe calls.
         self.listed = False
         #: When the service stopped reporting it, while its ending is looked up elsewhere.
@@ -166,11 +170,14 @@ class Tracker:
 
     # --- answers -----------------------------------------------------------------------
 
-    def on_answer(self, answer: Answer, now: float) -> Outcome | float:
+    def on_answer(
+        self, answer: Answer, now: float, *, jitter: float | None = None
+    ) -> Outcome | float:
         """Take the answer of this execution's own call: its outcome, or when it is due next.
 
         A throttled call costs the execution no attempt and no backoff step; it
         is due again after its usual delay (and the budget slows down).
+        *jitter* is the backoff's draw when waits sharing the call share it too.
         """
         response = answer.response
         if response is not None:
@@ -181,7 +188,9 @@ class Tracker:
                 # doing. But it waits its usual delay, so a storm never makes an
                 # execution poll faster than it would have.
                 self._throttled(answer.failure)
-                return self.time_out(now) if now >= self.deadline else self.next_due(now)
+                if now >= self.deadline:
+                    return self.time_out(now)
+                return self.next_due(now, jitter)
             outcome = self.on_failure(answer.failure, now, answer.error)
         else:
             assert answer.error is not None
@@ -190,7 +199,7 @@ class Tracker:
             return outcome
         if now >= self.deadline:
             return self.time_out(now)
-        return self.next_due(now)
+        return self.next_due(now, jitter)
 
     def on_response(self, response: Mapping[str, Any], now: float) -> Outcome | None:
         """Take a describe answer; the outcome if it ends the wait."""
@@ -512,10 +521,17 @@ class Tracker:
             self.hint_spent = hint + self.execution.machine.hints.slack
             self.step = 0
 
-    def next_due(self, now: float) -> float:
-        """When to poll next: backoff, pulled in to a hinted deadline, capped at the deadline."""
+    def next_due(self, now: float, jitter: float | None = None) -> float:
+        """When to poll next: backoff, pulled in to a hinted deadline, capped at the deadline.
+
+        *jitter* is the backoff's draw in ``[0, 1)`` (default: a new one).
+        """
         settings = self.watch.settings
-        due = now + settings.backoff.delay(self.step, self.watch.rng)
+        backoff = settings.backoff
+        if jitter is None:
+            due = now + backoff.delay(self.step, self.watch.rng)
+        else:
+            due = now + backoff.delay_at(self.step, jitter)
         hint = self.hint_at
         if hint is not None and now < hint < due:
             # A hint makes a poll sooner, never sooner than the backoff's floor.
@@ -617,6 +633,31 @@ class Tracker:
     def abandon(self, now: float, reason: str) -> Outcome:
         return self.finish(OutcomeKind.ABANDONED, now, reason=reason)
 
+    def served_with(self) -> list[Tracker]:
+        """The waits one Describe call made for this one answers: itself and its peers.
+
+        Peers qualify while they wait on Describe calls of their own (not
+        swept, not pinned to an attempt, not reading a log or a retry
+        allowance); the others are served where they are.
+        """
+        peers = self.peers
+        if peers is None or self.pinned is not None:
+            return [self] if self.outcome is None else []
+        return [
+            t
+            for t in peers
+            if t.outcome is None
+            and (
+                t is self
+                or (
+                    not t.listed
+                    and t.pinned is None
+                    and t.ending_since is None
+                    and not t.retry_check
+                )
+            )
+        ]
+
     def __repr__(self) -> str:
         return f"<Tracker {self.execution.describe()} state={self.state!r} due={self.due:.3f}>"
 
@@ -638,3 +679,20 @@ def _server_time(response: Mapping[str, Any]) -> float | None:
         return parsedate_to_datetime(date).timestamp()
     except (TypeError, ValueError):
         return None
+
+
+def share(tracker: Tracker, other: Tracker) -> None:
+    """Make *tracker* a peer of *other*, a wait on the same execution still under way.
+
+    Waits on one execution from different batches (or ``wait_for`` calls)
+    then share its calls: each answer reaches every one of them, and each
+    still ends by its own options (deadline, backoff, retries).
+    """
+    peers = other.peers
+    if peers is None:
+        peers = other.peers = [other]
+    else:
+        # Finished waits leave the list here, so a long-watched execution's stays short.
+        peers[:] = [t for t in peers if t.outcome is None]
+    peers.append(tracker)
+    tracker.peers = peers
