@@ -52,7 +52,8 @@ class Batch:
     :param on_outcome: called on the event loop with each :class:`Outcome`
         as it arrives, or ``None``. A callback that raises does not stop the
         batch: the first error is logged (``waiters.callback_error``) and
-        raised by :meth:`wait` as a :class:`~waiters.CallbackError`.
+        raised by :meth:`wait` as a :class:`~waiters.CallbackError`, whatever
+        it raised (a ``BaseException`` too); other batches are not affected.
     :param record: the poller's own record of each outcome (metrics), called
         before the callbacks; ``None`` (the default) without metrics.
     """
@@ -96,7 +97,7 @@ class Batch:
         # iterates holds no stream open.
         self._ready: deque[Outcome] = deque()
         #: The first callback that raised, and what it raised.
-        self._callback_error: tuple[str, Exception] | None = None
+        self._callback_error: tuple[str, BaseException] | None = None
         self._arrived = anyio.Event()
         if not executions:
             self._close()
@@ -146,7 +147,7 @@ class Batch:
         if self.on_transition is not None:
             try:
                 self.on_transition(tracker.execution, tracker.history[-1])
-            except Exception as exc:  # noqa: BLE001 - kept and raised by wait(); the batch goes on
+            except BaseException as exc:  # noqa: BLE001 - see _callback_failed
                 self._callback_failed("on_transition", exc)
 
     def finished(self, tracker: Tracker, outcome: Outcome) -> None:
@@ -177,7 +178,7 @@ class Batch:
         if self.on_outcome is not None:
             try:
                 self.on_outcome(outcome)
-            except Exception as exc:  # noqa: BLE001 - kept and raised by wait(); the batch goes on
+            except BaseException as exc:  # noqa: BLE001 - see _callback_failed
                 self._callback_failed("on_outcome", exc)
         if self.fail_fast is not None:
             # Judged on every outcome: a success can bring the count to min_finished
@@ -191,7 +192,10 @@ class Batch:
         if len(self.outcomes) == len(self.executions):
             self._close()
 
-    def _callback_failed(self, name: str, exc: Exception) -> None:
+    def _callback_failed(self, name: str, exc: BaseException) -> None:
+        # Whatever it raised (a BaseException too: a callback is plain code, so no
+        # real cancellation can arrive inside it) stays with this batch. Let through,
+        # it would end the poller's shared tasks: every other batch, and its callers.
         if self._callback_error is None:
             self._callback_error = (name, exc)
         self.events.log.error("waiters.callback_error", callback=name, error=repr(exc))

@@ -15,7 +15,7 @@ import inspect
 import random
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from functools import partial
@@ -302,8 +302,9 @@ class Poller:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._task_group is not None
-        assert self._stack is not None
+        if self._task_group is None or self._stack is None:
+            # Closed already (by another task, or twice): nothing is left to close.
+            return
         for batch in list(self._batches):
             batch.abandon("the poller was closed")
         self._task_group.cancel_scope.cancel()
@@ -323,6 +324,13 @@ class Poller:
             # and its kin, never groups.
             if exc is not None and _only(group, exc):
                 raise exc.with_traceback(tb) from exc.__cause__
+            errors = _errors_in(group)
+            if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
+                raise exc.with_traceback(tb) from exc.__cause__
+            if len(errors) == 1:
+                # The poller's own tasks guard themselves (see _guarded); should one
+                # fail regardless, its error comes out alone, as the body's would.
+                raise errors[0] from errors[0].__cause__
             raise
 
     def _running(self) -> TaskGroup:
@@ -357,9 +365,10 @@ class Poller:
         :param fail_fast: stop the batch when failures reach a threshold.
         :param on_transition: called with each observed state change.
         :param on_outcome: called with each outcome as it arrives. A callback
-            that raises does not stop the batch: the first error is logged
-            (``waiters.callback_error``) and raised by ``batch.wait()`` as a
-            :class:`~waiters.CallbackError` carrying every outcome.
+            that raises (anything, ``BaseException`` included) does not stop
+            the batch: the first error is logged (``waiters.callback_error``)
+            and raised by ``batch.wait()`` as a :class:`~waiters.CallbackError`
+            carrying every outcome. Other batches are not affected.
         :param immediate: poll every execution at once; by default first polls
             are spread over the first backoff interval (no thundering herd).
         :param keep_responses: keep every answer (default: the poller's).
@@ -369,7 +378,9 @@ class Poller:
             unbound and the poller has no session.
         :raises TypeError: *fail_fast* is not a :class:`FailFast`, or a callback
             is not callable.
-        :raises RuntimeError: the poller is not running.
+        :raises RuntimeError: the poller is not running, or was closed (by
+            another task) before the batch was under way; nothing of it is
+            left running.
 
         Executions given more than once are waited on once and listed in
         ``batch.duplicates``.
@@ -425,9 +436,11 @@ class Poller:
         )
         if not unique:
             return batch
-        self._batches.add(batch)
         deadlines = self._deadlines
-        assert deadlines is not None
+        if deadlines is None or self._task_group is not task_group:
+            # Closed while its clients were opened (by another task).
+            raise RuntimeError("the Poller was closed while the batch was submitted")
+        self._batches.add(batch)
         now = self.clock.now()
         low = settings.min_delay
         observe = self.options.batch
@@ -711,7 +724,10 @@ class Poller:
             stack = self._stack
             if stack is None:
                 raise RuntimeError("the Poller was closed")
-            client = await stack.enter_async_context(
+            # Opened on a stack of its own: the poller may close meanwhile, and a
+            # client pushed onto a stack already unwound would never be closed.
+            opening = AsyncExitStack()
+            client = await opening.enter_async_context(
                 open_client(
                     self.session,
                     service,
@@ -720,8 +736,11 @@ class Poller:
                     config=self._client_config,
                 )
             )
-            if self._stack is None:
+            if self._stack is not stack:
+                with anyio.CancelScope(shield=True):
+                    await opening.aclose()
                 raise RuntimeError("the Poller was closed while a client was opened")
+            await stack.enter_async_context(opening.pop_all())
             self._clients[key] = client
         return client
 
@@ -761,7 +780,13 @@ class Poller:
         Until then they draw on the budget of its credentials (a digest of the
         access key): learning may take a call (STS), and no poll waits for it.
         """
-        account = await self._accounts.of(client)
+        try:
+            account = await self._accounts.of(client)
+        except Exception as exc:  # noqa: BLE001 - see _guarded; the budget stays as it is
+            self.events.log.warning(
+                "waiters.account_unknown", error=type(exc).__name__, reason=str(exc)
+            )
+            return
         now = self.clock.now()
         for endpoint in list(self._endpoints.values()):
             if endpoint.client is client:
@@ -837,6 +862,19 @@ class Poller:
 
     def _take(self, lane: Lane, tracker: Tracker, answer: Answer, jitter: float | None) -> None:
         """Apply one Describe answer to one wait, and schedule what follows."""
+        try:
+            self._take_answer(lane, tracker, answer, jitter)
+        except Exception as exc:  # noqa: BLE001 - see _guarded: it ends this wait alone
+            tracker.finish(
+                OutcomeKind.ERROR,
+                self.clock.now(),
+                reason=f"{type(exc).__name__}: {exc}",
+                error=exc,
+            )
+
+    def _take_answer(
+        self, lane: Lane, tracker: Tracker, answer: Answer, jitter: float | None
+    ) -> None:
         first_sighting = not tracker.seen
         attempt = tracker.attempt
         decision = tracker.on_answer(answer, self.clock.now(), jitter=jitter)
@@ -850,11 +888,11 @@ class Poller:
         if tracker.ending_since is not None:
             # It ended; where the service no longer says how, its log may.
             task_group = self._running()
-            task_group.start_soon(self._read_ending, tracker)
+            task_group.start_soon(self._guarded, tracker, self._read_ending(tracker))
             return
         if tracker.retry_check:
             # It failed; whether a retry follows is its parent's to say.
-            self._running().start_soon(self._check_retries, lane, tracker)
+            self._running().start_soon(self._guarded, tracker, self._check_retries(lane, tracker))
             return
         if (
             attempt is not None
@@ -878,6 +916,22 @@ class Poller:
             if parent is not None:
                 self._join_group(lane, tracker, parent, self._task_group)
 
+    async def _guarded(self, tracker: Tracker, work: Awaitable[None]) -> None:
+        """Run *work* for *tracker* in the poller's tasks: a failure ends that wait alone.
+
+        An exception let out of a task of the poller's task group would cancel
+        all of them, every batch's waits and the callers inside ``async with``.
+        """
+        try:
+            await work
+        except Exception as exc:  # noqa: BLE001 - becomes this wait's outcome
+            tracker.finish(
+                OutcomeKind.ERROR,
+                self.clock.now(),
+                reason=f"{type(exc).__name__}: {exc}",
+                error=exc,
+            )
+
     async def _read_ending(self, tracker: Tracker) -> None:
         spec = tracker.execution.machine.ending
         assert spec is not None
@@ -887,6 +941,14 @@ class Poller:
                 client = await self._client_for_service(spec.service)
             except RuntimeError:
                 return  # the poller is closing: its batches end as abandoned
+            except Exception as exc:  # noqa: BLE001 - no client: as if none were given
+                self.events.log.warning(
+                    "waiters.transient_error",
+                    execution=tracker.execution.describe(),
+                    code=type(exc).__name__,
+                    reason=f"cannot open a {spec.service} client: {exc}",
+                )
+                client = None
 
         endpoint = None
         if client is not None:
@@ -1055,6 +1117,18 @@ class Poller:
 
 def _expire(tracker: Tracker, now: float) -> None:
     tracker.time_out(now)
+
+
+def _errors_in(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    """The exceptions in *group* and its nested groups, cancellations left out."""
+    cancelled = anyio.get_cancelled_exc_class()
+    found: list[BaseException] = []
+    for inner in group.exceptions:
+        if isinstance(inner, BaseExceptionGroup):
+            found.extend(_errors_in(inner))
+        elif not isinstance(inner, cancelled):
+            found.append(inner)
+    return found
 
 
 def _only(group: BaseExceptionGroup[BaseException], exc: BaseException) -> bool:

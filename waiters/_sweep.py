@@ -184,27 +184,39 @@ class Group:
     # --- the sweeper task ------------------------------------------------------------------
 
     async def run(self) -> None:
-        clock = self._clock
         try:
-            try:
-                await self._baseline()
-            except _SweepFailed:
-                return
-            while True:
-                self._prune()
-                if len(self.members) <= self._straggler_limit:
-                    break
-                started = clock.now()
-                try:
-                    await self._sweep()
-                except _SweepFailed:
-                    break
-                self._release_unseen(clock.now())
-                # Back to back when a sweep takes longer than the interval.
-                await clock.sleep_until(max(started + self._interval, clock.now()))
+            await self._sweeps()
+        except Exception as exc:  # noqa: BLE001 - its members go back to Describe (finally)
+            # Let out, it would cancel the poller's every task, and its callers.
+            self._events.log.warning(
+                "waiters.batch_fallback",
+                type=self.machine.name,
+                parent=str(self.parent),
+                error=type(exc).__name__,
+                reason=str(exc),
+            )
         finally:
             self._release_all()
             self._done(self)
+
+    async def _sweeps(self) -> None:
+        clock = self._clock
+        try:
+            await self._baseline()
+        except _SweepFailed:
+            return
+        while True:
+            self._prune()
+            if len(self.members) <= self._straggler_limit:
+                break
+            started = clock.now()
+            try:
+                await self._sweep()
+            except _SweepFailed:
+                break
+            self._release_unseen(clock.now())
+            # Back to back when a sweep takes longer than the interval.
+            await clock.sleep_until(max(started + self._interval, clock.now()))
 
     def _prune(self) -> None:
         for key, waits in list(self.members.items()):
