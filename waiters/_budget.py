@@ -1,7 +1,10 @@
 """Rate budgets shared per (account, region, service, operation).
 
 Every wait in the event loop that calls the same operation in the same
-account and region draws from one budget. It paces calls evenly (no bursts), cuts its
+account and region draws from one budget. It paces calls evenly (no bursts), and
+grants no more slots in any second and a margin than the rate rounded up allows, so
+however late each call reaches the service after its slot (up to the margin), no
+second of the service's log holds more. It cuts its
 rate multiplicatively when the service throttles, and grows back with a cubic
 curve (as CUBIC and botocore's adaptive mode do) up to a ceiling, but only while
 its callers queue for slots: a rate nobody used says nothing about what the
@@ -12,6 +15,7 @@ client, and once the rate is back at the ceiling it stops limiting below it.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +41,8 @@ _DEFAULT_MIN = 0.2
 # A hair of extra spacing so float rounding, and event loops that fire timers up to
 # their clock resolution early, never pack ceiling+1 calls into one second.
 _SPACING = 1.0 + 1e-6
+# The window the service counts calls in, in seconds.
+_SECOND = 1.0
 # The rate the service serves is measured over at least this many seconds and
 # answers; a gap of more than _SILENCE intervals (or a window) counts as that long.
 _WINDOW = 1.0
@@ -100,12 +106,19 @@ class BudgetConfig:
         call's send time is unknown; finite and at least 0 (default 1 s). A
         throttled call sent before the cut belongs to its episode; one sent
         after it, paced at the cut rate, starts a new one.
+    :param jitter: the most seconds a call may take from its slot to the
+        service (event-loop lag, a worker thread, a new connection, the
+        network) and still be counted in its own second: no window of one
+        second plus *jitter* is granted more slots than the rate rounded up,
+        so no one-second window of arrivals holds more. Finite and at least
+        0 (default 0.05 s). It costs pace only at whole rates, which it
+        brings down by the factor ``1 / (1 + jitter)`` (20 calls/s to 19.05).
     :raises TypeError: a field that is not a number (or is a bool or NaN),
         naming it.
     :raises ValueError: a rate or *growth* that is not positive, rates out of
         the order ``min_rate <= initial_rate <= max_rate``, *decrease* outside
-        (0, 1), or a negative or infinite *cooldown*, naming the field and the
-        value.
+        (0, 1), or a negative or infinite *cooldown* or *jitter*, naming the
+        field and the value.
     """
 
     initial_rate: float = _DEFAULT_INITIAL
@@ -114,9 +127,18 @@ class BudgetConfig:
     decrease: float = 0.7
     growth: float = 0.4
     cooldown: float = 1.0
+    jitter: float = 0.05
 
     def __post_init__(self) -> None:
-        for name in ("initial_rate", "max_rate", "min_rate", "growth", "decrease", "cooldown"):
+        for name in (
+            "initial_rate",
+            "max_rate",
+            "min_rate",
+            "growth",
+            "decrease",
+            "cooldown",
+            "jitter",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise TypeError(f"BudgetConfig.{name} must be a number, got {value!r}")
@@ -145,11 +167,12 @@ class BudgetConfig:
             raise ValueError(
                 f"BudgetConfig.decrease must be between 0 and 1, got {self.decrease!r}"
             )
-        if not 0 <= self.cooldown < math.inf:
-            raise ValueError(
-                f"BudgetConfig.cooldown must be a finite number of seconds >= 0, "
-                f"got {self.cooldown!r}"
-            )
+        for name in ("cooldown", "jitter"):
+            value = getattr(self, name)
+            if not 0 <= value < math.inf:
+                raise ValueError(
+                    f"BudgetConfig.{name} must be a finite number of seconds >= 0, got {value!r}"
+                )
 
     @classmethod
     def unlimited(cls) -> BudgetConfig:
@@ -195,9 +218,12 @@ class RateBudget:
         "_interval",
         "_k",
         "_last",
+        "_limit",
         "_lock",
+        "_recent",
         "_refused",
         "_served",
+        "_span",
         "_t_cut",
         "_tat",
         "_w_max",
@@ -217,6 +243,12 @@ class RateBudget:
         self._interval = _SPACING / self.rate
         #: The theoretical arrival time (GCRA): no call before it.
         self._tat = now
+        #: The slots of the last _span seconds, oldest first: no more than _limit
+        #: of them in any _span, so calls that reach the service up to
+        #: config.jitter after their slot put no more than _limit in any second.
+        self._recent: deque[float] = deque()
+        self._span = (_SECOND + config.jitter) * _SPACING
+        self._limit = _ceil(self.rate)
         # Probe upward from the initial rate as if it were the last safe one.
         self._w_max = config.initial_rate
         #: Seconds since the last cut during which callers queued for slots: the
@@ -248,8 +280,8 @@ class RateBudget:
         async with self._lock:
             now = clock.now()
             # A throttle while this caller sleeps pushes the slot back: look again.
-            while self._tat > now:
-                await clock.sleep_until(self._tat)
+            while (free := self._free_at(now)) > now:
+                await clock.sleep_until(free)
                 now = clock.now()
             # This caller waited: for that long (an interval at most, as slots are
             # an interval apart), the budget, not the callers, set the pace; calls
@@ -265,23 +297,41 @@ class RateBudget:
             if step > _STEP and served is not None and self.rate >= served:
                 step = _STEP
             self._busy += step
-            self._tat = now + self._interval
-            self._last = now
-            self.calls += 1
+            self._take(now)
 
     def try_acquire(self, now: float) -> bool:
         """Take a slot if one is free at *now* and nobody is in line; never waits."""
-        if self._tat > now or self._lock.locked():
+        if self._lock.locked() or self._free_at(now) > now:
             return False
+        self._take(now)
+        return True
+
+    def _free_at(self, now: float) -> float:
+        """The earliest time from *now* a slot is free: one interval after the last,
+        and no more than the rate rounded up in the span behind it."""
+        recent = self._recent
+        horizon = now - self._span
+        while recent and recent[0] <= horizon:
+            recent.popleft()
+        limit = self._limit
+        if len(recent) < limit:
+            return self._tat
+        free = recent[-limit] + self._span
+        return free if free > self._tat else self._tat
+
+    def _take(self, now: float) -> None:
         self._tat = now + self._interval
+        if self._limit:
+            self._recent.append(now)
         self._last = now
         self.calls += 1
-        return True
 
     def take_over(self, other: RateBudget) -> None:
         """Pace *other*'s callers from now on: no slot before its next one."""
         if other._tat > self._tat:
             self._tat = other._tat
+        # Both budgets' slots reach the same service: each counts the other's.
+        self._recent = deque(sorted((*self._recent, *other._recent)))
 
     def on_success(self, now: float) -> None:
         """A call went through: the rate grows along the curve.
@@ -333,6 +383,7 @@ class RateBudget:
         if target > self.rate:
             self.rate = target if target < config.max_rate else config.max_rate
             self._interval = _SPACING / self.rate
+            self._limit = _ceil(self.rate)
 
     def on_throttle(self, now: float, sent: float | None = None) -> None:
         """The service throttled a call: cut the rate, once per episode.
@@ -365,6 +416,7 @@ class RateBudget:
         self._w_max = rate if served is None or served >= rate else max(served, floor)
         self.rate = max(config.min_rate, self._w_max * config.decrease)
         self._interval = _SPACING / self.rate
+        self._limit = _ceil(self.rate)
         self._t_cut = now
         self._busy = 0.0
         self._k = (_REFERENCE * (1.0 - config.decrease) / config.growth) ** (1.0 / 3.0)
@@ -382,6 +434,7 @@ class RateBudget:
         self._tat += shift
         self._t_cut += shift
         self._answered_at += shift
+        self._recent = deque(t + shift for t in self._recent)
         self._last = now
         self._lock = anyio.Lock(fast_acquire=True)
 
@@ -497,6 +550,11 @@ class BudgetRegistry:
 
     def __repr__(self) -> str:
         return f"<BudgetRegistry {len(self._budgets)} budgets>"
+
+
+def _ceil(rate: float) -> int:
+    """The most calls a one-second window may hold at *rate*; 0 for no limit."""
+    return 0 if rate == math.inf else math.ceil(rate)
 
 
 _RUN: RunVar[object] = RunVar("waiters_run")
