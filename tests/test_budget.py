@@ -423,3 +423,9 @@ def test_the_reported_twenty_per_second_with_dispatch_jitter() -> None:
     delays = [0.05] + [0.0] * 20 + [0.05, 0.0] * 20
     arrived = MockClock().run(_arrivals, 20.0, delays)
     assert _most_in_any_window(arrived) <= 20
+
+
+def test_an_unlimited_budget_never_waits() -> None:
+    """BudgetConfig.unlimited(): any number of slots at one instant, none refused."""
+    budget = RateBudget(KEY, BudgetConfig.unlimited(), 0.0)
+    assert all(budget.try_acquire(0.0) for _ in range(1000))

@@ -314,7 +314,7 @@ class RateBudget:
         while recent and recent[0] <= horizon:
             recent.popleft()
         limit = self._limit
-        if len(recent) < limit:
+        if len(recent) < limit or not limit:  # 0: unlimited
             return self._tat
         free = recent[-limit] + self._span
         return free if free > self._tat else self._tat
