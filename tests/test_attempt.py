@@ -77,7 +77,7 @@ async def test_a_throttle_slows_the_budget() -> None:
 
 @pytest.mark.anyio
 async def test_failures_are_classified_once_here() -> None:
-    """5xx and resets are transient, 404 is not-found, 403 is about the caller."""
+    """5xx and resets are transient, 404 is not-found, a 403 denial ends the wait."""
     cases = [
         (client_error("InternalFailure", 503), FailureKind.TRANSIENT),
         (ConnectionClosedError(endpoint_url="http://127.0.0.1"), FailureKind.TRANSIENT),

@@ -57,8 +57,10 @@ TRANSIENT_CODES = frozenset(
         "ServiceUnavailable",
     }
 )
-# Not about the execution: the caller's identity or permissions.
-AUTH_CODES = frozenset(
+# Who the caller is cannot be established: expired or unknown credentials, a
+# bad signature, a clock too far off to sign with. Every call of the client
+# fails the same way, whatever it asks for.
+IDENTITY_CODES = frozenset(
     {
         "ExpiredToken",
         "ExpiredTokenException",
@@ -67,13 +69,30 @@ AUTH_CODES = frozenset(
         "InvalidSignatureException",
         "SignatureDoesNotMatch",
         "MissingAuthenticationToken",
+        "MissingAuthenticationTokenException",
         "IncompleteSignature",
+        "IncompleteSignatureException",
+        "AuthFailure",
+        "InvalidAccessKeyId",
+        "InvalidToken",
+        "RequestExpired",
+        "RequestTimeTooSkewed",
+        "RequestInTheFuture",
+    }
+)
+# The caller is known and not allowed this call. IAM decides per resource (a
+# policy may deny only jobs named private-*), so a denial answers for the
+# execution it was asked about, not for the others on the same client.
+AUTHORIZATION_CODES = frozenset(
+    {
         "AccessDenied",
         "AccessDeniedException",
-        "AuthFailure",
         "UnauthorizedOperation",
-        "InvalidAccessKeyId",
+        "UnauthorizedException",
         "NotAuthorized",
+        "NotAuthorizedException",
+        "Forbidden",
+        "ForbiddenException",
     }
 )
 _TRANSIENT_EXCEPTIONS = (
@@ -86,11 +105,11 @@ _TRANSIENT_EXCEPTIONS = (
     TimeoutError,
 )
 _UNREACHABLE_EXCEPTIONS = (bce.EndpointConnectionError, bce.ConnectTimeoutError)
+# The client cannot make any call: no credentials, no region, no endpoint.
 _SETUP_EXCEPTIONS = (
     bce.NoCredentialsError,
     bce.PartialCredentialsError,
     bce.NoRegionError,
-    bce.ParamValidationError,
     bce.UnknownEndpointError,
     bce.ProfileNotFound,
     bce.TokenRetrievalError,
@@ -124,7 +143,10 @@ class Failure:
     message: str
     status: int | None
     rule: ErrorRule | None
-    #: Auth and setup failures are about the caller, not the execution.
+    #: About the client, not the execution: its identity was refused (expired
+    #: or unknown credentials, a bad signature) or it cannot call at all (no
+    #: credentials, region or endpoint). Every call of the client would fail
+    #: alike. A denial (AccessDenied) is not: IAM decides per resource.
     about_caller: bool = False
     #: No connection to the endpoint at all (a blip, or a wrong endpoint or region).
     unreachable: bool = False
@@ -140,8 +162,9 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
 
     A service error is, in this order: throttling (always: it never ends a
     wait); what the definition's acceptors say of it, the first that matches
-    its code or HTTP status, as botocore checks them; a credential or
-    permission error; what the definition's ``errors`` table says; a 5xx
+    its code or HTTP status, as botocore checks them; an identity error
+    (``about_caller``: it ends every wait on the client) or a denial (it ends
+    this wait only); what the definition's ``errors`` table says; a 5xx
     (transient); anything else ends the wait.
     """
     if isinstance(exc, bce.ClientError):
@@ -158,15 +181,15 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
         acceptor = machine.accept_error(code, status) if machine.acceptors else None
         if acceptor is not None:
             return _accepted(acceptor, code or str(status), message, status)
-        if code in AUTH_CODES:
-            # About the caller, whatever the definition says of the code.
+        if code in IDENTITY_CODES or code in AUTHORIZATION_CODES:
+            # Waiting cannot fix either, whatever the definition says of the code.
             return Failure(
                 FailureKind.FATAL,
                 code,
                 message,
                 status,
                 machine.error_rule(code),
-                about_caller=True,
+                about_caller=code in IDENTITY_CODES,
             )
         rule = machine.error_rule(code)
         if rule is not None:
@@ -178,7 +201,9 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
             }[rule.action]
             return Failure(kind, code, message, status, rule)
         if status in (401, 403):
-            return Failure(FailureKind.FATAL, code, message, status, None, about_caller=True)
+            # A code not known to be about identity: it ends this wait, and the
+            # others on the client each learn their own answer.
+            return Failure(FailureKind.FATAL, code, message, status, None)
         if code in TRANSIENT_CODES or (isinstance(status, int) and status >= 500):
             return Failure(FailureKind.TRANSIENT, code, message, status, None)
         return Failure(FailureKind.FATAL, code, message, status, None)
@@ -191,6 +216,9 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
             None,
             unreachable=isinstance(exc, _UNREACHABLE_EXCEPTIONS),
         )
+    if isinstance(exc, bce.ParamValidationError):
+        # The client rejected this execution's parameters, not every call.
+        return Failure(FailureKind.FATAL, type(exc).__name__, str(exc), None, None)
     if isinstance(exc, _SETUP_EXCEPTIONS):
         return Failure(
             FailureKind.FATAL, type(exc).__name__, str(exc), None, None, about_caller=True

@@ -881,9 +881,10 @@ class Poller:
         if isinstance(decision, Outcome):
             failure = answer.failure
             if failure is not None and failure.about_caller:
-                # Credentials or permissions: every call of this lane would fail
-                # the same way, so end them all now instead of one call each.
-                self._fail_lane(lane, failure, answer.error)
+                # The client's identity was refused: every call of this lane would
+                # fail the same way, so end them all now instead of one call each.
+                # A denial is not about_caller: IAM answers per resource.
+                self._fail_lane(lane, tracker, failure, answer.error)
             return
         if tracker.ending_since is not None:
             # It ended; where the service no longer says how, its log may.
@@ -1038,10 +1039,14 @@ class Poller:
         assert self._metrics is not None
         self._metrics.outcome(outcome, wall=self.clock.now() + self._wall_offset)
 
-    def _fail_lane(self, lane: Lane, failure: Failure, error: BaseException | None) -> None:
+    def _fail_lane(
+        self, lane: Lane, refused: Tracker, failure: Failure, error: BaseException | None
+    ) -> None:
         now = self.clock.now()
+        # Said as what it is: the client was refused, on another execution's call.
+        reason = f"the client was refused on {refused.execution.describe()}: {failure.reason}"
         for other in lane.waiting():
-            other.finish(OutcomeKind.ERROR, now, reason=failure.reason, error=error)
+            other.finish(OutcomeKind.ERROR, now, reason=reason, error=error)
 
     # --- batch observation ---------------------------------------------------------------
 
