@@ -27,6 +27,9 @@ __all__ = ["Answer", "CallStats", "Endpoint"]
 _MALFORMED = Failure(
     FailureKind.TRANSIENT, "MalformedResponse", "no members in the answer", None, None
 )
+_NOT_A_MAPPING = Failure(
+    FailureKind.TRANSIENT, "MalformedResponse", "the answer is not a mapping", None, None
+)
 #: A slot that came after the deadline: no call was made.
 _TOO_LATE: Answer
 
@@ -209,6 +212,8 @@ class Endpoint:
         return self._no_answer
 
     def _answer(self, response: Mapping[str, Any]) -> Answer:
+        if not isinstance(response, Mapping):
+            return Answer(None, _NOT_A_MAPPING)
         if self.expects_members and response.keys() <= {"ResponseMetadata"}:
             return Answer(None, _MALFORMED)
         self.budget.on_success(self.clock.now())

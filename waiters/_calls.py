@@ -104,6 +104,16 @@ _TRANSIENT_EXCEPTIONS = (
     ConnectionError,
     TimeoutError,
 )
+# Where botocore and aiobotocore read an answer's body and parse it against the
+# model. They do not wrap what goes wrong there: a 200 body that does not fit
+# the model escapes as whatever the parser tripped on (AttributeError for a
+# string where a structure belongs, ValueError for "abc" as an integer,
+# RecursionError for JSON nested 100,000 deep, UnicodeDecodeError). Such an
+# answer is malformed, like a truncated one, whatever the exception.
+_READING_MODULES = frozenset(
+    {"botocore.parsers", "aiobotocore.parsers", "botocore.response", "aiobotocore.response"}
+)
+_READING_FUNCTIONS = frozenset({"convert_to_response_dict"})
 _UNREACHABLE_EXCEPTIONS = (bce.EndpointConnectionError, bce.ConnectTimeoutError)
 # The client cannot make any call: no credentials, no region, no endpoint.
 _SETUP_EXCEPTIONS = (
@@ -223,7 +233,33 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
         return Failure(
             FailureKind.FATAL, type(exc).__name__, str(exc), None, None, about_caller=True
         )
+    if raised_reading_answer(exc):
+        return Failure(
+            FailureKind.TRANSIENT,
+            "MalformedResponse",
+            f"the answer does not fit the model ({type(exc).__name__}: {exc})",
+            None,
+            None,
+        )
     return None
+
+
+def raised_reading_answer(exc: BaseException) -> bool:
+    """Whether *exc* was raised while the client read or parsed an answer's body.
+
+    Told by where it was raised, since the parsers raise any exception at all:
+    a frame of botocore's or aiobotocore's parsers or response readers.
+    """
+    trace = exc.__traceback__
+    while trace is not None:
+        frame = trace.tb_frame
+        if (
+            frame.f_globals.get("__name__") in _READING_MODULES
+            or frame.f_code.co_name in _READING_FUNCTIONS
+        ):
+            return True
+        trace = trace.tb_next
+    return False
 
 
 def _accepted(acceptor: Acceptor, code: str, message: str, status: int | None) -> Failure:
