@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
@@ -59,16 +59,21 @@ def nested(depth: int) -> bytes:
     return b'{"execution":' * depth + b"1" + b"}" * depth
 
 
+#: An answer built from the request (its headers): ``(status, headers, body)``.
+Reply = Callable[[Mapping[str, str]], tuple[int, Mapping[str, str], bytes]]
+
+
 class ScriptedEndpoint:
     """An HTTP endpoint on 127.0.0.1 whose job execution answers follow a script.
 
-    Each ``GET /things/...`` (IoT ``DescribeJobExecution``) takes the next body
-    of :attr:`script` with status 200 (the last repeats); any other request
-    (the account lookup) is refused with a 400.
+    Each ``GET /things/...`` (IoT ``DescribeJobExecution``) takes the next
+    item of :attr:`script` (the last repeats): a body, served with status
+    200, or a :data:`Reply` built from the request's headers. Any other
+    request (the account lookup) is refused with a 400.
     """
 
     def __init__(self) -> None:
-        self.script: Sequence[bytes] = [GOOD]
+        self.script: Sequence[bytes | Reply] = [GOOD]
         self.served = 0
         lock = threading.Lock()
         endpoint = self
@@ -76,21 +81,26 @@ class ScriptedEndpoint:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if not self.path.startswith("/things/"):
-                    self._send(400, b'{"message": "not scripted"}')
+                    self._send(400, {}, b'{"message": "not scripted"}')
                     return
                 with lock:
                     script = endpoint.script
-                    body = script[min(endpoint.served, len(script) - 1)]
+                    item = script[min(endpoint.served, len(script) - 1)]
                     endpoint.served += 1
-                self._send(200, body)
+                if isinstance(item, bytes):
+                    self._send(200, {}, item)
+                else:
+                    self._send(*item(dict(self.headers.items())))
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self._send(400, b'{"message": "not scripted"}')
+                self._send(400, {}, b'{"message": "not scripted"}')
 
-            def _send(self, status: int, body: bytes) -> None:
+            def _send(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -103,8 +113,8 @@ class ScriptedEndpoint:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def play(self, *bodies: bytes) -> None:
-        self.script = bodies
+    def play(self, *items: bytes | Reply) -> None:
+        self.script = items
         self.served = 0
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from ._budget import RateBudget
 from ._calls import Caller, Failure, FailureKind, classify, make_caller
 from ._clock import Clock
 from ._machine import StateMachine
+from ._scrub import scrub_exception
 
 __all__ = ["Answer", "CallStats", "Endpoint"]
 
@@ -220,6 +221,9 @@ class Endpoint:
         return Answer(response)
 
     def _failed(self, exc: Exception, sent: float) -> Answer:
+        # Kept by the outcome and chained under the error raised: its text
+        # (a message quoting the request) leaves scrubbed too.
+        scrub_exception(exc)
         failure = classify(exc, self.machine)
         if failure is not None and failure.kind is FailureKind.THROTTLED:
             self.budget.on_throttle(self.clock.now(), sent)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._scrub import scrub
+
 if TYPE_CHECKING:
     from ._execution import Execution
     from ._outcome import Outcome
@@ -41,17 +43,22 @@ class WaiterError(Exception):
     ) -> None:
         """Every error of the package, and each subclass, takes these.
 
-        :param message: the error's text, as ``str(error)`` gives it.
+        :param message: the error's text, as ``str(error)`` gives it (with
+            credentials, tokens and signatures redacted, and at most about
+            2,000 characters, as for *reason*).
         :param execution: the :class:`~waiters.Execution` it is about, if any.
         :param reason: why, in the service's words where it gave any
-            (statusDetails, statusReason, the error message).
+            (statusDetails, statusReason, the error message), with
+            credentials, tokens and signatures redacted and a longer text
+            cut with a marker.
         :param last_response: the last answer about the execution, if any.
         :param attempts: the calls that reported on the execution (default 0).
         :param outcome: the :class:`~waiters.Outcome` the wait ended with, if it did.
         """
-        super().__init__(message)
+        # Service words (a quoted canonical request, a 10 MB message) leave scrubbed.
+        super().__init__(scrub(message))
         self.execution = execution
-        self.reason = reason
+        self.reason = scrub(reason) if reason is not None else None
         self.last_response = last_response
         self.attempts = attempts
         self.outcome = outcome

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from ._scrub import REDACTED, scrub_value
+
 if TYPE_CHECKING:
     from ._machine import StateMachine
 
 __all__ = ["REDACTED", "STDLIB_LOGGER", "Events", "default_logger", "redact"]
-
-REDACTED = "<redacted>"
 
 
 def redact(response: Mapping[str, Any], machine: StateMachine) -> dict[str, Any]:
@@ -69,6 +69,41 @@ def default_logger() -> Any:
     )
 
 
+class _Scrubbed:
+    """A logger whose every event leaves through :func:`scrub_value`.
+
+    Events carry the service's words (reasons, error codes, unknown states,
+    responses with ``log_responses``): no credential, token or signature in
+    them reaches a log, and no value makes a 10 MB line.
+    """
+
+    __slots__ = ("_logger",)
+
+    def __init__(self, logger: Any) -> None:
+        self._logger = logger
+
+    def debug(self, event: str, **fields: Any) -> Any:
+        return self._logger.debug(event, **scrub_value(fields))
+
+    def info(self, event: str, **fields: Any) -> Any:
+        return self._logger.info(event, **scrub_value(fields))
+
+    def warning(self, event: str, **fields: Any) -> Any:
+        return self._logger.warning(event, **scrub_value(fields))
+
+    def error(self, event: str, **fields: Any) -> Any:
+        return self._logger.error(event, **scrub_value(fields))
+
+    def exception(self, event: str, **fields: Any) -> Any:
+        return self._logger.exception(event, **scrub_value(fields))
+
+    def critical(self, event: str, **fields: Any) -> Any:
+        return self._logger.critical(event, **scrub_value(fields))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)
+
+
 class Events:
     """A resolved logger plus which levels are on, decided once per wait or poller.
 
@@ -83,7 +118,7 @@ class Events:
     ) -> None:
         bound = logger if logger is not None else default_logger()
         bound = bound.bind() if hasattr(bound, "bind") else bound
-        self.log = bound
+        self.log: Any = _Scrubbed(bound)
         enabled = getattr(bound, "is_enabled_for", None) or getattr(bound, "isEnabledFor", None)
         self.debug = bool(enabled(logging.DEBUG)) if enabled else True
         self.info = bool(enabled(logging.INFO)) if enabled else True

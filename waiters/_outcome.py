@@ -15,6 +15,7 @@ from ._errors import (
     WaiterError,
     WaitTimeout,
 )
+from ._scrub import scrub
 
 if TYPE_CHECKING:
     from ._execution import Execution
@@ -86,6 +87,8 @@ class Outcome:
         service's error message, a matched acceptor's explanation, or the
         waiter's own account (the deadline passed, the execution vanished,
         the reason given to ``abandon``); ``None`` when nothing says.
+        Credentials, tokens and signatures in it are redacted, and a text
+        longer than about 2,000 characters is cut, with a marker.
     :param response: the last answer kept about it (a describe response, or
         the list item that reported it), or ``None``. An answer that shows a
         terminal state is always kept; other answers only with
@@ -111,6 +114,11 @@ class Outcome:
     elapsed: float
     history: tuple[Transition, ...]
     error: BaseException | None = None
+
+    def __post_init__(self) -> None:
+        # The reason is the service's words: it leaves scrubbed and bounded.
+        if self.reason is not None:
+            object.__setattr__(self, "reason", scrub(self.reason))
 
     @property
     def ok(self) -> bool:

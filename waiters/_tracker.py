@@ -25,6 +25,7 @@ from ._events import Events
 from ._execution import Execution
 from ._machine import AcceptorError, StateKind
 from ._outcome import Outcome, OutcomeKind, Transition
+from ._scrub import scrub
 
 __all__ = ["Tracker", "WaitSettings", "Watch", "share"]
 
@@ -336,6 +337,10 @@ class Tracker:
 
     def observe(self, state: str | None, kind: StateKind | None, now: float) -> bool:
         """Record an observed state (from Describe or a list); True if it changed."""
+        if kind is None and state is not None and state not in self.execution.machine.states:
+            # Not a state any definition knows: the service's free text, which
+            # goes into outcomes, history and logs scrubbed and bounded.
+            state = scrub(state)
         previous = self.state
         fresh = self.fresh
         if state == previous and not fresh:
