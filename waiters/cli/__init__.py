@@ -9,6 +9,7 @@ that simulator for other tools.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (``waiters = "waiters.cli:main"``)."""
+    from ._errors import OutputError, UsageError
     from ._exit import ExitCode
 
     # A pipeline may stop the step at any moment, even while Python is still
@@ -35,7 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # event-loop signal receiver replaces this handler (see _run).
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _main(argv)
+        # The one boundary for bad input and unwritable output: a line, and exit 2.
+        try:
+            return _main(argv)
+        except UsageError as exc:
+            return _usage(str(exc))
+        except OutputError as exc:
+            return _usage(f"stdout {exc}")
     except _Terminated:
         return int(ExitCode.SIGTERM)
     except KeyboardInterrupt:
@@ -63,11 +71,18 @@ def _main(argv: Sequence[str] | None) -> int:
 
     import waiters
 
+    from ._errors import OutputError, UsageError, reading
+
     for path in machine_paths(args):
-        try:
-            waiters.load_machines(path)
-        except waiters.DefinitionError as exc:
-            return _usage(f"--machines: {exc}")
+        # A definition error names the file and the key; anything else (a file
+        # nested past the parser's depth) is named by the file.
+        with reading(f"--machines: {path}"):
+            try:
+                waiters.load_machines(path)
+            except waiters.DefinitionError as exc:
+                raise UsageError(f"--machines: {exc}") from None
+    if sys.stdout is None:  # started with stdout closed (`>&-`): no result could be read
+        raise OutputError("is closed")
 
     command: str = args.command
     if command == "machines":
@@ -82,18 +97,28 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _usage(message: str) -> int:
+    from ._errors import OutputError, one_line
     from ._exit import ExitCode
 
-    _print(f"waiters: error: {message}", sys.stderr)
+    # stderr gone too: the exit code is all that is left to say it.
+    with contextlib.suppress(OSError, OutputError):
+        _print(f"waiters: error: {one_line(message)}", sys.stderr)
     return int(ExitCode.USAGE)
 
 
 def _print(text: str, stream: Any) -> None:
+    """Print to *stdout*; a reader that went away is fine, output that cannot be written is not."""
+    from ._errors import OutputError
+
+    if stream is None:
+        raise OutputError("is closed")
     try:
         print(text, file=stream)
         stream.flush()
     except BrokenPipeError:
         pass
+    except OSError as exc:
+        raise OutputError(f"cannot be written ({exc.strerror or exc})") from None
 
 
 # Not named after their modules (_wait, _machines, _demo): importing a submodule
@@ -102,12 +127,13 @@ def _print(text: str, stream: Any) -> None:
 def _machines_command(args: Any) -> int:
     import waiters
 
+    from ._errors import UsageError
     from ._machines import run_machines
 
     try:
         text = run_machines(args.type, args.output)
     except waiters.InvalidExecution as exc:
-        return _usage(f"TYPE: {exc}")
+        raise UsageError(f"TYPE: {exc}") from None
     _print(text.rstrip("\n"), sys.stdout)
     return 0
 
@@ -123,15 +149,18 @@ def _report(args: Any, console: Any) -> Any:
 
 
 def _wait_command(args: Any, console: Any) -> int:
-    from ._wait import UsageError, run_wait
+    from ._wait import run_wait
 
-    try:
-        return run_wait(args, _report(args, console), console)
-    except UsageError as exc:
-        return _usage(str(exc))
+    report = _report(args, console)
+    code = run_wait(args, report, console)
+    report.raise_for_output()
+    return code
 
 
 def _demo_command(args: Any, console: Any) -> int:
     from ._demo import run_demo
 
-    return run_demo(args, _report(args, console))
+    report = _report(args, console)
+    code = run_demo(args, report)
+    report.raise_for_output()
+    return code

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlsplit
 
 from waiters import DEFAULT_MIN_FINISHED, BudgetConfig, PollerOptions, WaitOptions
 
@@ -172,6 +173,21 @@ def _parse_duration(text: str) -> float | None:
     return sum(float(value) * _UNITS[unit] for unit, value in match.groupdict().items() if value)
 
 
+def endpoint_url(text: str) -> str:
+    """An http(s) URL with a host: botocore would otherwise fail only when a client opens."""
+    try:
+        parts = urlsplit(text)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(
+            f"expected an http(s) URL such as http://127.0.0.1:4566, got {text!r}"
+        )
+    return text
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -291,6 +307,7 @@ def _add_aws(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--endpoint-url",
         metavar="URL",
+        type=endpoint_url,
         help="send every call to URL (a simulator, LocalStack, a VPC endpoint); "
         "endpoint host prefixes are not added",
     )

@@ -19,7 +19,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -36,6 +36,7 @@ from rich.text import Text
 from waiters import Batch, BudgetRegistry, Execution, Outcome, OutcomeKind, Progress, Transition
 
 from ._console import Console, is_terminal
+from ._errors import OutputError
 from ._exit import describe
 
 __all__ = [
@@ -572,6 +573,10 @@ class Report:
         self._wall_offset = 0.0
         self._out_open = True
         self._stopped = anyio.Event()
+        #: Why stdout could not be written (a full disk, a closed descriptor), if it could not.
+        self.output_error: OSError | None = None
+        #: Called once when stdout fails: the wait has no one left to tell.
+        self.on_output_error: Callable[[], None] | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -689,6 +694,20 @@ class Report:
             # more, and keep the interpreter's final flush from complaining.
             self._out_open = False
             _silence_stdout(self.out)
+        except (OSError, AttributeError) as exc:
+            # A full disk, or no stdout at all: the result can never be read, so the
+            # wait is cut short and the command exits 2 (see raise_for_output).
+            self._out_open = False
+            self.output_error = exc if isinstance(exc, OSError) else OSError("closed")
+            _silence_stdout(self.out)
+            if self.on_output_error is not None:
+                self.on_output_error()
+
+    def raise_for_output(self) -> None:
+        """Raise :class:`OutputError` if stdout could not be written."""
+        error = self.output_error
+        if error is not None:
+            raise OutputError(f"cannot be written ({error.strerror or error})")
 
 
 def _silence_stdout(stream: TextIO) -> None:

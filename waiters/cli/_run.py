@@ -170,6 +170,7 @@ async def wait_and_report(
             # Listed on the poller, so the list calls share its budgets and call timeout.
             executions = [*executions, *await listing(poller)]
         report.begin(executions, **(start_extra or {}))
+        report.raise_for_output()
         # From here every execution is in the summary: a signal that arrives while
         # the batch is being set up (clients, accounts) abandons it once it exists,
         # rather than cancelling the wait with nothing to report.
@@ -186,6 +187,7 @@ async def wait_and_report(
             interrupts.graceful = None
             raise
         report.attach(batch, options.budgets)
+        report.on_output_error = lambda: batch.abandon("stdout cannot be written")
         interrupts.graceful = batch.abandon
         if early:
             batch.abandon(early[0])

@@ -42,6 +42,7 @@ from waiters import (
 
 from ._console import Console
 from ._display import Report, Summary
+from ._errors import UsageError, reading
 from ._exit import ExitCode
 from ._run import (
     Interrupts,
@@ -55,10 +56,6 @@ from ._run import (
 __all__ = ["UsageError", "run_wait"]
 
 _log = structlog.get_logger("waiters.cli")
-
-
-class UsageError(Exception):
-    """Bad input found after parsing: exit 2 with ``waiters: error: <message>``."""
 
 
 class ListingFailed(Exception):
@@ -140,18 +137,24 @@ def _read_lines(path: str, stdin: TextIO) -> Iterator[tuple[int, str]]:
 def _from_file(path: str, stdin: TextIO) -> list[Source]:
     sources = []
     label = "stdin" if path == "-" else path
-    for number, line in _read_lines(path, stdin):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        where = f"--from {label} line {number}"
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{where}: not JSON ({exc.msg})") from None
-        if not isinstance(data, dict):
-            raise UsageError(f"{where}: expected a JSON object of parameters, got {text[:60]!r}")
-        sources.append(Source(where, data))
+    # Binary data, a line nested past the JSON parser's depth: whatever the file
+    # holds, a bad one is a usage error naming it, never a traceback.
+    with reading(f"--from {label}"):
+        for number, line in _read_lines(path, stdin):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            where = f"--from {label} line {number}"
+            with reading(where):
+                try:
+                    data = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise UsageError(f"{where}: not JSON ({exc.msg})") from None
+            if not isinstance(data, dict):
+                raise UsageError(
+                    f"{where}: expected a JSON object of parameters, got {text[:60]!r}"
+                )
+            sources.append(Source(where, data))
     return sources
 
 
@@ -279,21 +282,37 @@ def _options(args: argparse.Namespace, machine: StateMachine) -> RunOptions:
 
 def _session(args: argparse.Namespace) -> Any:
     import aioboto3
-    from botocore.exceptions import ProfileNotFound
+    from botocore.exceptions import InvalidRegionError, ProfileNotFound
+    from botocore.utils import validate_region_name
 
     # botocore reads AWS_DEFAULT_REGION; the AWS CLI v2 and the other SDKs also
     # read AWS_REGION (first), so a pipeline that sets only that works here too.
     region_name = args.region or os.environ.get("AWS_REGION") or None
-    try:
-        session = aioboto3.Session(profile_name=args.profile, region_name=region_name)
-        region = session.region_name
-    except ProfileNotFound:
-        raise UsageError(f"--profile: no profile named {args.profile!r}") from None
+    # A broken config or credentials file is bad input too, named as such.
+    with reading("AWS configuration"):
+        try:
+            session = aioboto3.Session(profile_name=args.profile, region_name=region_name)
+            region = session.region_name
+        except ProfileNotFound:
+            raise UsageError(f"--profile: no profile named {args.profile!r}") from None
     if not region:
         raise UsageError(
             "--region: no region configured; pass --region, set AWS_REGION or "
             "AWS_DEFAULT_REGION, or give the profile a region"
         )
+    try:
+        validate_region_name(region)
+    except InvalidRegionError:
+        # botocore refuses it only when the first client opens, which reads as an
+        # AWS error (exit 4); it is the user's input.
+        source = (
+            "--region"
+            if args.region
+            else "AWS_REGION"
+            if os.environ.get("AWS_REGION")
+            else "the configured region (AWS_DEFAULT_REGION or the profile)"
+        )
+        raise UsageError(f"{source}: not a region name such as eu-west-1: {region!r}") from None
     return session
 
 

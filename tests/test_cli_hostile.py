@@ -1,0 +1,188 @@
+"""The command line against a hostile tester: bad input, broken output, services that
+never answer or answer nonsense, signals at any moment, values of any size.
+
+Subprocess tests run ``python -m waiters.cli`` as a CI step would (see
+test_cli.py); the properties of the pieces run in process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.test_cli import QUICK, REPO, _base_env, _command, run_all, run_cli
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """Dummy credentials, no AWS configuration of the machine running the tests."""
+    return _base_env(tmp_path) | {
+        "AWS_ACCESS_KEY_ID": "AKIASIMULATOR0000000",
+        "AWS_SECRET_ACCESS_KEY": "not-checked",
+    }
+
+
+# --- bad input: one line, exit 2 ------------------------------------------------------------
+
+
+def _hostile_inputs(tmp: Path) -> dict[tuple[str, ...], str]:
+    """Argument lists of bad input, each with what its one-line message must name."""
+    binary = tmp / "binary.jsonl"
+    binary.write_bytes(bytes(range(256)) * 4)
+    deep = tmp / "deep.json"
+    deep.write_text("[" * 100_000)
+    deep_lines = tmp / "deep.jsonl"
+    deep_lines.write_text('{"thingName": ' + "[" * 100_000 + "\n")
+    wait = ("wait", "iot-job-execution", "--region", "us-east-1", "--param", "jobId=j")
+    one = (*wait, "--param", "thingName=t")
+    return {
+        (*wait, "--from", str(binary)): f"--from {binary}: not UTF-8 text",
+        (*wait, "--from", str(deep_lines)): f"--from {deep_lines} line 1",
+        (*one, "--endpoint-url", "not-a-url"): "--endpoint-url: expected an http(s) URL",
+        (*one, "--endpoint-url", "http://127.0.0.1:port"): "--endpoint-url: expected",
+        (*wait[:2], "--region", "not a region!", *wait[4:], "-p", "thingName=t"): (
+            "--region: not a region name such as eu-west-1: 'not a region!'"
+        ),
+        ("--machines", str(deep), "machines"): f"--machines: {deep}: nested too deeply",
+        ("--machines", str(binary), "machines"): f"--machines: {binary}",
+    }
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("waiters: error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_bad_input_of_every_kind_is_one_line_and_exit_2(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A binary --from file, a --from line nested past the JSON parser's depth, an
+    --endpoint-url that is no URL, a region botocore refuses, a --machines file
+    nested too deeply or binary: each exits 2 (not 1, which means an execution
+    failed, nor 4) with one line naming the flag, and no traceback."""
+    cases = _hostile_inputs(tmp_path)
+    results = run_all(list(cases), env | {"AWS_REGION": "us-east-1"})
+    for (status, stdout, stderr), (argv, named) in zip(results, cases.items(), strict=True):
+        assert status == 2, (argv, stderr)
+        assert "Traceback" not in stderr, (argv, stderr)
+        assert named in _one_error_line(stderr), (argv, stderr)
+        assert stdout == "", argv
+
+
+def test_the_region_from_aws_region_is_named_when_bad(env: dict[str, str]) -> None:
+    """A bad region from the environment is bad input too, named by where it came from."""
+    result = run_cli(
+        "wait", "iot-job-execution", "-p", "jobId=j", "-p", "thingName=t",
+        env=env | {"AWS_REGION": "eu west 1"},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "AWS_REGION: not a region name such as eu-west-1: 'eu west 1'" in result.stderr
+
+
+def _closed_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("output", ["json", "text"])
+@pytest.mark.parametrize(
+    ("stdout", "named"),
+    [("closed", "stdout is closed"), ("full", "stdout cannot be written (No space left")],
+)
+def test_stdout_closed_or_full_is_a_message_and_exit_2(
+    env: dict[str, str], output: str, stdout: str, named: str
+) -> None:
+    """stdout closed (`>&-`) or on a full disk (/dev/full): the result cannot be
+    delivered, so the command says so in one line on stderr and exits 2."""
+    argv = _command(
+        "wait", "iot-job-execution", "--endpoint-url", _closed_port(), *QUICK,
+        "-p", "jobId=j", "-p", "thingName=t", "--timeout", "0.5s", "--output", output,
+    )  # fmt: skip
+    # `>&-` in a shell: the child starts with descriptor 1 closed.
+    shell = 'exec "$@" >&-' if stdout == "closed" else 'exec "$@" >/dev/full'
+    result = subprocess.run(
+        ["/bin/sh", "-c", shell, "sh", *argv],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert named in _one_error_line(result.stderr), result.stderr
+
+
+def test_machines_to_a_full_disk_exits_2(env: dict[str, str]) -> None:
+    """`waiters machines > /dev/full`: a message and exit 2, not a traceback and 1."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            _command("machines"),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2, result.stderr
+    assert "stdout cannot be written" in _one_error_line(result.stderr)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(content=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_any_from_file_is_read_or_refused_in_one_line(content: bytes) -> None:
+    """Whatever a --from file holds, it yields parameters or a UsageError naming --from,
+    one line long; nothing else escapes (the reported case: a binary file)."""
+    from waiters.cli._errors import UsageError
+    from waiters.cli._wait import _from_file
+
+    stream = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8")
+    try:
+        sources = _from_file("-", stream)
+    except UsageError as exc:
+        message = str(exc)
+        assert message.startswith("--from stdin"), message
+        assert "\n" not in message and len(message) < 2200
+    else:
+        assert all(isinstance(source.params, dict) for source in sources)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    content=st.binary(max_size=200)
+    | st.sampled_from(["[" * 50_000, "{" * 50_000, "a = " + "[" * 50_000, "name = 5\n"]).map(
+        str.encode
+    ),
+    suffix=st.sampled_from([".toml", ".json"]),
+)
+def test_any_machines_file_loads_or_exits_2(
+    tmp_path_factory: pytest.TempPathFactory,
+    content: bytes,
+    suffix: str,
+) -> None:
+    """Whatever a --machines file holds, `waiters machines` lists or exits 2 with one
+    line: never a traceback, never 1 (the reported case: a file nested too deeply)."""
+    from waiters.cli import main
+
+    path = tmp_path_factory.mktemp("machines") / f"user{suffix}"
+    path.write_bytes(content)
+    with (
+        contextlib.redirect_stderr(io.StringIO()) as stderr,
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        code = main(["--machines", str(path), "machines"])
+    err = stderr.getvalue()
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("waiters: error: --machines")
