@@ -11,13 +11,16 @@ import contextlib
 import io
 import socket
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_cli import QUICK, REPO, _base_env, _command, run_all, run_cli
+from tests.test_cli import QUICK, REPO, _base_env, _command, json_lines, run_all, run_cli
+from waiters.simulator import Simulator
 
 
 @pytest.fixture
@@ -186,3 +189,112 @@ def test_any_machines_file_loads_or_exits_2(
     err = stderr.getvalue()
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1 and err.startswith("waiters: error: --machines")
+
+
+# --- one exit code for an unreachable or unintelligible service -----------------------------
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    with Simulator(seed=7, speed=1.0).in_thread() as running:
+        yield running
+
+
+class _Server:
+    """A TCP server on 127.0.0.1 that reads each request and then, by *mode*, never
+    answers (holding the connection open) or answers 200 with a body no AWS service
+    sends (HTML, or nothing)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return
+                request += chunk
+            if self.mode == "silent":
+                self.held.append(connection)
+                return
+            body = b"<html><body>Welcome</body></html>" if self.mode == "html" else b""
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {len(body)}"
+            connection.sendall(head.encode() + b"\r\n\r\n" + body)
+            connection.close()
+
+    def close(self) -> None:
+        self.socket.close()
+        for connection in self.held:
+            connection.close()
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest) -> Iterator[_Server]:
+    running = _Server(request.param)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+_ONE = ("-p", "jobId=j", "-p", "thingName=t")
+
+
+@pytest.mark.parametrize(
+    ("server", "naming"),
+    [("silent", _ONE), ("html", _ONE), ("empty", _ONE), ("silent", ("--all-of", "j"))],
+    indirect=["server"],
+)
+def test_a_service_that_never_answers_or_answers_nonsense_exits_4(
+    env: dict[str, str], server: _Server, naming: tuple[str, ...]
+) -> None:
+    """An endpoint that accepts and never answers exited 3 when --timeout came before the
+    call timeout (30 s) and 4 after it; the rule is now one: not one answer in the whole
+    run, whether calls failed or were still unanswered at the deadline, is exit 4
+    (AWS could not be reached), for a listing as for a wait."""
+    result = run_cli(
+        "wait", "iot-job-execution", "--endpoint-url", server.url, *QUICK, *naming,
+        "--timeout", "1.5s", "--output", "json", env=env,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 4, result.stderr
+    summary = json_lines(result.stdout)[-1]
+    assert summary["exit_code"] == 4
+
+
+# --- one deadline for the listing and the wait ------------------------------------------------
+
+
+def test_all_of_listing_and_waiting_share_one_deadline(sim: Simulator, env: dict[str, str]) -> None:
+    """--timeout is one deadline: a listing of three pages paced two seconds apart
+    (--max-rate 0.5) leaves the wait what is left of --timeout, not a whole --timeout
+    of its own (it used to wait the full 5 s more after listing)."""
+    sim.fleet.add(
+        "iot-job-execution", 600, parent="hostile-deadline",
+        schedule=[("QUEUED", 0.0), ("IN_PROGRESS", 0.2)],
+    )  # fmt: skip
+    result = run_cli(
+        "wait", "iot-job-execution", "--endpoint-url", sim.endpoint_url, *QUICK,
+        "--all-of", "hostile-deadline", "--max-rate", "0.5", "--timeout", "5s",
+        "--output", "json", env=env,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    summary = json_lines(result.stdout)[-1]
+    assert summary["total"] == 600
+    # Outcomes count from the batch's start, after at least two seconds of listing.
+    assert max(o["elapsed"] for o in summary["outcomes"]) < 5.0 - 1.0, summary["elapsed"]

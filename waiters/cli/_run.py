@@ -15,7 +15,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import structlog
@@ -28,7 +28,6 @@ from waiters import (
     FailFast,
     Poller,
     PollerOptions,
-    Progress,
     WaitOptions,
 )
 
@@ -39,6 +38,7 @@ __all__ = [
     "Interrupts",
     "RunOptions",
     "cancelled_early",
+    "never_answered",
     "open_clients",
     "run_interruptible",
     "wait_and_report",
@@ -139,7 +139,7 @@ async def wait_and_report(
     report: Report,
     interrupts: Interrupts,
     *,
-    listing: Callable[[Poller], Awaitable[list[Execution]]] | None = None,
+    listing: Callable[[Poller, float | None], Awaitable[list[Execution]]] | None = None,
     clients: Mapping[str, Any] | None = None,
     code_for: Callable[[BatchResult], int] | None = None,
     note: Callable[[BatchResult], tuple[str, str] | None] | None = None,
@@ -148,9 +148,12 @@ async def wait_and_report(
     """Wait on *executions* (and those *listing* finds), show it, and return the exit code.
 
     *clients* are the poller's clients for calls that are not an execution's
-    own (CloudWatch Logs, for how a Transfer execution ended).
+    own (CloudWatch Logs, for how a Transfer execution ended). *listing* gets
+    the poller and the seconds left before the deadline: ``--timeout`` is one
+    deadline for the listing and the wait together, not one each.
     """
     wait, polling = options.wait, options.poller
+    started = anyio.current_time()
     async with Poller(
         timeout=wait.timeout,
         backoff=wait.backoff,
@@ -168,7 +171,7 @@ async def wait_and_report(
     ) as poller:
         if listing is not None:
             # Listed on the poller, so the list calls share its budgets and call timeout.
-            executions = [*executions, *await listing(poller)]
+            executions = [*executions, *await listing(poller, _left(wait.deadline_in, started))]
         report.begin(executions, **(start_extra or {}))
         report.raise_for_output()
         # From here every execution is in the summary: a signal that arrives while
@@ -179,6 +182,7 @@ async def wait_and_report(
         try:
             batch = await poller.submit(
                 executions,
+                timeout=_left(wait.deadline_in, started),
                 fail_fast=options.fail_fast,
                 on_transition=report.on_transition,
                 on_outcome=report.on_outcome,
@@ -213,14 +217,17 @@ async def wait_and_report(
             "done (--accept vanished).",
             "every execution succeeded or ended unseen, as accepted",
         )
-    if code == ExitCode.TIMED_OUT and _never_answered(result, progress):
-        # Each failed call looked transient (connection refused, 5xx), so the library
-        # kept trying until the deadline. Not one answer in the whole wait is not about
-        # the executions, though: a wrong endpoint or a network that is down.
+    if code == ExitCode.TIMED_OUT and _never_answered(result, poller.stats, options.budgets):
+        # Each failed call looked transient (connection refused, no answer, 5xx, a body
+        # that is not the service's), so the library kept trying until the deadline.
+        # Not one answer in the whole wait is not about the executions, though: a wrong
+        # endpoint or a network that is down. One rule, however many calls were cut
+        # short by the deadline rather than by the call timeout.
         code = ExitCode.AWS_ERROR
         remark = (
-            f"No call got an answer: all {progress.calls:,} failed with connection or "
-            "server errors (is --endpoint-url or the network right?).",
+            f"No call got an answer: every one of {_started(options.budgets):,} failed with "
+            "connection or server errors, unintelligible answers or no answer at all "
+            "(is --endpoint-url or the network right?).",
             "AWS could not be reached",
         )
     report.finish(
@@ -242,11 +249,38 @@ async def wait_and_report(
     return code
 
 
-def _never_answered(result: BatchResult, progress: Progress) -> bool:
-    return (
-        progress.calls > 0
-        and progress.errors == progress.calls
-        and all(outcome.state is None for outcome in result.outcomes)
+class Calls(Protocol):
+    """Counts of calls made (a poller's ``stats``, a batch's ``progress()``)."""
+
+    calls: int
+    errors: int
+
+
+def _left(timeout: float | None, started: float) -> float | None:
+    """Seconds left of a *timeout* that began at *started* (never below zero)."""
+    if timeout is None:
+        return None
+    return max(0.0, timeout - (anyio.current_time() - started))
+
+
+def _started(budgets: BudgetRegistry) -> int:
+    """Calls started: every one took a budget slot, whether or not it ever ended."""
+    return sum(stats.calls for stats in budgets.stats())
+
+
+def never_answered(stats: Calls, budgets: BudgetRegistry) -> bool:
+    """No call was answered though calls were made: AWS could not be reached (exit 4).
+
+    Calls still unanswered when the deadline cut them short count too: whether
+    the call timeout came before the deadline must not decide the exit code.
+    A throttle is an answer.
+    """
+    return _started(budgets) > 0 and stats.calls == stats.errors
+
+
+def _never_answered(result: BatchResult, stats: Calls, budgets: BudgetRegistry) -> bool:
+    return never_answered(stats, budgets) and all(
+        outcome.state is None for outcome in result.outcomes
     )
 
 

@@ -42,12 +42,13 @@ from waiters import (
 
 from ._console import Console
 from ._display import Report, Summary
-from ._errors import UsageError, reading
+from ._errors import UsageError, one_line, reading
 from ._exit import ExitCode
 from ._run import (
     Interrupts,
     RunOptions,
     cancelled_early,
+    never_answered,
     open_clients,
     run_interruptible,
     wait_and_report,
@@ -61,9 +62,11 @@ _log = structlog.get_logger("waiters.cli")
 class ListingFailed(Exception):
     """A parent could not be listed; carries the exit code that says why."""
 
-    def __init__(self, message: str, code: ExitCode) -> None:
+    def __init__(self, message: str, code: ExitCode, stats: Any = None) -> None:
         super().__init__(message)
         self.code = code
+        #: The poller's call counts, for the summary.
+        self.stats = stats
 
 
 @dataclass(frozen=True)
@@ -197,25 +200,41 @@ def _listing(
     client: Any,
     *,
     alone: bool,
-) -> Callable[[Poller], Awaitable[list[Execution]]]:
-    """List every execution of each parent on the poller (its budgets, deadline, timeouts)."""
+    budgets: BudgetRegistry,
+) -> Callable[[Poller, float | None], Awaitable[list[Execution]]]:
+    """List every execution of each parent on the poller (its budgets, deadline, timeouts).
 
-    async def listing(poller: Poller) -> list[Execution]:
+    The listing gets what is left of ``--timeout`` (the seconds passed to it),
+    and the wait what the listing left.
+    """
+
+    async def listing(poller: Poller, timeout: float | None) -> list[Execution]:
         found: list[Execution] = []
+        deadline = None if timeout is None else anyio.current_time() + timeout
         for parent in parents:
             what = f"--all-of {parent}"
+            left = None if deadline is None else max(0.0, deadline - anyio.current_time())
             try:
-                listed = await poller.list_executions(machine, parent, client=client, params=shared)
+                listed = await poller.list_executions(
+                    machine, parent, client=client, params=shared, timeout=left
+                )
             except InvalidExecution as exc:
                 raise UsageError(f"{what}: {exc}") from None
             except WaitTimeout as exc:
-                raise ListingFailed(f"{what}: {exc}", ExitCode.TIMED_OUT) from None
+                # As for a wait: a listing that never got one answer did not time out,
+                # AWS could not be reached (exit 4, one rule for every call).
+                code = (
+                    ExitCode.AWS_ERROR
+                    if never_answered(poller.stats, budgets)
+                    else ExitCode.TIMED_OUT
+                )
+                raise ListingFailed(f"{what}: {exc}", code, poller.stats) from None
             except ExecutionNotFound as exc:
-                raise ListingFailed(f"{what}: {exc}", ExitCode.FAILED) from None
+                raise ListingFailed(f"{what}: {exc}", ExitCode.FAILED, poller.stats) from None
             except ServiceError as exc:
                 if isinstance(exc.__cause__, ParamValidationError):
                     raise UsageError(f"{what}: {exc.__cause__}") from None
-                raise ListingFailed(f"{what}: {exc}", ExitCode.AWS_ERROR) from None
+                raise ListingFailed(f"{what}: {exc}", ExitCode.AWS_ERROR, poller.stats) from None
             _log.info(
                 "waiters.cli.listed",
                 type=machine.name,
@@ -371,7 +390,14 @@ def run_wait(
                 listing = None
                 if args.all_of:
                     common = _typed(machine, shared, "--param")
-                    listing = _listing(machine, args.all_of, common, client, alone=not bound)
+                    listing = _listing(
+                        machine,
+                        args.all_of,
+                        common,
+                        client,
+                        alone=not bound,
+                        budgets=options.budgets,
+                    )
                 _log.info(
                     "waiters.cli.waiting",
                     type=machine.name,
@@ -384,7 +410,7 @@ def run_wait(
                     bound, options, report, interrupts, listing=listing, clients=clients
                 )
         except ListingFailed as exc:
-            return _failed_before_waiting(report, str(exc), exc.code)
+            return _failed_before_waiting(report, str(exc), exc.code, exc.stats)
         except BotoCoreError as exc:
             # Client creation: a region botocore has no endpoint for, a broken config file.
             return _failed_before_waiting(report, f"{machine.service}: {exc}", ExitCode.AWS_ERROR)
@@ -392,9 +418,14 @@ def run_wait(
     return anyio.run(run_interruptible, body, cancelled_early(report))
 
 
-def _failed_before_waiting(report: Report, message: str, code: ExitCode) -> int:
+def _failed_before_waiting(report: Report, message: str, code: ExitCode, stats: Any = None) -> int:
     if code is ExitCode.USAGE:
         raise UsageError(message)
-    print(f"waiters: error: {message}", file=sys.stderr)  # noqa: T201 - the user's answer
-    report.finish(Summary(outcomes=(), total=0, exit_code=int(code), elapsed=0.0))
+    print(f"waiters: error: {one_line(message)}", file=sys.stderr)  # noqa: T201 - the answer
+    calls = (
+        {"calls": stats.calls, "throttles": stats.throttles, "errors": stats.errors}
+        if stats is not None
+        else {}
+    )
+    report.finish(Summary(outcomes=(), total=0, exit_code=int(code), elapsed=0.0, **calls))
     return int(code)
