@@ -298,3 +298,41 @@ def test_all_of_listing_and_waiting_share_one_deadline(sim: Simulator, env: dict
     assert summary["total"] == 600
     # Outcomes count from the batch's start, after at least two seconds of listing.
     assert max(o["elapsed"] for o in summary["outcomes"]) < 5.0 - 1.0, summary["elapsed"]
+
+
+# --- what the command line echoes is bounded ----------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(size=st.sampled_from([10_000_000]) | st.integers(min_value=0, max_value=50_000))
+def test_service_values_echoed_by_the_cli_are_bounded(size: int) -> None:
+    """A status string (and a reason, an id) of any size (the reported case: 10 MB) is
+    echoed at most ECHO_LIMIT characters long, in the JSON summary, a transition event,
+    the text summary and a log line; short values are echoed unchanged."""
+    from waiters import Execution, Outcome, OutcomeKind, Transition, default_registry
+    from waiters.cli._console import Console
+    from waiters.cli._display import Report, Summary, render_summary
+    from waiters.cli._errors import ECHO_LIMIT
+
+    huge = "S" * size
+    bound = ECHO_LIMIT + 40  # the note of what was cut
+    machine = default_registry().get("iot-job-execution")
+    execution = Execution(machine, {"jobId": "j", "thingName": "t"})
+    outcome = Outcome(execution, OutcomeKind.FAILED, huge, huge, None, 1, 0.0, ())
+    out = io.StringIO()
+    report = Report(json_lines=True, out=out, console=Console(io.StringIO()), progress=False)
+    report.on_transition(execution, Transition(huge, None, 0.0, 1))
+    report.on_outcome(outcome)
+    report.finish(Summary(outcomes=[outcome], total=1, exit_code=1, elapsed=0.0))
+    transition, ended, summary = json_lines(out.getvalue())
+    echoed = [transition["state"], ended["state"], ended["reason"]]
+    echoed += [summary["outcomes"][0]["state"], summary["outcomes"][0]["reason"]]
+    assert all(len(value) <= bound for value in echoed)
+    if size <= ECHO_LIMIT:
+        assert echoed == [huge] * 5
+    text = render_summary(Summary(outcomes=[outcome], total=1, exit_code=1, elapsed=0.0))
+    assert len(text) < 3 * bound + 2000
+    from waiters.cli._log import bounded
+
+    line = bounded(None, "warning", {"event": "waiters.unknown_state", "state": huge})
+    assert len(line["state"]) <= bound

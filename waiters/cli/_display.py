@@ -36,7 +36,7 @@ from rich.text import Text
 from waiters import Batch, BudgetRegistry, Execution, Outcome, OutcomeKind, Progress, Transition
 
 from ._console import Console, is_terminal
-from ._errors import OutputError
+from ._errors import OutputError, clip
 from ._exit import describe
 
 __all__ = [
@@ -90,7 +90,7 @@ class Tally:
         old = self.state.get(execution)
         if old is None:  # already finished, or not ours
             return
-        new = transition.state or _UNSEEN
+        new = echoed(transition.state) or _UNSEEN
         counts = self.waiting[execution.type]
         counts[old] -= 1
         counts[new] += 1
@@ -352,17 +352,30 @@ class Summary:
         return [o for o in self.outcomes if o.kind is OutcomeKind.ABANDONED]
 
 
+def echoed(value: Any) -> Any:
+    """A value the service sent (a state, an id, a reason), bounded for echoing.
+
+    A 10 MB status string must not become a 10 MB line, five times over.
+    """
+    return clip(value) if isinstance(value, str) else value
+
+
+def _params(execution: Execution) -> dict[str, Any]:
+    # Listed executions carry identifiers the service chose.
+    return {name: echoed(value) for name, value in execution.params.items()}
+
+
 def execution_ids(execution: Execution) -> dict[str, Any]:
-    return {"type": execution.type, **execution.params}
+    return {"type": execution.type, **_params(execution)}
 
 
 def outcome_record(outcome: Outcome) -> dict[str, Any]:
     return {
         "type": outcome.execution.type,
-        "params": dict(outcome.execution.params),
+        "params": _params(outcome.execution),
         "outcome": outcome.kind.value,
-        "state": outcome.state,
-        "reason": outcome.reason,
+        "state": echoed(outcome.state),
+        "reason": echoed(outcome.reason),
         "attempts": outcome.attempts,
         "elapsed": round(outcome.elapsed, 3),
     }
@@ -400,7 +413,7 @@ def _short(value: Any) -> str:
 
 
 def _label(execution: Execution) -> str:
-    return " ".join(f"{k}={_short(v)}" for k, v in execution.params.items())
+    return " ".join(f"{k}={_short(v)}" for k, v in _params(execution).items())
 
 
 def _round_robin(outcomes: Sequence[Outcome]) -> list[Outcome]:
@@ -451,7 +464,13 @@ def _details_table(outcomes: Sequence[Outcome], width: int) -> Table:
     be read rather than a sliver beside a column of identifiers.
     """
     rows = [
-        (o.kind.value, o.state or "-", o.execution.type, _label(o.execution), o.reason or "")
+        (
+            o.kind.value,
+            echoed(o.state) or "-",
+            o.execution.type,
+            _label(o.execution),
+            echoed(o.reason) or "",
+        )
         for o in outcomes
     ]
     headers = ("OUTCOME", "STATE", "TYPE", "EXECUTION", "REASON")
@@ -606,7 +625,7 @@ class Report:
                 {
                     "event": "transition",
                     "execution": execution_ids(execution),
-                    "state": transition.state,
+                    "state": echoed(transition.state),
                     "kind": transition.kind.value if transition.kind is not None else None,
                     "at": self._wall(transition.at),
                     "attempt": transition.attempt,

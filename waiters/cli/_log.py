@@ -8,12 +8,15 @@ URL and a region.
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
 from ._console import Console
+from ._errors import clip
 
-__all__ = ["configure_logging", "level_for"]
+__all__ = ["bounded", "configure_logging", "level_for"]
 
 
 def level_for(verbosity: int) -> int:
@@ -25,11 +28,18 @@ def level_for(verbosity: int) -> int:
     return logging.DEBUG
 
 
+def bounded(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Any:
+    """Every text value of a log line, bounded: a state or message the service sent
+    may be megabytes long (an unknown 10 MB status would be a 10 MB warning line)."""
+    return {key: clip(value) if isinstance(value, str) else value for key, value in event.items()}
+
+
 def configure_logging(verbosity: int, console: Console) -> None:
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        bounded,
     ]
     if console.terminal:
         processors.append(structlog.dev.ConsoleRenderer(colors=console.colors))
