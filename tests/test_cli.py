@@ -513,7 +513,8 @@ def test_all_of_enumerates_each_type_by_its_parent(sim: Simulator, env: dict[str
     """--all-of takes each type's parent: command ARN, asset id, Snow task, Transfer workflow."""
     fleet = sim.fleet
     # Never-ending executions: what is listed cannot depend on how fast the CLI starts
-    # (Transfer lists only executions in progress), and --timeout ends each wait.
+    # (Transfer lists only executions in progress), and --timeout ends each wait. The
+    # deadline covers the listing too: 3 s lets four processes list on a loaded machine.
     running = {
         "iot-command-execution": [("CREATED", 0.0), ("IN_PROGRESS", 0.1)],
         "sitewise-execution": [("RUNNING", 0.0)],
@@ -536,7 +537,7 @@ def test_all_of_enumerates_each_type_by_its_parent(sim: Simulator, env: dict[str
     )
     processes = {
         name: subprocess.Popen(
-            _command(*wait_args(sim, name), "--all-of", parent, "--timeout", "0.5s"),
+            _command(*wait_args(sim, name), "--all-of", parent, "--timeout", "3s"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
