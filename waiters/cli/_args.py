@@ -55,10 +55,13 @@ _EPILOG = """\
 exit codes:
   0    every execution succeeded
   1    at least one ended badly (failed, cancelled, vanished, not found)
-  2    usage or bad input (unknown type, bad parameter, bad duration)
-  3    the deadline passed first (and none ended badly)
-  4    AWS refused or could not be reached, for reasons not about the
-       executions (credentials, access denied, a wrong endpoint)
+  2    usage or bad input (unknown type, bad parameter, bad duration, a bad
+       --from or --machines file, region or endpoint URL), or stdout
+       closed or unwritable
+  3    the deadline passed first (none ended badly; the service answered)
+  4    AWS refused (credentials, access denied) or never answered: calls
+       were made and not one got an answer (no connection, none within
+       the call timeout or the deadline, 5xx, an unintelligible body)
   5    nothing to wait on: every --all-of parent listed no execution
   130  interrupted (SIGINT);  143  terminated (SIGTERM)
 
