@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import BACKENDS
-from waiters import BudgetConfig, BudgetRegistry, LoopClock, Poller
+from waiters import BudgetConfig, BudgetRegistry, InvalidOption, LoopClock, Poller
 from waiters._budget import RateBudget, default_budgets
 from waiters.testing import MockClock
 
@@ -160,13 +160,17 @@ def test_try_acquire_takes_only_a_free_slot() -> None:
 
 def test_bad_configuration_names_the_field() -> None:
     """Wrong types and values fail at construction, naming the field and the value."""
-    with pytest.raises(TypeError, match=r"BudgetConfig\.decrease must be a number, got '0\.5'"):
+    with pytest.raises(
+        InvalidOption, match=r"BudgetConfig\.decrease must be a number .*, got '0\.5'"
+    ):
         BudgetConfig(decrease="0.5")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"BudgetConfig\.cooldown must be a number, got nan"):
+    with pytest.raises(
+        InvalidOption, match=r"BudgetConfig\.cooldown must be a finite duration, got nan"
+    ):
         BudgetConfig(cooldown=math.nan)
-    with pytest.raises(ValueError, match=r"BudgetConfig\.max_rate must be a positive number"):
+    with pytest.raises(InvalidOption, match=r"BudgetConfig\.max_rate must be a positive number"):
         BudgetConfig(max_rate=0)
-    with pytest.raises(TypeError, match="config must be a BudgetConfig"):
+    with pytest.raises(InvalidOption, match="config must be a BudgetConfig"):
         BudgetRegistry("x")  # type: ignore[arg-type]
 
 

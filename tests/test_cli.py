@@ -299,6 +299,9 @@ BAD_EXECUTIONS = {
     ("--param", "jobId=j", "--param", "thingName=t", "--min-delay", "5s", "--max-delay", "1s"): (
         "--max-delay: must be at least --min-delay"
     ),
+    ("--param", "jobId=j", "--param", "thingName=t", "--min-delay", "0", "--max-delay", "0"): (
+        "--min-delay: Backoff.min_delay must be at least 0.001 seconds, got 0.0"
+    ),
 }
 
 

@@ -79,7 +79,7 @@ def test_equal_executions_are_one_value() -> None:
         (lambda c: execution("no-such-type", jobId="j"), "unknown execution type 'no-such-type'"),
         (
             lambda c: execution(object(), "describe_job_execution"),
-            "expected a boto3 or aioboto3 client",
+            "target must be a boto3 or aioboto3 client, or an execution type name",
         ),
     ],
 )

@@ -17,6 +17,7 @@ from waiters import (
     CallbackError,
     Execution,
     FailFast,
+    InvalidOption,
     OutcomeKind,
     Poller,
     default_registry,
@@ -71,11 +72,13 @@ async def test_per_state_rules_leave_other_failures_out() -> None:
 def test_fail_fast_refuses_what_it_cannot_mean() -> None:
     """Strings for kinds become kinds (an unknown one is refused); odd values name the field."""
     assert FailFast(count=1, kinds=frozenset({"failed"})).kinds == {OutcomeKind.FAILED}  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"FailFast\.kinds"):
+    with pytest.raises(InvalidOption, match=r"FailFast\.kinds"):
         FailFast(count=1, kinds=frozenset({"faild"}))  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"FailFast\.count must be an integer, got 1\.5"):
+    with pytest.raises(
+        InvalidOption, match=r"FailFast\.count must be a positive integer, got 1\.5"
+    ):
         FailFast(count=1.5)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"FailFast\.states"):
+    with pytest.raises(InvalidOption, match=r"FailFast\.states"):
         FailFast(count=1, states="FAILED")  # type: ignore[arg-type]
 
 
@@ -119,9 +122,9 @@ async def test_a_bad_fail_fast_or_callback_is_refused_at_submit() -> None:
     """submit(fail_fast="x") and a non-callable callback fail at once, naming the option."""
     executions = _rollout({"thing-0": ["done"]})
     async with Poller(budgets=FREE) as poller:
-        with pytest.raises(TypeError, match="fail_fast must be a FailFast"):
+        with pytest.raises(InvalidOption, match="fail_fast must be a FailFast"):
             await poller.submit(executions, fail_fast="x")  # type: ignore[arg-type]
-        with pytest.raises(TypeError, match="on_outcome must be callable"):
+        with pytest.raises(InvalidOption, match="on_outcome must be callable"):
             await poller.submit(executions, on_outcome=5)  # type: ignore[arg-type]
 
 
@@ -259,3 +262,13 @@ async def test_results_and_progress_speak_in_enums_and_iterate() -> None:
     # StrEnums: formatted, serialised and compared as their values.
     assert f"{StateKind.FAILED}" == "failed"
     assert json.loads(json.dumps(result.counts)) == {"succeeded": 8, "failed": 2}
+
+
+@pytest.mark.anyio
+async def test_kinds_given_as_their_values_trip_like_members() -> None:
+    """FailFast(kinds={"failed"}): the strings are the kinds, so failures count and it trips."""
+    executions = _rollout(_job(list(range(20))))
+    rule = FailFast(count=3, kinds={"failed"})  # type: ignore[arg-type]
+    result = await wait_all(executions, budgets=FREE, batch=False, fail_fast=rule)
+    assert result.aborted
+    assert result.counts[OutcomeKind.FAILED] >= 3 and result.counts[OutcomeKind.ABANDONED] > 0

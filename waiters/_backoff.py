@@ -6,9 +6,14 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ._clock import to_seconds
+from ._validate import invalid, seconds
 
-__all__ = ["Backoff"]
+__all__ = ["MIN_DELAY", "Backoff"]
+
+#: The shortest delay between two polls of one execution, in seconds (1 ms).
+#: A zero delay would poll as fast as the budget grants calls, or, with no
+#: budget, without ever letting time pass; every delay is at least this.
+MIN_DELAY = 0.001
 
 # 2**62 overflows no float; beyond ~60 doublings the cap is max_delay anyway.
 _MAX_EXPONENT = 62
@@ -26,14 +31,13 @@ class Backoff:
     from 0 where Smithy counts attempts from 1.
 
     :param min_delay: the shortest delay, and the first one after a change:
-        seconds (a float) or a timedelta, at least 0 (default 1 s). With 0,
-        every delay is drawn from ``[0, max_delay]``.
+        seconds (a float) or a timedelta, at least :data:`MIN_DELAY` (1 ms;
+        default 1 s), so no backoff polls without letting time pass.
     :param max_delay: the longest delay the doubling grows to: seconds (a
         float) or a timedelta, at least *min_delay* (default 30 s).
-    :raises TypeError: a delay that is neither a number nor a timedelta,
-        naming the field.
-    :raises ValueError: a negative, infinite or NaN delay, or *max_delay*
-        below *min_delay*, naming the field and the value.
+    :raises InvalidOption: a delay that is neither a number nor a timedelta
+        (a bool is neither), an infinite or NaN delay, one below 1 ms, or
+        *max_delay* below *min_delay*, naming the field and the value.
 
     Both are stored as float seconds once the object is made.
     """
@@ -42,10 +46,10 @@ class Backoff:
     max_delay: float | timedelta = 30.0
 
     def __post_init__(self) -> None:
-        low = to_seconds(self.min_delay, name="min_delay", allow_zero=True)
-        high = to_seconds(self.max_delay, name="max_delay", allow_zero=True)
+        low = seconds("Backoff.min_delay", self.min_delay, at_least=MIN_DELAY)
+        high = seconds("Backoff.max_delay", self.max_delay, at_least=MIN_DELAY)
         if high < low:
-            raise ValueError(f"max_delay must be at least min_delay ({low}), got {high}")
+            raise invalid("Backoff.max_delay", f"at least min_delay ({low:g} s)", self.max_delay)
         object.__setattr__(self, "min_delay", low)
         object.__setattr__(self, "max_delay", high)
 
@@ -71,7 +75,7 @@ class Backoff:
         """
         low: float = self.min_delay  # type: ignore[assignment]  # normalised in __post_init__
         high: float = self.max_delay  # type: ignore[assignment]
-        cap = low * (2.0 ** min(step, _MAX_EXPONENT)) if low > 0 else high
+        cap = low * (2.0 ** min(step, _MAX_EXPONENT))
         if cap > high:
             cap = high
         return low + (cap - low) * fraction

@@ -18,12 +18,15 @@ import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import anyio
 from anyio.lowlevel import RunVar
 
 from ._clock import Clock
+from ._errors import InvalidOption
+from ._validate import instance, mapping, number, seconds
 
 __all__ = [
     "BudgetConfig",
@@ -101,24 +104,25 @@ class BudgetConfig:
     :param growth: the cubic growth constant in calls/s per s**3 at a cut
         from 10 calls/s, proportionally at other rates so the curve keeps its
         shape at any scale; greater than 0 (default 0.4: CUBIC's C).
-    :param cooldown: seconds after a cut during which further throttles
-        belong to the same episode and cut nothing more, for a throttle whose
-        call's send time is unknown; finite and at least 0 (default 1 s). A
+    :param cooldown: seconds (or a timedelta) after a cut during which further
+        throttles belong to the same episode and cut nothing more, for a
+        throttle whose call's send time is unknown; finite and at least 0
+        (default 1 s), stored as float seconds. A
         throttled call sent before the cut belongs to its episode; one sent
         after it, paced at the cut rate, starts a new one.
-    :param jitter: the most seconds a call may take from its slot to the
-        service (event-loop lag, a worker thread, a new connection, the
-        network) and still be counted in its own second: no window of one
-        second plus *jitter* is granted more slots than the rate rounded up,
-        so no one-second window of arrivals holds more. Finite and at least
-        0 (default 0.05 s). It costs pace only at whole rates, which it
-        brings down by the factor ``1 / (1 + jitter)`` (20 calls/s to 19.05).
-    :raises TypeError: a field that is not a number (or is a bool or NaN),
-        naming it.
-    :raises ValueError: a rate or *growth* that is not positive, rates out of
-        the order ``min_rate <= initial_rate <= max_rate``, *decrease* outside
-        (0, 1), or a negative or infinite *cooldown* or *jitter*, naming the
-        field and the value.
+    :param jitter: the most seconds (or a timedelta) a call may take from its
+        slot to the service (event-loop lag, a worker thread, a new
+        connection, the network) and still be counted in its own second: no
+        window of one second plus *jitter* is granted more slots than the
+        rate rounded up, so no one-second window of arrivals holds more.
+        Finite and at least 0 (default 0.05 s), stored as float seconds. It
+        costs pace only at whole rates, which it brings down by the factor
+        ``1 / (1 + jitter)`` (20 calls/s to 19.05).
+    :raises InvalidOption: a field that is not a number (a bool is not; nor
+        is NaN), a rate that is not positive, an infinite *min_rate* or
+        *growth*, rates out of the order ``min_rate <= initial_rate <=
+        max_rate``, *decrease* outside (0, 1), or a negative or infinite
+        *cooldown* or *jitter*, naming the field and the value.
     """
 
     initial_rate: float = _DEFAULT_INITIAL
@@ -126,29 +130,28 @@ class BudgetConfig:
     min_rate: float = _DEFAULT_MIN
     decrease: float = 0.7
     growth: float = 0.4
-    cooldown: float = 1.0
-    jitter: float = 0.05
+    cooldown: float | timedelta = 1.0
+    jitter: float | timedelta = 0.05
 
     def __post_init__(self) -> None:
-        for name in (
-            "initial_rate",
-            "max_rate",
-            "min_rate",
-            "growth",
-            "decrease",
-            "cooldown",
-            "jitter",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-                raise TypeError(f"BudgetConfig.{name} must be a number, got {value!r}")
-        for name in ("initial_rate", "max_rate", "min_rate", "growth"):
-            value = getattr(self, name)
-            if not value > 0:
-                raise ValueError(
-                    f"BudgetConfig.{name} must be a positive number of calls per second, "
-                    f"got {value!r}"
-                )
+        # An infinite ceiling (and start) is documented: no pacing at all. A floor
+        # or a growth constant of infinity is no rate a budget could follow.
+        for name in ("initial_rate", "max_rate", "min_rate"):
+            number(
+                f"BudgetConfig.{name}",
+                getattr(self, name),
+                "a positive number of calls per second",
+                above=0.0,
+                finite=name == "min_rate",
+            )
+        number("BudgetConfig.growth", self.growth, "a finite number above 0", above=0.0)
+        number(
+            "BudgetConfig.decrease", self.decrease, "a number between 0 and 1", above=0.0, below=1.0
+        )
+        cooldown = seconds("BudgetConfig.cooldown", self.cooldown)
+        object.__setattr__(self, "cooldown", cooldown)
+        jitter = seconds("BudgetConfig.jitter", self.jitter)
+        object.__setattr__(self, "jitter", jitter)
         # A lower ceiling alone (BudgetConfig(max_rate=2)) brings the defaults that
         # would sit above it down to it, as the command line's --max-rate does.
         if self.max_rate < self.initial_rate == _DEFAULT_INITIAL:
@@ -158,21 +161,24 @@ class BudgetConfig:
         if self.initial_rate < self.min_rate == _DEFAULT_MIN:
             object.__setattr__(self, "min_rate", self.initial_rate)
         if not self.min_rate <= self.initial_rate <= self.max_rate:
-            raise ValueError(
+            message = (
                 "BudgetConfig: need min_rate <= initial_rate <= max_rate, got "
                 f"min_rate={self.min_rate!r}, initial_rate={self.initial_rate!r}, "
                 f"max_rate={self.max_rate!r}; change the one out of order"
             )
-        if not 0 < self.decrease < 1:
-            raise ValueError(
-                f"BudgetConfig.decrease must be between 0 and 1, got {self.decrease!r}"
+            raise InvalidOption(
+                message, option="BudgetConfig.initial_rate", value=self.initial_rate
             )
-        for name in ("cooldown", "jitter"):
-            value = getattr(self, name)
-            if not 0 <= value < math.inf:
-                raise ValueError(
-                    f"BudgetConfig.{name} must be a finite number of seconds >= 0, got {value!r}"
-                )
+
+    @property
+    def cooldown_seconds(self) -> float:
+        """The cooldown in seconds."""
+        return self.cooldown  # type: ignore[return-value]  # normalised in __post_init__
+
+    @property
+    def jitter_seconds(self) -> float:
+        """The jitter margin in seconds."""
+        return self.jitter  # type: ignore[return-value]  # normalised in __post_init__
 
     @classmethod
     def unlimited(cls) -> BudgetConfig:
@@ -247,7 +253,7 @@ class RateBudget:
         #: of them in any _span, so calls that reach the service up to
         #: config.jitter after their slot put no more than _limit in any second.
         self._recent: deque[float] = deque()
-        self._span = (_SECOND + config.jitter) * _SPACING
+        self._span = (_SECOND + config.jitter_seconds) * _SPACING
         self._limit = _ceil(self.rate)
         # Probe upward from the initial rate as if it were the last safe one.
         self._w_max = config.initial_rate
@@ -400,7 +406,7 @@ class RateBudget:
         self._refused += 1
         config = self.config
         if self.cuts and (
-            sent <= self._t_cut if sent is not None else now - self._t_cut < config.cooldown
+            sent <= self._t_cut if sent is not None else now - self._t_cut < config.cooldown_seconds
         ):
             return
         self.cuts += 1
@@ -458,6 +464,9 @@ class BudgetRegistry:
         rising to at most 50).
     :param operations: per-operation configuration, by operation name
         (``"DescribeJobExecution"``), overriding *config*.
+    :raises InvalidOption: *config* is not a :class:`BudgetConfig`, or
+        *operations* is not a mapping of operation names to them, naming the
+        value.
     """
 
     __slots__ = (
@@ -475,13 +484,18 @@ class BudgetRegistry:
         config: BudgetConfig | None = None,
         operations: Mapping[str, BudgetConfig] | None = None,
     ) -> None:
-        if config is not None and not isinstance(config, BudgetConfig):
-            raise TypeError(f"config must be a BudgetConfig, got {config!r}")
+        if config is not None:
+            instance("BudgetRegistry.config", config, BudgetConfig, "a BudgetConfig")
         self.config = config if config is not None else BudgetConfig()
-        self.operations: dict[str, BudgetConfig] = dict(operations or {})
+        self.operations: dict[str, BudgetConfig] = {}
+        if operations is not None:
+            self.operations = mapping(
+                "BudgetRegistry.operations",
+                operations,
+                "a mapping of operation names to BudgetConfig",
+            )
         for name, value in self.operations.items():
-            if not isinstance(value, BudgetConfig):
-                raise TypeError(f"operations[{name!r}] must be a BudgetConfig, got {value!r}")
+            instance(f"BudgetRegistry.operations[{name!r}]", value, BudgetConfig, "a BudgetConfig")
         self._budgets: dict[BudgetKey, RateBudget] = {}
         self._run: object | None = None
         #: The account of each (access key id, non-AWS endpoint) learned so far,

@@ -16,6 +16,7 @@ import botocore.exceptions as bce
 from botocore.parsers import ResponseParserError
 
 from ._machine import Acceptor, ErrorAction, ErrorRule, StateMachine
+from ._validate import instance, invalid
 
 __all__ = [
     "POLL_RETRY_CONFIG",
@@ -320,12 +321,12 @@ def client_config(config: Any = None, *, endpoint_url: str | None = None) -> Any
     unless *config* says so: iotsitewise's ``api.`` prefix would turn
     ``127.0.0.1`` into ``api.127.0.0.1``.
 
-    :raises TypeError: *config* is not a ``botocore.config.Config``.
+    :raises InvalidOption: *config* is not a ``botocore.config.Config``.
     """
     from botocore.config import Config
 
-    if config is not None and not isinstance(config, Config):
-        raise TypeError(f"client_config must be a botocore.config.Config, got {config!r}")
+    if config is not None:
+        instance("client_config", config, Config, "a botocore.config.Config")
     base = Config(retries=cast(Any, dict(POLL_RETRY_CONFIG)))
     if endpoint_url is not None:
         base = base.merge(Config(inject_host_prefix=False))
@@ -335,20 +336,22 @@ def client_config(config: Any = None, *, endpoint_url: str | None = None) -> Any
 def check_endpoint_url(endpoint_url: Any) -> str | None:
     """*endpoint_url* if it is None or an http(s) URL with a host.
 
-    :raises TypeError: not a string.
-    :raises ValueError: not an http or https URL with a host.
+    :raises InvalidOption: not a string, or not an http or https URL with a host.
     """
     if endpoint_url is None:
         return None
-    if not isinstance(endpoint_url, str):
-        raise TypeError(f"endpoint_url must be a string, got {endpoint_url!r}")
-    parts = urlsplit(endpoint_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            f"endpoint_url must be an http(s) URL such as 'http://127.0.0.1:4566', "
-            f"got {endpoint_url!r}"
+    url: str = instance("endpoint_url", endpoint_url, str, "a string")
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018  # raises for a port out of range
+    except ValueError:  # a malformed IPv6 literal or port
+        usable = False
+    if not usable:
+        raise invalid(
+            "endpoint_url", "an http(s) URL such as 'http://127.0.0.1:4566'", endpoint_url
         )
-    return endpoint_url
+    return url
 
 
 @asynccontextmanager

@@ -8,12 +8,11 @@ monotonic clock, never ``time.time()``, so a virtual-time loop (see
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
 import anyio
 
-__all__ = ["Clock", "LoopClock", "bound_clock", "to_seconds"]
+__all__ = ["Clock", "LoopClock", "bound_clock"]
 
 
 @runtime_checkable
@@ -97,19 +96,3 @@ def bound_clock(clock: Clock) -> Clock:
         except RuntimeError:
             pass
     return clock
-
-
-def to_seconds(value: float | timedelta, *, name: str, allow_zero: bool = True) -> float:
-    """Normalise a duration given as float seconds or a timedelta."""
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be seconds (float) or a timedelta, got {value!r}")
-    else:
-        seconds = float(value)
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
-        raise ValueError(f"{name} must be a finite duration, got {value!r}")
-    if seconds < 0 or (seconds == 0 and not allow_zero):
-        bound = "at least 0" if allow_zero else "greater than 0"
-        raise ValueError(f"{name} must be {bound} seconds, got {value!r}")
-    return seconds

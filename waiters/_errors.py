@@ -18,6 +18,7 @@ __all__ = [
     "ExecutionNotFound",
     "ExecutionVanished",
     "InvalidExecution",
+    "InvalidOption",
     "ServiceError",
     "WaitTimeout",
     "WaiterError",
@@ -110,7 +111,27 @@ class ServiceError(WaiterError):
 
 
 class InvalidExecution(WaiterError, ValueError):
-    """The execution was described wrongly; raised before any call."""
+    """The wait was described wrongly (the execution or an option); raised before any call."""
+
+
+class InvalidOption(InvalidExecution, TypeError):
+    """An option of the wrong type or out of range; raised where it is given, before any call.
+
+    Both a :class:`TypeError` and (through :class:`InvalidExecution`) a
+    :class:`ValueError`, as Python's own checks would raise one or the other.
+    """
+
+    def __init__(self, message: str, *, option: str, value: Any) -> None:
+        """
+        :param message: the error's text, naming the option and the value.
+        :param option: the option's name (``"timeout"``, ``"FailFast.count"``).
+        :param value: the value given.
+        """
+        super().__init__(message, reason=message)
+        #: The option's name, as the message gives it.
+        self.option = option
+        #: The value given.
+        self.value = value
 
 
 class DefinitionError(WaiterError, ValueError):

@@ -12,8 +12,9 @@ from typing import Any
 from ._errors import InvalidExecution
 from ._machine import ParamSpec, StateMachine
 from ._registry import default_registry
+from ._validate import client_service, instance, invalid, mapping
 
-__all__ = ["Execution", "client_service", "execution"]
+__all__ = ["Execution", "execution"]
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -54,6 +55,9 @@ class Execution:
     :raises InvalidExecution: an unknown or missing parameter (suggesting a
         close name), or a value the model rejects, naming the parameter and
         the value.
+    :raises InvalidOption: *machine* is not a :class:`StateMachine`, *params*
+        not a mapping of names, or *client* not a client of the type's
+        service, naming the value.
     """
 
     # Kept small: a batch holds one per execution, 100,000 of them at times.
@@ -65,6 +69,16 @@ class Execution:
     def __init__(
         self, machine: StateMachine, params: Mapping[str, Any], client: Any = None
     ) -> None:
+        instance("machine", machine, StateMachine, "a StateMachine")
+        params = mapping("params", params, "a mapping of parameter names to values")
+        if client is not None:
+            expected = f"a boto3 or aioboto3 {machine.service!r} client"
+            try:
+                service = client_service("client", client)
+            except InvalidExecution:
+                raise invalid("client", expected, client) from None
+            if service != machine.service:
+                raise invalid("client", expected, client)
         validate_params(machine, params)
         self.machine = machine
         self.client = client
@@ -143,16 +157,6 @@ def _frozen(value: Any) -> Any:
     return value
 
 
-def client_service(client: Any) -> str:
-    """The botocore service name of a boto3, aioboto3 or simulator client."""
-    try:
-        return str(client.meta.service_model.service_name)
-    except AttributeError:
-        raise InvalidExecution(
-            f"expected a boto3 or aioboto3 client (or an execution type name), got {client!r}"
-        ) from None
-
-
 def execution(target: Any, operation: str | None = None, /, **params: Any) -> Execution:
     """Name an execution the way the describe call does.
 
@@ -171,9 +175,10 @@ def execution(target: Any, operation: str | None = None, /, **params: Any) -> Ex
     :param params: the describe call's parameters, as the client method
         takes them; checked against the service model before any call.
     :raises InvalidExecution: an operation given with a type name, or missing
-        with a client; a *target* that is neither a client nor a type name; an
-        unknown type, or no type that waits with that operation; or bad
-        parameters (see :class:`Execution`).
+        with a client; an unknown type, or no type that waits with that
+        operation; or bad parameters (see :class:`Execution`).
+    :raises InvalidOption: a *target* that is neither a client nor a type
+        name, or an *operation* that is not a string.
     """
     machines = default_registry()
     if isinstance(target, str):
@@ -183,9 +188,16 @@ def execution(target: Any, operation: str | None = None, /, **params: Any) -> Ex
                 "or an execution type name alone"
             )
         return Execution(machines.get(target), params)
+    try:
+        service = client_service("target", target)
+    except InvalidExecution:
+        raise invalid(
+            "target", "a boto3 or aioboto3 client, or an execution type name", target
+        ) from None
     if operation is None:
         raise InvalidExecution("execution(client, operation, **params): the operation is missing")
-    machine = machines.for_operation(client_service(target), operation)
+    instance("operation", operation, str, "the describe method or operation name (a string)")
+    machine = machines.for_operation(service, operation)
     return Execution(machine, params, target)
 
 

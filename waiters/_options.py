@@ -9,12 +9,30 @@ again.
 
 from __future__ import annotations
 
+import inspect
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from ._backoff import Backoff
-from ._clock import to_seconds
+from ._budget import BudgetRegistry
+from ._clock import Clock
+from ._errors import InvalidOption
+from ._progress import FailFast
+from ._validate import (
+    client_service,
+    flag,
+    flags,
+    instance,
+    integer,
+    invalid,
+    iterable,
+    mapping,
+    methods,
+    seconds,
+)
 
 __all__ = [
     "DEFAULT_CALL_TIMEOUT",
@@ -22,7 +40,10 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "PollerOptions",
     "WaitOptions",
+    "check_batch",
+    "check_bools",
     "check_flags",
+    "check_poller",
 ]
 
 #: One hour, in seconds. ``timeout=None`` waits as long as the execution runs.
@@ -34,23 +55,89 @@ DEFAULT_NOT_FOUND_GRACE = 10.0
 DEFAULT_CALL_TIMEOUT = 30.0
 
 
-def check_flags(**flags: object) -> None:
-    """Reject a flag that is not a bool (``None``: left to its default), naming it."""
-    for name, value in flags.items():
-        if value is not None and not isinstance(value, bool):
-            raise TypeError(f"{name} must be True or False, got {value!r}")
+def check_flags(**values: object) -> None:
+    """Reject a flag that is not a bool (``None``: left to its default), naming it.
+
+    :raises InvalidOption: a value that is neither ``None`` nor a bool.
+    """
+    flags(**values)
 
 
-def _integer(owner: str, name: str, value: Any, minimum: int) -> None:
-    expected = "a positive integer" if minimum == 1 else "a non-negative integer"
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{owner}.{name} must be {expected}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{owner}.{name} must be {expected}, got {value!r}")
+def check_bools(**values: object) -> None:
+    """Reject a flag that is not a bool, ``None`` included, naming it.
+
+    :raises InvalidOption: a value that is not a bool.
+    """
+    for name, value in values.items():
+        flag(name, value)
 
 
-def _seconds(owner: str, name: str, value: Any, *, allow_zero: bool = True) -> float:
-    return to_seconds(value, name=f"{owner}.{name}", allow_zero=allow_zero)
+def check_poller(
+    *,
+    session: Any,
+    region_name: Any,
+    budgets: Any,
+    clock: Any,
+    rng: Any,
+    logger: Any,
+    clients: Any,
+    meter_provider: Any,
+) -> None:
+    """Check the options of a poller that are objects rather than settings (``None``: default).
+
+    Each must be what it is used as, so a wrong one fails where it is given,
+    not at the first call that uses it.
+
+    :raises InvalidOption: naming the option and the value.
+    """
+    if session is not None:
+        methods("session", session, ("client",), "a boto3 or aioboto3 session")
+    if region_name is not None:
+        instance("region_name", region_name, str, "a string")
+        if not region_name:
+            message = f"region_name must name a region such as 'eu-west-1', got {region_name!r}"
+            raise InvalidOption(message, option="region_name", value=region_name)
+    if budgets is not None:
+        instance("budgets", budgets, BudgetRegistry, "a BudgetRegistry")
+    if clock is not None:
+        instance("clock", clock, Clock, "a Clock, with now() and sleep_until()")
+    if rng is not None:
+        instance("rng", rng, random.Random, "a random.Random")
+    if logger is not None:
+        methods("logger", logger, ("debug", "info", "warning", "error"), "a structlog logger")
+    if clients is not None:
+        expected = "a mapping of botocore service names to their clients"
+        for service, client in mapping("clients", clients, expected).items():
+            if client_service(f"clients[{service!r}]", client) != service:
+                raise invalid(f"clients[{service!r}]", f"a {service!r} client", client)
+    if meter_provider is not None:
+        methods("meter_provider", meter_provider, ("get_meter",), "an OpenTelemetry MeterProvider")
+
+
+def check_batch(
+    executions: Any,
+    *,
+    fail_fast: Any,
+    on_transition: Callable[..., Any] | None,
+    on_outcome: Callable[..., Any] | None,
+) -> None:
+    """Check what a batch is given, before any of it is waited on (``None``: none).
+
+    :raises InvalidOption: *executions* is not an iterable, *fail_fast* not
+        a :class:`FailFast`, or a callback not a plain callable, naming it.
+    """
+    iterable("executions", executions, "an iterable of Execution")
+    if fail_fast is not None:
+        instance("fail_fast", fail_fast, FailFast, "a FailFast")
+    for name, callback in (("on_transition", on_transition), ("on_outcome", on_outcome)):
+        if callback is not None and not callable(callback):
+            raise invalid(name, "callable", callback)
+        if inspect.iscoroutinefunction(callback):
+            expected = (
+                "a plain function: it is called on the event loop and an async one would "
+                "never be awaited"
+            )
+            raise invalid(name, expected, callback)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +161,8 @@ class WaitOptions:
         ends in the failure only if no new attempt appears within the
         not-found grace (default ``True``). ``False`` stops at the first
         terminal state.
-    :raises TypeError: a value of the wrong type, naming the field.
-    :raises ValueError: a negative, infinite or NaN duration, naming the field.
+    :raises InvalidOption: a value of the wrong type, or a negative, infinite
+        or NaN duration, naming the field and the value.
     """
 
     timeout: float | timedelta | None = DEFAULT_TIMEOUT
@@ -86,18 +173,12 @@ class WaitOptions:
 
     def __post_init__(self) -> None:
         if self.timeout is not None:
-            object.__setattr__(self, "timeout", _seconds("WaitOptions", "timeout", self.timeout))
-        if not isinstance(self.backoff, Backoff):
-            raise TypeError(f"WaitOptions.backoff must be a Backoff, got {self.backoff!r}")
-        object.__setattr__(
-            self,
-            "not_found_grace",
-            _seconds("WaitOptions", "not_found_grace", self.not_found_grace),
-        )
+            object.__setattr__(self, "timeout", seconds("WaitOptions.timeout", self.timeout))
+        instance("WaitOptions.backoff", self.backoff, Backoff, "a Backoff")
+        grace = seconds("WaitOptions.not_found_grace", self.not_found_grace)
+        object.__setattr__(self, "not_found_grace", grace)
         for name in ("keep_responses", "follow_retries"):
-            value = getattr(self, name)
-            if not isinstance(value, bool):
-                raise TypeError(f"WaitOptions.{name} must be a bool, got {value!r}")
+            flag(f"WaitOptions.{name}", getattr(self, name))
 
     @property
     def deadline_in(self) -> float | None:
@@ -136,8 +217,8 @@ class PollerOptions:
         reason saying the list gives none: a rollout where one in ten fails
         would otherwise spend 0.1 calls per execution on reasons alone, and
         end only once the budget has served them.
-    :raises TypeError: a value of the wrong type, naming the field.
-    :raises ValueError: a value out of range, naming the field.
+    :raises InvalidOption: a value of the wrong type or out of range, naming
+        the field and the value.
     """
 
     concurrency: int = 10
@@ -149,14 +230,13 @@ class PollerOptions:
     failure_reasons: bool = False
 
     def __post_init__(self) -> None:
-        _integer("PollerOptions", "concurrency", self.concurrency, 1)
-        _integer("PollerOptions", "batch_min", self.batch_min, 0)
-        _integer("PollerOptions", "straggler_limit", self.straggler_limit, 0)
-        for flag in ("batch", "failure_reasons"):
-            if not isinstance(getattr(self, flag), bool):
-                raise TypeError(f"PollerOptions.{flag} must be a bool, got {getattr(self, flag)!r}")
+        integer("PollerOptions.concurrency", self.concurrency, minimum=1)
+        integer("PollerOptions.batch_min", self.batch_min, minimum=0)
+        integer("PollerOptions.straggler_limit", self.straggler_limit, minimum=0)
+        for name in ("batch", "failure_reasons"):
+            flag(f"PollerOptions.{name}", getattr(self, name))
         for name in ("call_timeout", "sweep_interval"):
-            value = _seconds("PollerOptions", name, getattr(self, name), allow_zero=False)
+            value = seconds(f"PollerOptions.{name}", getattr(self, name), allow_zero=False)
             object.__setattr__(self, name, value)
         object.__setattr__(self, "batch_min", max(self.batch_min, self.straggler_limit + 1))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import inspect
 import random
 import sys
 import time
@@ -37,6 +36,7 @@ from ._ending import read_ending
 from ._errors import (
     ExecutionNotFound,
     InvalidExecution,
+    InvalidOption,
     ServiceError,
     WaiterError,
     WaitTimeout,
@@ -52,7 +52,10 @@ from ._options import (
     DEFAULT_TIMEOUT,
     PollerOptions,
     WaitOptions,
+    check_batch,
+    check_bools,
     check_flags,
+    check_poller,
 )
 from ._outcome import Outcome, OutcomeKind, Transition, error_for
 from ._progress import BatchResult, FailFast
@@ -154,8 +157,8 @@ class Poller:
     :param meter_provider: the OpenTelemetry ``MeterProvider`` to record
         metrics with (default: the global one, a no-op until the application
         configures an SDK; nothing at all without ``waiters[metrics]``).
-    :raises TypeError: an option of the wrong type, naming it.
-    :raises ValueError: an option out of range, naming it.
+    :raises InvalidOption: an option of the wrong type or out of range,
+        naming it and the value.
     """
 
     @checked_keywords()
@@ -203,36 +206,30 @@ class Poller:
             straggler_limit=straggler_limit,
             failure_reasons=failure_reasons,
         )
-        check_flags(
+        check_bools(
             log_responses=log_responses, log_sensitive=log_sensitive, keep_responses=keep_responses
         )
-        if region_name is not None and not isinstance(region_name, str):
-            raise TypeError(f"region_name must be a string, got {region_name!r}")
-        if region_name == "":
-            raise ValueError("region_name must name a region such as 'eu-west-1', got ''")
-        if budgets is not None and not isinstance(budgets, BudgetRegistry):
-            raise TypeError(f"budgets must be a BudgetRegistry, got {budgets!r}")
-        if clock is not None and not isinstance(clock, Clock):
-            raise TypeError(f"clock must have now() and sleep_until(), got {clock!r}")
-        if rng is not None and not isinstance(rng, random.Random):
-            raise TypeError(f"rng must be a random.Random, got {rng!r}")
+        check_poller(
+            session=session,
+            region_name=region_name,
+            budgets=budgets,
+            clock=clock,
+            rng=rng,
+            logger=logger,
+            clients=clients,
+            meter_provider=meter_provider,
+        )
         self.session = session
         self.region_name = region_name
         self.endpoint_url = check_endpoint_url(endpoint_url)
         # Built now so a wrong type is reported by the constructor, not the first wait.
         self._client_config = client_config_for(client_config, endpoint_url=endpoint_url)
-        if clients is not None and not isinstance(clients, Mapping):
-            raise TypeError(f"clients must map service names to clients, got {clients!r}")
         self._given_clients = dict(clients or {})
         self._budgets = budgets
         self._clock: Clock = clock if clock is not None else LoopClock()
         self.clock = self._clock
         self.rng = rng if rng is not None else random.Random()
         self.events = Events(logger, responses=log_responses, sensitive=log_sensitive)
-        if meter_provider is not None and not hasattr(meter_provider, "get_meter"):
-            raise TypeError(
-                f"meter_provider must be an OpenTelemetry MeterProvider, got {meter_provider!r}"
-            )
         self._metrics = metrics_for(meter_provider)
         self._wall_offset = 0.0
         #: Every call this poller made.
@@ -376,8 +373,9 @@ class Poller:
             attempt (default: the poller's; see :class:`WaitOptions`).
         :raises InvalidExecution: an item is not an :class:`Execution`, or is
             unbound and the poller has no session.
-        :raises TypeError: *fail_fast* is not a :class:`FailFast`, or a callback
-            is not callable.
+        :raises InvalidOption: *executions* is not an iterable, an option of
+            the wrong type or out of range, *fail_fast* is not a
+            :class:`FailFast`, or a callback is not a plain callable; naming it.
         :raises RuntimeError: the poller is not running, or was closed (by
             another task) before the batch was under way; nothing of it is
             left running.
@@ -389,20 +387,14 @@ class Poller:
         # Deadlines run from here, however long opening clients and learning
         # their accounts takes below.
         submitted = self.clock.now()
-        check_flags(immediate=immediate, keep_responses=keep_responses)
+        check_bools(immediate=immediate)
+        check_flags(keep_responses=keep_responses)
         options = self._wait_options(
             timeout, backoff, not_found_grace, keep_responses, follow_retries
         )
-        if fail_fast is not None and not isinstance(fail_fast, FailFast):
-            raise TypeError(f"fail_fast must be a FailFast, got {fail_fast!r}")
-        for name, callback in (("on_transition", on_transition), ("on_outcome", on_outcome)):
-            if callback is not None and not callable(callback):
-                raise TypeError(f"{name} must be callable, got {callback!r}")
-            if inspect.iscoroutinefunction(callback):
-                raise TypeError(
-                    f"{name} must be a plain function: it is called on the event loop "
-                    f"and an async one would never be awaited, got {callback!r}"
-                )
+        check_batch(
+            executions, fail_fast=fail_fast, on_transition=on_transition, on_outcome=on_outcome
+        )
         unique: dict[Execution, None] = {}
         duplicates: list[Execution] = []
         for item in executions:
@@ -485,8 +477,8 @@ class Poller:
             attempt (default: the poller's; see :class:`WaitOptions`).
         :raises InvalidExecution: *execution* is not an :class:`Execution`, or
             is unbound and the poller has no session.
-        :raises TypeError: an option of the wrong type, naming it.
-        :raises ValueError: a negative, infinite or NaN duration, naming it.
+        :raises InvalidOption: an option of the wrong type, or a negative,
+            infinite or NaN duration, naming it.
         :raises RuntimeError: the poller is not running.
         """
         batch = await self.submit(
@@ -521,8 +513,9 @@ class Poller:
         :raises CallbackError: a callback raised; the batch went on, and the
             error carries the whole result.
         :raises InvalidExecution: as :meth:`submit` raises it.
-        :raises TypeError: an unknown or ill-typed option, as :meth:`submit`.
-        :raises ValueError: a negative, infinite or NaN duration, naming it.
+        :raises TypeError: an unknown option, naming it.
+        :raises InvalidOption: an option of the wrong type or out of range, as
+            :meth:`submit`.
         :raises RuntimeError: the poller is not running.
         """
         batch = await self.submit(executions, **kwargs)
@@ -552,7 +545,9 @@ class Poller:
             ``backoff``, ``not_found_grace``, ``fail_fast``,
             ``on_transition``, ``on_outcome``, ``immediate``, ``keep_responses``).
         :raises InvalidExecution: as :meth:`submit` raises it.
-        :raises TypeError: an unknown or ill-typed option, as :meth:`submit`.
+        :raises TypeError: an unknown option, naming it.
+        :raises InvalidOption: an option of the wrong type or out of range, as
+            :meth:`submit`.
         :raises RuntimeError: the poller is not running.
         """
         batch = await self.submit(executions, **kwargs)
@@ -1155,10 +1150,11 @@ def _check_fail_fast_states(states: frozenset[str], executions: Iterable[Executi
     if not machines or not known:
         return
     for state in sorted(states - known):
-        raise ValueError(
+        message = (
             f"FailFast.states: {state!r} is not a state of {', '.join(sorted(machines))}"
             f"{suggestion(state, known)}; they have {', '.join(sorted(known))}"
         )
+        raise InvalidOption(message, option="FailFast.states", value=state)
 
 
 @checked_keywords(Poller)
@@ -1187,7 +1183,7 @@ async def wait_all(
     :raises CallbackError: a callback raised; the batch went on, and the
         error carries the whole result.
     """
-    check_flags(raise_on_failure=raise_on_failure)
+    check_bools(raise_on_failure=raise_on_failure)
     async with Poller(timeout=timeout, **poller_options) as poller:
         result = await poller.wait_all(
             executions, fail_fast=fail_fast, on_transition=on_transition, on_outcome=on_outcome

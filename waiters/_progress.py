@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ._outcome import Outcome, OutcomeKind
+from ._validate import integer, invalid, iterable, number
 
 if TYPE_CHECKING:
     from ._execution import Execution
@@ -33,12 +34,15 @@ class FailFast:
     :param min_finished: finished executions needed before ``fraction`` is
         judged (an integer >= 1; default 20, or the whole batch when it is
         smaller). IoT's abort configuration calls it ``minNumberOfExecutedThings``.
-    :param kinds: the outcome kinds that count as failures (default: failed).
+    :param kinds: the outcome kinds that count as failures, not empty
+        (default: failed); :class:`OutcomeKind` members or their values
+        (``{"failed", "cancelled"}``), stored as members.
     :param states: if given, only outcomes ending in these states count (e.g.
         ``{"FAILED", "REJECTED"}`` leaves IoT's ``TIMED_OUT`` out, like an
-        abort criterion's ``failureType``).
-    :raises TypeError: a value of the wrong type, naming the field.
-    :raises ValueError: no rule, or a value out of range, naming the field.
+        abort criterion's ``failureType``); not empty.
+    :raises InvalidOption: no rule, or a value of the wrong type or out of
+        range, naming the field and the value. An empty *kinds* or *states*
+        is refused: such a rule could never trip.
     """
 
     count: int | None = None
@@ -49,39 +53,28 @@ class FailFast:
 
     def __post_init__(self) -> None:
         if self.count is None and self.fraction is None:
-            raise ValueError("FailFast needs count or fraction")
+            raise invalid("FailFast.count", "a positive integer when fraction is not given", None)
         if self.count is not None:
-            if isinstance(self.count, bool) or not isinstance(self.count, int):
-                raise TypeError(f"FailFast.count must be an integer, got {self.count!r}")
-            if self.count < 1:
-                raise ValueError(f"FailFast.count must be at least 1, got {self.count!r}")
+            integer("FailFast.count", self.count, minimum=1)
         if self.fraction is not None:
-            if isinstance(self.fraction, bool) or not isinstance(self.fraction, int | float):
-                raise TypeError(f"FailFast.fraction must be a number, got {self.fraction!r}")
-            if not 0 < self.fraction <= 1:
-                raise ValueError(f"FailFast.fraction must be in (0, 1], got {self.fraction!r}")
-        if isinstance(self.min_finished, bool) or not isinstance(self.min_finished, int):
-            raise TypeError(f"FailFast.min_finished must be an integer, got {self.min_finished!r}")
-        if self.min_finished < 1:
-            raise ValueError(f"FailFast.min_finished must be at least 1, got {self.min_finished!r}")
-        if isinstance(self.kinds, str) or not hasattr(self.kinds, "__iter__"):
-            raise TypeError(f"FailFast.kinds must be a set of OutcomeKind, got {self.kinds!r}")
-        kinds = []
-        for kind in self.kinds:
+            number("FailFast.fraction", self.fraction, "in (0, 1]", above=0.0, at_most=1.0)
+        integer("FailFast.min_finished", self.min_finished, minimum=1)
+        expected = f"a non-empty set of outcome kinds ({', '.join(k.value for k in OutcomeKind)})"
+        kinds = set()
+        for kind in iterable("FailFast.kinds", self.kinds, expected):
             try:
-                kinds.append(OutcomeKind(kind))
+                kinds.add(OutcomeKind(kind))
             except ValueError:
-                raise ValueError(
-                    f"FailFast.kinds: expected outcome kinds ({[k.value for k in OutcomeKind]}), "
-                    f"got {kind!r}"
-                ) from None
+                raise invalid("FailFast.kinds", expected, self.kinds) from None
+        if not kinds:
+            raise invalid("FailFast.kinds", expected, self.kinds)
         object.__setattr__(self, "kinds", frozenset(kinds))
         if self.states is not None:
-            if isinstance(self.states, str) or not all(isinstance(s, str) for s in self.states):
-                raise TypeError(
-                    f"FailFast.states must be a set of state names, got {self.states!r}"
-                )
-            object.__setattr__(self, "states", frozenset(self.states))
+            expected = "a non-empty set of state names"
+            states = list(iterable("FailFast.states", self.states, expected))
+            if not states or not all(isinstance(state, str) for state in states):
+                raise invalid("FailFast.states", expected, self.states)
+            object.__setattr__(self, "states", frozenset(states))
 
     def counts(self, outcome: Outcome) -> bool:
         """Whether *outcome* counts as a failure under this rule.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Iterator
 from functools import cache
@@ -19,6 +20,7 @@ from ._machine import (
     method_name,
     service_model,
 )
+from ._validate import flag, instance
 
 __all__ = [
     "MachineRegistry",
@@ -92,7 +94,9 @@ class MachineRegistry:
             and kept.
         :raises InvalidExecution: no such type (listing the known ones), or no
             such botocore service or waiter.
+        :raises InvalidOption: *name* is not a string.
         """
+        instance("name", name, str, "an execution type name (a string)")
         machine = self._by_name.get(name) or self._waiters.get(name)
         if machine is not None:
             return machine
@@ -191,7 +195,15 @@ def load_machines(
         file, the key, what was expected and the value: any key of the wrong
         type or range, or unknown), or a name already registered without
         *replace*; types registered before that name stay registered.
+    :raises InvalidOption: a path that is not a string or a path, a
+        *registry* that is not a :class:`MachineRegistry`, or a *replace*
+        that is not a bool.
     """
+    for index, path in enumerate(paths):
+        instance(f"paths[{index}]", path, (str, os.PathLike), "a file or directory path")
+    if registry is not None:
+        instance("registry", registry, MachineRegistry, "a MachineRegistry")
+    flag("replace", replace)
     machines = load_paths(FsPath(p) for p in paths)
     target = registry if registry is not None else default_registry()
     for machine in machines:

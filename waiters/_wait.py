@@ -20,9 +20,16 @@ from ._budget import BudgetRegistry
 from ._clock import Clock
 from ._errors import InvalidExecution
 from ._execution import Execution, execution
-from ._options import DEFAULT_CALL_TIMEOUT, DEFAULT_NOT_FOUND_GRACE, DEFAULT_TIMEOUT, check_flags
+from ._options import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_NOT_FOUND_GRACE,
+    DEFAULT_TIMEOUT,
+    check_bools,
+    check_flags,
+)
 from ._outcome import Outcome, error_for
 from ._poller import FROM_POLLER, FromPoller, Poller, in_event_loop
+from ._validate import instance
 
 __all__ = ["resolve_execution", "wait_for", "wait_for_sync"]
 
@@ -118,17 +125,20 @@ async def wait_for(
     :param params: the describe call's parameters, with a client.
     :raises InvalidExecution: bad parameters (before any call), or options
         that conflict with *poller*.
+    :raises InvalidOption: an option of the wrong type or out of range
+        (before any call), naming it and the value.
     :raises ExecutionFailed: the execution failed or was cancelled.
     :raises WaitTimeout: the deadline passed first (also a :class:`TimeoutError`).
     :raises ExecutionNotFound: the service never reported it.
     :raises ExecutionVanished: seen, then no longer reported.
     :raises ServiceError: the service refused the calls (credentials, permissions).
     """
-    check_flags(
-        raise_on_failure=raise_on_failure, log_responses=log_responses, log_sensitive=log_sensitive
-    )
-    if region_name is not None and not isinstance(region_name, str):
-        raise TypeError(f"region_name must be a string, got {region_name!r}")
+    check_bools(raise_on_failure=raise_on_failure)
+    check_flags(log_responses=log_responses, log_sensitive=log_sensitive)
+    if region_name is not None:
+        instance("region_name", region_name, str, "a string")
+    if poller is not None:
+        instance("poller", poller, Poller, "a Poller")
     target_execution = resolve_execution(target, operation, params)
     if client is not None:
         target_execution = target_execution.bind(client)

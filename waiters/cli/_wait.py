@@ -31,6 +31,7 @@ from waiters import (
     ExecutionNotFound,
     FailFast,
     InvalidExecution,
+    InvalidOption,
     Poller,
     PollerOptions,
     ServiceError,
@@ -263,11 +264,14 @@ def _listing(
 def _options(args: argparse.Namespace, machine: StateMachine) -> RunOptions:
     try:
         backoff = Backoff(min_delay=args.min_delay, max_delay=args.max_delay)
-    except ValueError:
-        raise UsageError(
-            f"--max-delay: must be at least --min-delay ({args.min_delay:g}s), "
-            f"got {args.max_delay:g}s"
-        ) from None
+    except InvalidOption as exc:
+        if args.max_delay < args.min_delay:
+            raise UsageError(
+                f"--max-delay: must be at least --min-delay ({args.min_delay:g}s), "
+                f"got {args.max_delay:g}s"
+            ) from None
+        flag = "--min-delay" if exc.option == "Backoff.min_delay" else "--max-delay"
+        raise UsageError(f"{flag}: {exc}") from None
     fail_fast = None
     if args.fail_fast is not None:
         how, value = args.fail_fast
