@@ -133,7 +133,7 @@ def endpoint() -> Iterator[ScriptedEndpoint]:
 async def _wait(client: Any) -> tuple[Outcome, int]:
     """Wait on job j, thing t with millisecond delays: the outcome and the transient errors."""
     budgets = BudgetRegistry(BudgetConfig(initial_rate=1000, max_rate=1000))
-    async with Poller(backoff=Backoff(0, 0.005), timeout=20, budgets=budgets) as poller:
+    async with Poller(backoff=Backoff(0.001, 0.005), timeout=20, budgets=budgets) as poller:
         outcome = await wait_for(
             client, JOB.method, jobId="j", thingName="t", poller=poller, raise_on_failure=False
         )
