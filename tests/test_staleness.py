@@ -4,6 +4,7 @@ states, odd pages. Hints and versions only ever make a wait cheaper, never blind
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from tests.scripted import ScriptedClient
 from tests.test_tracker import JOB, Recorder
 from waiters import (
+    DEFAULT_NOT_FOUND_GRACE,
     Backoff,
     BudgetConfig,
     BudgetRegistry,
@@ -373,11 +375,15 @@ def test_a_failure_of_another_type_is_not_retried() -> None:
     assert outcome.kind is OutcomeKind.FAILED and outcome.state == "TIMED_OUT"
 
 
-def test_a_retry_that_never_comes_ends_in_the_failure_after_the_grace() -> None:
-    """Retries left, but no new execution appears: FAILED, once the not-found grace passed."""
+@pytest.mark.parametrize("seed", range(5))
+def test_a_retry_that_never_comes_ends_in_the_failure_after_the_grace(seed: int) -> None:
+    """Retries left, but no new execution appears: FAILED, at the first poll once the
+    not-found grace (10 s) passed, so within one backoff delay (at most 30 s) of it."""
     outcome, client, _ = _retrying(
-        [_answer("FAILED", 1, 3)], [{"failureType": "ALL", "numberOfRetries": 1}]
+        [_answer("FAILED", 1, 3)],
+        [{"failureType": "ALL", "numberOfRetries": 1}],
+        rng=random.Random(seed),
     )
     assert outcome.kind is OutcomeKind.FAILED
-    assert 10.0 <= outcome.elapsed <= 30.0
+    assert DEFAULT_NOT_FOUND_GRACE <= outcome.elapsed <= DEFAULT_NOT_FOUND_GRACE + 30.0
     assert len(client.calls) >= 2
