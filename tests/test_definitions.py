@@ -172,6 +172,17 @@ REPORTED = [
         "nan",
     ),
     ("ending.grace", _set("transfer-execution", "ending.grace", math.inf), "inf"),
+    # Found by hypothesis: a constant of the wrong type for the list call's parameter.
+    (
+        "batch.parent_params.targetResourceType",
+        _set("sitewise-execution", "batch.parent_params.targetResourceType", 0),
+        "one of ['ASSET', 'COMPUTATION_MODEL']",
+    ),
+    (
+        "batch.parent_params.nosuch",
+        _set("sitewise-execution", "batch.parent_params.nosuch", "ASSET"),
+        "a parameter of ListExecutions",
+    ),
 ]
 
 

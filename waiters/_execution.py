@@ -5,31 +5,15 @@ from __future__ import annotations
 import copy
 import difflib
 from collections.abc import Mapping
-from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from ._errors import InvalidExecution
-from ._machine import ParamSpec, StateMachine
+from ._machine import PY_TYPES, ParamSpec, StateMachine
 from ._registry import default_registry
 from ._validate import client_service, instance, invalid, mapping
 
 __all__ = ["Execution", "execution"]
-
-_PY_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "long": (int,),
-    "boolean": (bool,),
-    "float": (int, float),
-    "double": (int, float),
-    # What botocore's own parameter validation accepts for these.
-    "list": (list, tuple),
-    "structure": (Mapping,),
-    "map": (Mapping,),
-    "blob": (bytes, bytearray, str),
-    "timestamp": (datetime, str, int, float),
-}
 
 
 class Execution:
@@ -276,7 +260,7 @@ def _check_value(machine: StateMachine, spec: ParamSpec, value: Any) -> None:
 
 
 def _check_type(where: str, type_name: str, value: Any) -> None:
-    expected = _PY_TYPES.get(type_name)
+    expected = PY_TYPES.get(type_name)
     if expected is not None and (
         not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected)
     ):

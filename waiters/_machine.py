@@ -15,6 +15,7 @@ import stat
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path as FsPath
 from typing import Any
@@ -674,6 +675,37 @@ def _param_spec(name: str, shape: Any, required: bool) -> ParamSpec:
 
 _NESTED = frozenset({"list", "structure", "map"})
 
+#: The Python types a parameter of each botocore shape type may take (a bool
+#: only where the type is boolean): what botocore's parameter validation accepts.
+PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "long": (int,),
+    "boolean": (bool,),
+    "float": (int, float),
+    "double": (int, float),
+    "list": (list, tuple),
+    "structure": (Mapping,),
+    "map": (Mapping,),
+    "blob": (bytes, bytearray, str),
+    "timestamp": (datetime, str, int, float),
+}
+
+
+def _fits(shape: Any, value: Any) -> bool:
+    """Whether a constant *value* is of *shape*'s type (and in its enum; items of a list)."""
+    expected = PY_TYPES.get(shape.type_name)
+    if expected is not None and (
+        not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected)
+    ):
+        return False
+    enum_values = getattr(shape, "enum", None)
+    if enum_values and isinstance(value, str) and value not in enum_values:
+        return False
+    if shape.type_name == "list":
+        return all(_fits(shape.member, item) for item in value)
+    return True
+
 
 def compile_definition(
     data: Mapping[str, Any], *, source: str = "<definition>", strict: bool = True
@@ -1261,6 +1293,18 @@ def _batch(
     parent_params = raw.get("parent_params", {})
     if not isinstance(parent_params, Mapping):
         raise check.fail("batch.parent_params", "a table of constant parameters", parent_params)
+    for name, value in parent_params.items():
+        if name not in members:
+            raise check.fail(
+                f"batch.parent_params.{name}", f"a parameter of {operation} ({sorted(members)})"
+            )
+        shape = members[name]
+        if not _fits(shape, value):
+            enum_values = getattr(shape, "enum", None)
+            expected = f"one of {sorted(enum_values)}" if enum_values else f"a {shape.type_name}"
+            raise check.fail(
+                f"batch.parent_params.{name}", f"{expected} ({operation}'s {name})", value
+            )
     lists_only = raw.get("lists_only")
     if lists_only not in (None, "in_progress"):
         raise check.fail("batch.lists_only", "'in_progress'", lists_only)
