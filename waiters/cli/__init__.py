@@ -10,32 +10,29 @@ that simulator for other tools.
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType
 from typing import Any
 
 __all__ = ["main"]
 
 
-class _Terminated(BaseException):
-    """SIGTERM before the event loop's signal receiver took over."""
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (``waiters = "waiters.cli:main"``)."""
-    from ._errors import OutputError, UsageError
-    from ._exit import ExitCode
+    """Run the command line; returns the exit code (``waiters = "waiters.cli:main"``).
 
-    # A pipeline may stop the step at any moment, even while Python is still
-    # importing: exit with 143 and no traceback. Once waiting starts, an
-    # event-loop signal receiver replaces this handler (see _run).
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    :param argv: the arguments; ``None`` (default) reads ``sys.argv`` and means
+        this call is the process: SIGINT and SIGTERM are then left ignored on
+        return, so one arriving while the interpreter exits cannot kill it after
+        the summary was written. Given a list, the handlers in place before the
+        call are put back.
+    """
+    from ._errors import OutputError, UsageError
+    from ._signals import process_signals
+
+    # First of all: from here to the last line, a signal is recorded and answered with
+    # a summary, never the default action (see _signals).
+    signals = process_signals()
+    signals.install()
     try:
         # The one boundary for bad input and unwritable output: a line, and exit 2.
         try:
@@ -44,12 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _usage(str(exc))
         except OutputError as exc:
             return _usage(f"stdout {exc}")
-    except _Terminated:
-        return int(ExitCode.SIGTERM)
-    except KeyboardInterrupt:
-        return int(ExitCode.SIGINT)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signals.restore(ignore=argv is None)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -90,7 +83,12 @@ def _main(argv: Sequence[str] | None) -> int:
     if command == "simulator":
         from waiters.simulator import run
 
-        return run(args)
+        from ._signals import process_signals
+
+        # The simulator answers signals itself (exit 0), with the handlers it had before.
+        signals = process_signals()
+        signals.restore()
+        return 0 if signals.received else run(args)
     if command == "wait":
         return _wait_command(args, console)
     return _demo_command(args, console)

@@ -596,6 +596,8 @@ class Report:
         self.output_error: OSError | None = None
         #: Called once when stdout fails: the wait has no one left to tell.
         self.on_output_error: Callable[[], None] | None = None
+        #: The summary written, once it is.
+        self.summary: Summary | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -670,6 +672,10 @@ class Report:
         return render_progress(self.tally, progress, self._rates(), self._time_left(progress))
 
     def finish(self, summary: Summary) -> None:
+        """Write the summary: once, whatever else tries to finish the wait after it."""
+        if self.summary is not None:
+            return
+        self.summary = summary
         self.stop()
         if self.json_lines:
             self.emit(summary_record(summary))

@@ -1,31 +1,35 @@
 """Running a wait: signals, clients, the poller and the report, shared by ``wait`` and ``demo``.
 
-SIGINT and SIGTERM are received by a task (anyio's signal receiver), not by
-a Python handler that raises wherever the main thread happens to be. While
-executions are being waited on, the first signal abandons the batch: every
-execution still waiting gets an ``abandoned`` outcome with its last state,
-the poller closes (cancelling calls in flight) and the summary says who was
-still waiting. Before that (opening clients, listing a parent) it cancels
-the work outright. A second signal always cancels at once.
+SIGINT and SIGTERM are recorded by the command's one handler (see _signals)
+and acted on by a task, never by an exception raised wherever the main
+thread happens to be. While executions are being waited on, the first signal
+abandons the batch: every execution still waiting gets an ``abandoned``
+outcome with its last state, the poller closes (cancelling calls in flight)
+and the summary says who was still waiting. Before that (opening clients,
+listing a parent) it cancels the work, and the summary lists the executions
+given as abandoned. Later signals are recorded only: the shutdown the first
+began is already as short as it can be, and cancelling it would lose the
+outcomes. Whatever arrives, and whenever, one summary is written.
 """
 
 from __future__ import annotations
 
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
 import structlog
-from anyio.abc import TaskStatus
 
 from waiters import (
     BatchResult,
     BudgetRegistry,
     Execution,
     FailFast,
+    Outcome,
+    OutcomeKind,
     Poller,
     PollerOptions,
     WaitOptions,
@@ -33,6 +37,7 @@ from waiters import (
 
 from ._display import Report, Summary
 from ._exit import ExitCode, exit_code_for, for_signal
+from ._signals import process_signals
 
 __all__ = [
     "Interrupts",
@@ -60,18 +65,29 @@ class Interrupts:
     def name(self) -> str | None:
         return signal.Signals(self.signum).name if self.signum is not None else None
 
-    async def watch(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            task_status.started()
-            async for signum in signals:
-                first = self.signum is None
-                if first:
-                    self.signum = int(signum)
-                _log.info("waiters.cli.signal", signal=signal.Signals(signum).name, first=first)
-                if first and self.graceful is not None:
-                    self.graceful(f"interrupted by {signal.Signals(signum).name}")
-                elif self.scope is not None:
-                    self.scope.cancel()
+    def catch_up(self) -> int:
+        """Act on the signals already recorded (before the event loop); returns how many."""
+        received = list(process_signals().received)
+        for signum in received:
+            self._on_signal(signum)
+        return len(received)
+
+    async def watch(self, since: int = 0) -> None:
+        """Act on each signal after the first *since* ones, as it arrives."""
+        async for signum in process_signals().arrivals(since):
+            self._on_signal(signum)
+
+    def _on_signal(self, signum: int) -> None:
+        first = self.signum is None
+        name = signal.Signals(signum).name
+        _log.info("waiters.cli.signal", signal=name, first=first)
+        if not first:
+            return
+        self.signum = int(signum)
+        if self.graceful is not None:
+            self.graceful(f"interrupted by {name}")
+        elif self.scope is not None:
+            self.scope.cancel()
 
 
 async def run_interruptible(
@@ -79,13 +95,31 @@ async def run_interruptible(
     on_cancelled: Callable[[Interrupts], int],
 ) -> int:
     """Run *body* with signal handling; *on_cancelled* reports a signal that cut it short."""
+    signals = process_signals()
+    # Run without main() (in-process callers): the handler is this call's alone.
+    owned = not signals.installed
+    if owned:
+        signals.install()
+    try:
+        return await _run(body, on_cancelled)
+    finally:
+        if owned:
+            signals.restore()
+
+
+async def _run(
+    body: Callable[[Interrupts], Awaitable[int]],
+    on_cancelled: Callable[[Interrupts], int],
+) -> int:
     interrupts = Interrupts()
     code: int | None = None
     error: Exception | None = None
     async with anyio.create_task_group() as tasks:
-        await tasks.start(interrupts.watch)
         with anyio.CancelScope() as scope:
             interrupts.scope = scope
+            # A signal that came while Python imported or read the arguments cancels
+            # the scope before the body's first step.
+            tasks.start_soon(interrupts.watch, interrupts.catch_up())
             try:
                 code = await body(interrupts)
             except Exception as exc:  # noqa: BLE001 - re-raised below, outside the task group
@@ -201,7 +235,9 @@ async def wait_and_report(
                 result = await batch.wait()
                 report.stop()
         finally:
-            interrupts.graceful = None
+            # The batch is over: a signal from here on cancels nothing (that would lose
+            # the outcomes), it only makes the summary say it was interrupted.
+            interrupts.graceful = _ignore
         progress = batch.progress()
     if interrupts.signum is not None:
         code: int = for_signal(interrupts.signum)
@@ -249,6 +285,10 @@ async def wait_and_report(
     return code
 
 
+def _ignore(reason: str) -> None:
+    pass
+
+
 class Calls(Protocol):
     """Counts of calls made (a poller's ``stats``, a batch's ``progress()``)."""
 
@@ -284,19 +324,42 @@ def _never_answered(result: BatchResult, stats: Calls, budgets: BudgetRegistry) 
     )
 
 
-def cancelled_early(report: Report) -> Callable[[Interrupts], int]:
-    """The report for a signal that arrived before any execution was waited on."""
+def cancelled_early(
+    report: Report, executions: Sequence[Execution] = ()
+) -> Callable[[Interrupts], int]:
+    """The report for a signal that arrived before any execution was waited on.
+
+    Each of *executions* (those named on the command line) is listed as
+    ``abandoned``, with no state seen. A summary already written (the signal
+    came as the clients closed) is not written again: its exit code stands.
+    """
 
     def finish(interrupts: Interrupts) -> int:
+        if report.summary is not None:
+            return report.summary.exit_code
         signum = interrupts.signum if interrupts.signum is not None else signal.SIGINT
         code = for_signal(signum)
+        name = signal.Signals(signum).name
+        outcomes = [
+            Outcome(
+                execution=execution,
+                kind=OutcomeKind.ABANDONED,
+                state=None,
+                reason=f"interrupted by {name}",
+                response=None,
+                attempts=0,
+                elapsed=0.0,
+                history=(),
+            )
+            for execution in executions
+        ]
         report.finish(
             Summary(
-                outcomes=(),
-                total=0,
+                outcomes=outcomes,
+                total=len(outcomes),
                 exit_code=code,
                 elapsed=0.0,
-                interrupted=signal.Signals(signum).name,
+                interrupted=name,
             )
         )
         return int(code)

@@ -54,6 +54,7 @@ from ._run import (
     run_interruptible,
     wait_and_report,
 )
+from ._signals import Interrupted, process_signals
 
 __all__ = ["UsageError", "run_wait"]
 
@@ -367,7 +368,13 @@ def run_wait(
         raise UsageError(f"TYPE: {exc}") from None
     if args.all_of and machine.batch is None:
         raise UsageError(f"--all-of: {machine.name} has no list operation to enumerate a parent")
-    shared, sources = static_sources(args, stdin)
+    try:
+        # Only --from may block (a pipe never closed): a signal there ends the read.
+        with process_signals().interruptible():
+            shared, sources = static_sources(args, stdin)
+    except Interrupted as exc:
+        # Nothing was handed in yet, or not all of it: nothing to list.
+        return cancelled_early(report)(_interrupted(exc.signum))
     if not sources and not args.all_of:
         if not shared:
             raise UsageError(
@@ -419,7 +426,13 @@ def run_wait(
             # Client creation: a region botocore has no endpoint for, a broken config file.
             return _failed_before_waiting(report, f"{machine.service}: {exc}", ExitCode.AWS_ERROR)
 
-    return anyio.run(run_interruptible, body, cancelled_early(report))
+    return anyio.run(run_interruptible, body, cancelled_early(report, executions))
+
+
+def _interrupted(signum: int) -> Interrupts:
+    interrupts = Interrupts()
+    interrupts.signum = signum
+    return interrupts
 
 
 def _failed_before_waiting(report: Report, message: str, code: ExitCode, stats: Any = None) -> int:
