@@ -5,12 +5,12 @@ shared adaptive rate budget, and an embedded simulator to try it all without
 an AWS account.
 """
 
-from typing import TYPE_CHECKING, Any
+import typing
 
 # The command line's signal handlers must be in place within moments of the
 # interpreter starting (`python -m waiters.cli` imports this package first), and
 # the engine below takes a second to import: each name is imported on first use.
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from ._backoff import Backoff
     from ._batch import Batch
     from ._budget import BudgetConfig, BudgetRegistry, BudgetStats
@@ -145,9 +145,9 @@ __all__ = (
 
 
 # Not seen by type checkers: a module-level __getattr__ would make any name type-check.
-if not TYPE_CHECKING:
+if not typing.TYPE_CHECKING:
 
-    def __getattr__(name: str) -> Any:
+    def __getattr__(name: str) -> typing.Any:
         module = _LAZY.get(name)
         if module is None:
             raise AttributeError(f"module 'waiters' has no attribute {name!r}")

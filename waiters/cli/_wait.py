@@ -11,6 +11,7 @@ as a usage error (exit 2) naming where the bad value came from.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -370,7 +371,12 @@ def run_wait(
         raise UsageError(f"--all-of: {machine.name} has no list operation to enumerate a parent")
     try:
         # Only --from may block (a pipe never closed): a signal there ends the read.
-        with process_signals().interruptible():
+        reading_input = (
+            process_signals().interruptible()
+            if args.from_file is not None
+            else contextlib.nullcontext()
+        )
+        with reading_input:
             shared, sources = static_sources(args, stdin)
     except Interrupted as exc:
         # Nothing was handed in yet, or not all of it: nothing to list.
