@@ -53,7 +53,9 @@ def _hostile_inputs(tmp: Path) -> dict[tuple[str, ...], str]:
         (*wait[:2], "--region", "not a region!", *wait[4:], "-p", "thingName=t"): (
             "--region: not a region name such as eu-west-1: 'not a region!'"
         ),
-        ("--machines", str(deep), "machines"): f"--machines: {deep}: nested too deeply",
+        ("--machines", str(deep), "machines"): (
+            f"--machines: {deep}: not valid JSON: nested too deeply"
+        ),
         ("--machines", str(binary), "machines"): f"--machines: {binary}",
     }
 

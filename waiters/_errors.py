@@ -46,7 +46,7 @@ class WaiterError(Exception):
 
         :param message: the error's text, as ``str(error)`` gives it (with
             credentials, tokens and signatures redacted, and at most about
-            2,000 characters, as for *reason*).
+            2,048 characters, as for *reason*).
         :param execution: the :class:`~waiters.Execution` it is about, if any.
         :param reason: why, in the service's words where it gave any
             (statusDetails, statusReason, the error message), with

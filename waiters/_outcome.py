@@ -88,7 +88,7 @@ class Outcome:
         waiter's own account (the deadline passed, the execution vanished,
         the reason given to ``abandon``); ``None`` when nothing says.
         Credentials, tokens and signatures in it are redacted, and a text
-        longer than about 2,000 characters is cut, with a marker.
+        longer than 2,048 characters is cut, with a marker.
     :param response: the last answer kept about it (a describe response, or
         the list item that reported it), or ``None``. An answer that shows a
         terminal state is always kept; other answers only with

@@ -21,8 +21,10 @@ __all__ = ["MAX_CHARS", "REDACTED", "scrub", "scrub_exception", "scrub_value"]
 REDACTED = "<redacted>"
 
 #: The most characters of one text that leave the package: an error message
-#: quoting a whole canonical request fits; a 10 MB status string does not.
-MAX_CHARS = 2000
+#: quoting a whole canonical request fits, and so does any identifier AWS
+#: defines (an ARN is at most 2,048); a 10 MB status string does not. The
+#: command line echoes the same many (``waiters.cli``'s ``ECHO_LIMIT``).
+MAX_CHARS = 2048
 
 # Names whose value is a secret wherever it is written ``name=value``,
 # (glued to what precedes them or not: ``X-Amz-Signature``, ``mySignature``),

@@ -16,7 +16,8 @@ __all__ = ["OutputError", "UsageError", "one_line", "reading"]
 
 #: Characters of any value the command line echoes (a status string, an id, an
 #: error message): far above any identifier or state AWS defines (an ARN is at
-#: most 2,048), far below what a hostile or broken service can send.
+#: most 2,048), far below what a hostile or broken service can send. The
+#: library cuts the text it passes on at the same length.
 ECHO_LIMIT = 2048
 
 
