@@ -111,7 +111,9 @@ class Endpoint:
     :param budget: the shared :class:`~waiters.BudgetStats` source for this
         account, region and operation.
     :param clock: the wait's clock.
-    :param call_timeout: seconds a call may go unanswered (greater than 0).
+    :param call_timeout: seconds a call may go unanswered (greater than 0). A
+        blocking botocore client's calls also give up at the socket after it,
+        in one attempt: an abandoned worker thread ends within it too.
     :param expects_members: an answer with no members at all is malformed
         (botocore parses a truncated JSON body into an empty response).
     :param observe: called with every call's answer (metrics), if given.
@@ -151,7 +153,7 @@ class Endpoint:
         self.clock = clock
         self.call_timeout = call_timeout
         self.expects_members = expects_members
-        self._call: Caller = make_caller(client, method)
+        self._call: Caller = make_caller(client, method, timeout=call_timeout)
         error = TimeoutError(f"{operation}: no answer within {call_timeout:g}s")
         self._no_answer = Answer(None, classify(error, machine), error)
 
@@ -205,6 +207,10 @@ class Endpoint:
             return await self.call(params, limit=limit)
         async with limiter:
             return await self.call(params, limit=limit)
+
+    def close(self) -> None:
+        """Close the connections this endpoint opened for itself (not the client's own)."""
+        self._call.close()
 
     def no_answer(self) -> Answer:
         """The answer of a call that outlived its time: a transient timeout."""

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import enum
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 import anyio.to_thread
 import botocore.exceptions as bce
 from botocore.parsers import ResponseParserError
 
+from ._bounded import bounded_client
+from ._bounded import close as close_bounded
 from ._machine import Acceptor, ErrorAction, ErrorRule, StateMachine
 from ._validate import instance, invalid
 
@@ -277,7 +279,14 @@ def _accepted(acceptor: Acceptor, code: str, message: str, status: int | None) -
 
 _ACCEPTED_RETRY = ErrorRule(ErrorAction.RETRY)
 
-Caller = Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
+
+class Caller(Protocol):
+    """An awaitable call of one client method, and the connections it owns."""
+
+    def __call__(self, params: Mapping[str, Any], /) -> Awaitable[Mapping[str, Any]]: ...
+
+    def close(self) -> None:
+        """Close what the caller opened for itself (never the client's own connections)."""
 
 
 def is_async_client(client: Any) -> bool:
@@ -288,28 +297,67 @@ def is_async_client(client: Any) -> bool:
 
 
 def make_caller(
-    client: Any, method_name: str, *, limiter: anyio.CapacityLimiter | None = None
+    client: Any,
+    method_name: str,
+    *,
+    timeout: float | None = None,
+    limiter: anyio.CapacityLimiter | None = None,
 ) -> Caller:
     """An awaitable call of *method_name*, whether the client is async or not.
 
     Blocking boto3 clients run in worker threads, never on the event loop.
+    With a *timeout* (seconds, the call timeout), a botocore client's calls
+    are made through a copy of it that gives up at the socket within
+    *timeout*, in one attempt (see :func:`bounded_client`): a call the wait
+    stops waiting for does not leave its thread running for minutes. Close
+    the caller to close that copy's connections.
     """
-    method = getattr(client, method_name)
-    if inspect.iscoroutinefunction(method) or is_async_client(client):
+    if inspect.iscoroutinefunction(getattr(client, method_name)) or is_async_client(client):
+        return _AsyncCall(client, method_name)
+    bounded = None if timeout is None else bounded_client(client, timeout)
+    return _ThreadCall(client if bounded is None else bounded, method_name, bounded, limiter)
 
-        async def call_async(params: Mapping[str, Any]) -> Mapping[str, Any]:
-            result: Mapping[str, Any] = await method(**params)
-            return result
 
-        return call_async
+class _AsyncCall:
+    __slots__ = ("_method",)
 
-    async def call_in_thread(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    def __init__(self, client: Any, method_name: str) -> None:
+        self._method = getattr(client, method_name)
+
+    async def __call__(self, params: Mapping[str, Any], /) -> Mapping[str, Any]:
+        # Cancelling the await cancels the request, and aiohttp drops its connection.
+        result: Mapping[str, Any] = await self._method(**params)
+        return result
+
+    def close(self) -> None:
+        pass
+
+
+class _ThreadCall:
+    __slots__ = ("_bounded", "_limiter", "_method")
+
+    def __init__(
+        self,
+        client: Any,
+        method_name: str,
+        bounded: Any,
+        limiter: anyio.CapacityLimiter | None,
+    ) -> None:
+        self._method = getattr(client, method_name)
+        self._bounded = bounded
+        self._limiter = limiter
+
+    async def __call__(self, params: Mapping[str, Any], /) -> Mapping[str, Any]:
+        # Abandoned on cancel: a thread cannot be stopped, only bounded (above).
         result: Mapping[str, Any] = await anyio.to_thread.run_sync(
-            partial(method, **params), abandon_on_cancel=True, limiter=limiter
+            partial(self._method, **params), abandon_on_cancel=True, limiter=self._limiter
         )
         return result
 
-    return call_in_thread
+    def close(self) -> None:
+        bounded, self._bounded = self._bounded, None
+        if bounded is not None:
+            close_bounded(bounded)
 
 
 def client_config(config: Any = None, *, endpoint_url: str | None = None) -> Any:

@@ -137,7 +137,9 @@ class Poller:
         see :class:`PollerOptions`).
     :param batch_min: executions of one parent from which they are swept (default 20).
     :param straggler_limit: this few left in a sweep go back to Describe (default 5).
-    :param call_timeout: seconds a call may go unanswered (default 30).
+    :param call_timeout: seconds a call may go unanswered (default 30). A
+        boto3 client's calls also give up at the socket after it, each in one
+        attempt, so closing the poller leaves no call running for longer.
     :param follow_retries: a failure the parent retries (an IoT job's retry
         configuration) is followed to the next attempt (default ``True``;
         ``False`` stops at the first terminal state; see :class:`WaitOptions`).
@@ -306,6 +308,8 @@ class Poller:
             batch.abandon("the poller was closed")
         self._task_group.cancel_scope.cancel()
         stack, self._stack, self._task_group = self._stack, None, None
+        for endpoint in self._endpoints.values():
+            endpoint.close()
         self._endpoints.clear()
         self._lanes.clear()
         self._limiters.clear()
