@@ -31,7 +31,7 @@ import anyio.to_thread
 
 from ._events import Events
 
-__all__ = ["UNKNOWN_ACCOUNT", "Accounts"]
+__all__ = ["IDENTITY_TIMEOUT", "UNKNOWN_ACCOUNT", "Accounts"]
 
 #: The account of calls whose credentials cannot be read (fakes, unsigned clients).
 UNKNOWN_ACCOUNT: Final = "default"

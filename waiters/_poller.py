@@ -24,7 +24,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from ._accounts import Accounts
+from ._accounts import IDENTITY_TIMEOUT, Accounts
 from ._attempt import Answer, CallStats, Endpoint
 from ._backoff import Backoff
 from ._batch import Batch
@@ -285,7 +285,11 @@ class Poller:
         )
         self._task_group.start_soon(self._deadlines.run)
         self._accounts = Accounts(
-            self.events, self.budgets.known_accounts, self.budgets.account_lookups
+            self.events,
+            self.budgets.known_accounts,
+            self.budgets.account_lookups,
+            # The identity call is a call too: its thread must not outlive the others'.
+            timeout=min(IDENTITY_TIMEOUT, self.options.call_limit),
         )
         self._learning = set()
         if self._metrics is not None:
