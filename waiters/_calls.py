@@ -360,11 +360,16 @@ class _ThreadCall:
             close_bounded(bounded)
 
 
-def client_config(config: Any = None, *, endpoint_url: str | None = None) -> Any:
+def client_config(
+    config: Any = None, *, endpoint_url: str | None = None, call_timeout: float | None = None
+) -> Any:
     """The botocore ``Config`` of a client this package opens.
 
-    One attempt per call (``POLL_RETRY_CONFIG``), merged under the caller's
-    *config*, whose settings win (a ``retries`` given there replaces ours).
+    One attempt per call (``POLL_RETRY_CONFIG``) and, with a *call_timeout*
+    (seconds), connect and read timeouts of that many seconds: an answer later
+    than that is of no use, and the connection waiting for it should not
+    outlive the call. All merged under the caller's *config*, whose settings
+    win (a ``retries`` given there replaces ours).
     With an explicit *endpoint_url*, endpoint host prefixes are not injected
     unless *config* says so: iotsitewise's ``api.`` prefix would turn
     ``127.0.0.1`` into ``api.127.0.0.1``.
@@ -376,6 +381,8 @@ def client_config(config: Any = None, *, endpoint_url: str | None = None) -> Any
     if config is not None:
         instance("client_config", config, Config, "a botocore.config.Config")
     base = Config(retries=cast(Any, dict(POLL_RETRY_CONFIG)))
+    if call_timeout is not None:
+        base = base.merge(Config(connect_timeout=call_timeout, read_timeout=call_timeout))
     if endpoint_url is not None:
         base = base.merge(Config(inject_host_prefix=False))
     return base if config is None else base.merge(config)

@@ -225,7 +225,9 @@ class Poller:
         self.region_name = region_name
         self.endpoint_url = check_endpoint_url(endpoint_url)
         # Built now so a wrong type is reported by the constructor, not the first wait.
-        self._client_config = client_config_for(client_config, endpoint_url=endpoint_url)
+        self._client_config = client_config_for(
+            client_config, endpoint_url=endpoint_url, call_timeout=self.options.call_limit
+        )
         self._given_clients = dict(clients or {})
         self._budgets = budgets
         self._clock: Clock = clock if clock is not None else LoopClock()
