@@ -443,6 +443,8 @@ class _AsyncFacade:
 
     def __init__(self, client: Any) -> None:
         self._client = client
+        # A client's model, as an execution checks it is of the type's service.
+        self.meta = client.meta
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._client, name)

@@ -34,7 +34,15 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from waiters import Backoff, OutcomeKind, Poller, WaitTimeout, execution, wait_for_sync
+from waiters import (
+    Backoff,
+    BudgetRegistry,
+    OutcomeKind,
+    Poller,
+    WaitTimeout,
+    execution,
+    wait_for_sync,
+)
 from waiters._calls import client_config
 
 CALL_TIMEOUT = 1.0
@@ -222,6 +230,7 @@ def test_wait_for_sync_leaves_no_thread_or_connection(server: _Server, config: s
             **JOB,
             timeout=TIMEOUT,
             call_timeout=CALL_TIMEOUT,
+            budgets=BudgetRegistry(),
         )
     assert time.monotonic() - started < TIMEOUT + LATE
     _assert_nothing_left(server, before)
@@ -236,7 +245,9 @@ def test_poller_close_leaves_no_call_running(server: _Server, backend: str) -> N
     before = set(threading.enumerate())
 
     async def wait() -> OutcomeKind:
-        async with Poller(timeout=TIMEOUT, call_timeout=CALL_TIMEOUT) as poller:
+        async with Poller(
+            timeout=TIMEOUT, call_timeout=CALL_TIMEOUT, budgets=BudgetRegistry()
+        ) as poller:
             outcome = await poller.wait(execution(client, "describe_job_execution", **JOB))
         return outcome.kind
 
@@ -273,6 +284,7 @@ def test_clients_opened_from_a_session_leave_nothing(server: _Server, flavour: s
             endpoint_url=server.url,
             timeout=TIMEOUT,
             call_timeout=CALL_TIMEOUT,
+            budgets=BudgetRegistry(),
         ) as poller:
             outcome = await poller.wait(execution("iot-job-execution", **JOB))
         return outcome.kind
@@ -290,7 +302,9 @@ def test_one_request_per_call(server: _Server) -> None:
     client = _client(server.url)
 
     async def wait() -> int:
-        async with Poller(timeout=TIMEOUT, call_timeout=CALL_TIMEOUT) as poller:
+        async with Poller(
+            timeout=TIMEOUT, call_timeout=CALL_TIMEOUT, budgets=BudgetRegistry()
+        ) as poller:
             await poller.wait(execution(client, "describe_job_execution", **JOB))
             return poller.stats.calls
 
@@ -320,7 +334,7 @@ def test_the_clients_own_hooks_see_the_calls_and_it_stays_open() -> None:
     with stubber:
         outcome = wait_for_sync(
             client, "describe_job_execution", **JOB, timeout=30, call_timeout=CALL_TIMEOUT,
-            backoff=Backoff(min_delay=0.01, max_delay=0.01),
+            backoff=Backoff(min_delay=0.01, max_delay=0.01), budgets=BudgetRegistry(),
         )  # fmt: skip
         assert outcome.kind is OutcomeKind.SUCCEEDED
         assert seen == ["called", "called"]
