@@ -172,6 +172,15 @@ REPORTED = [
         "nan",
     ),
     ("ending.grace", _set("transfer-execution", "ending.grace", math.inf), "inf"),
+    # Found by hypothesis: an error acceptor expecting no error code at all.
+    ("acceptors[2].expected", _set("acceptors", "acceptors[2].expected", ""), "an error code"),
+    ("acceptors[1].expected", _set("acceptors", "acceptors[1].expected", 4040), "100-599"),
+    # Found by a tester: a number beyond any float.
+    (
+        "hints.deadline_in.slack",
+        _set("iot-job-execution", "hints.deadline_in.slack", 10**400),
+        "non-negative finite",
+    ),
     # Found by hypothesis: a constant of the wrong type for the list call's parameter.
     (
         "batch.parent_params.targetResourceType",

@@ -1071,14 +1071,16 @@ def _acceptor(
             structlog.get_logger("waiters").warning(
                 "waiters.unreachable_acceptor", source=check.source, message=str(error)
             )
-    if matcher == "error" and not isinstance(expected, str | bool):
+    if matcher == "error" and (not isinstance(expected, str | bool) or expected == ""):
         raise check.fail(
             f"{where}.expected",
             "an error code string, true (any error) or false (no error)",
             expected,
         )
-    if matcher == "status" and (isinstance(expected, bool) or not isinstance(expected, int)):
-        raise check.fail(f"{where}.expected", "an HTTP status code", expected)
+    if matcher == "status" and (
+        isinstance(expected, bool) or not isinstance(expected, int) or not 100 <= expected <= 599
+    ):
+        raise check.fail(f"{where}.expected", "an HTTP status code (100-599)", expected)
     return Acceptor(matcher=matcher, state=state, expected=expected, argument=argument)
 
 

@@ -86,7 +86,10 @@ class Number(_Node):
             return False
         if self.integer and not isinstance(value, int):
             return False
-        return math.isfinite(value) and self.low <= value <= self.high
+        try:
+            return math.isfinite(value) and self.low <= value <= self.high
+        except OverflowError:  # an integer beyond any float (a 400-digit slack)
+            return False
 
 
 @dataclass(frozen=True, slots=True)
