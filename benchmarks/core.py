@@ -31,6 +31,7 @@ import gc
 import json
 import time
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any, cast
 
 from benchmarks._common import quiet_logs, rss_kib
@@ -53,6 +54,13 @@ class CannedIoT:
     The only work per call is one dict update, so an execution can end after
     a given number of polls.
     """
+
+    #: What a client's ``meta`` tells of it: an execution checks its service.
+    meta = SimpleNamespace(
+        service_model=SimpleNamespace(service_name="iot"),
+        region_name="us-east-1",
+        endpoint_url="https://iot.us-east-1.amazonaws.com",
+    )
 
     def __init__(self, polls_before_done: int) -> None:
         self.polls_before_done = polls_before_done
