@@ -180,6 +180,8 @@ _JSON = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
+    # Integers beyond any float: JSON has no limit, Python's float() has.
+    | st.integers(min_value=10**308, max_value=10**450)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12),
     lambda inner: (
@@ -205,6 +207,12 @@ BODIES = st.one_of(
 )
 
 
+HUGE_HINT = (
+    b'{"execution":{"status":"IN_PROGRESS","executionNumber":1,'
+    b'"approximateSecondsBeforeTimedOut":1' + b"0" * 400 + b"}}"
+)
+
+
 @pytest.mark.parametrize("kind", ["boto3", "aioboto3"])
 @settings(
     max_examples=40,
@@ -215,6 +223,8 @@ BODIES = st.one_of(
 @example(body=b'{"execution":"oops"}')
 @example(body=b'{"execution":{"versionNumber":"abc"}}')
 @example(body=nested(100_000))
+# Found by a tester: a deadline hint of 401 digits raised OverflowError in our own code.
+@example(body=HUGE_HINT)
 def test_a_body_that_does_not_fit_the_model_is_retried(
     endpoint: ScriptedEndpoint,
     boto3_client: Any,

@@ -36,6 +36,9 @@ _OUTCOME_OF = {
 }
 # Poll a moment after a hinted deadline, not on it.
 _HINT_MARGIN = 0.5
+# A deadline hint further off than this (about 31 years) tells nothing a poll
+# schedule can use, and added to a clock reading it would lose all precision.
+_MAX_HINT = 1e9
 
 
 class WaitSettings:
@@ -550,16 +553,16 @@ class Tracker:
         hints = self.execution.machine.hints
         remaining: float | None = None
         if hints.deadline_in is not None:
-            value = hints.deadline_in.search(response)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                remaining = float(value)
+            remaining = _seconds(hints.deadline_in.search(response))
         elif hints.deadline_after is not None and hints.deadline_since is not None:
-            seconds = hints.deadline_after.search(response)
+            seconds = _seconds(hints.deadline_after.search(response))
             since = hints.deadline_since.search(response)
             server_now = _server_time(response)
-            if isinstance(seconds, int | float) and isinstance(since, datetime) and server_now:
-                remaining = since.timestamp() + float(seconds) - server_now
-        if remaining is None or remaining < 0 or remaining != remaining:
+            if seconds is not None and isinstance(since, datetime) and server_now:
+                remaining = since.timestamp() + seconds - server_now
+        # A hint is advice: one the service sent as nonsense (negative, not finite,
+        # a 400-digit integer) is no hint, never a reason to end the wait.
+        if remaining is None or not 0 <= remaining < _MAX_HINT:
             return
         at = now + remaining + _HINT_MARGIN
         spent = self.hint_spent
@@ -672,6 +675,17 @@ def _number(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
         return value
     return None
+
+
+def _seconds(value: Any) -> float | None:
+    """A number of seconds an answer gives, or None (absent, not a number, not finite)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def _server_time(response: Mapping[str, Any]) -> float | None:
