@@ -235,6 +235,27 @@ def validate_params(machine: StateMachine, params: Mapping[str, Any]) -> None:
         _check_value(machine, specs[name], value)
 
 
+def validate_listing(
+    machine: StateMachine, parent: Any, params: Mapping[str, Any] | None = None
+) -> None:
+    """Reject a bad parent or shared parameter of a listing before any call, naming it.
+
+    *parent* is checked against the list operation's model (type, length,
+    pattern, enum), *params* as identifying parameters are.
+    """
+    spec = machine.batch.parent_spec if machine.batch is not None else None
+    if spec is not None:
+        _check_value(machine, spec, parent)
+    specs = {spec.name: spec for spec in (*machine.identity, *machine.optional)}
+    for name, value in (params or {}).items():
+        if name not in specs:
+            raise InvalidExecution(
+                f"{machine.name}: unknown parameter {name!r}; {machine.operation} takes "
+                f"{', '.join(specs)}"
+            )
+        _check_value(machine, specs[name], value)
+
+
 def _check_value(machine: StateMachine, spec: ParamSpec, value: Any) -> None:
     where = f"{machine.name}: parameter {spec.name}"
     _check_type(where, spec.type_name, value)

@@ -256,6 +256,9 @@ class BatchSpec:
     token: str
     parent_from: Path | None = None
     parent_params: Mapping[str, Any] = field(default_factory=dict)
+    #: What the list call's model says of the parent parameter (type, length,
+    #: pattern), so a parent given by hand is checked before any call.
+    parent_spec: ParamSpec | None = None
     status_filter: str | None = None
     lists_only: str | None = None
     progress_operation: str | None = None
@@ -1332,6 +1335,7 @@ def _batch(
         parent=parent,
         parent_from=parent_from,
         parent_params=dict(parent_params),
+        parent_spec=_param_spec(parent, members[parent], True),
         items=items,
         item_status=item_status,
         item_identity=item_identity,

@@ -42,7 +42,7 @@ from ._errors import (
     WaitTimeout,
 )
 from ._events import Events
-from ._execution import Execution
+from ._execution import Execution, validate_listing
 from ._keywords import checked_keywords, suggestion
 from ._machine import StateMachine
 from ._metrics import metrics_for
@@ -631,8 +631,9 @@ class Poller:
         :param params: parameter values every listed execution shares
             (``serverId`` for Transfer).
         :param timeout: seconds or a timedelta from now (default: the poller's).
-        :raises InvalidExecution: the type has no list operation, or a listed
-            execution's parameters are invalid.
+        :raises InvalidExecution: the type has no list operation, *parent* or
+            *params* do not fit the service model (checked before any call),
+            or a listed execution's parameters are invalid.
         :raises ExecutionNotFound: the service does not know *parent*.
         :raises ServiceError: the service refused the call (credentials,
             permissions, a bad request) or could not be reached.
@@ -644,6 +645,7 @@ class Poller:
         spec = machine.batch
         if spec is None:
             raise InvalidExecution(f"{machine.name} has no list operation to enumerate a parent")
+        validate_listing(machine, parent, params)
         if client is None:
             client = await self._client_for_service(machine.service)
         endpoint = self._endpoint(
