@@ -57,6 +57,8 @@ def _hostile_inputs(tmp: Path) -> dict[tuple[str, ...], str]:
             f"--machines: {deep}: not valid JSON: nested too deeply"
         ),
         ("--machines", str(binary), "machines"): f"--machines: {binary}",
+        # Found by a tester: a stream with no end of line was read for ever.
+        (*wait, "--from", "/dev/zero"): "--from /dev/zero line 1: longer than",
         # Found by a tester: a parent the list call's model refuses was sent, 4 calls.
         (*wait[:4], "--all-of", "bad job id!", "--endpoint-url", _closed_port()): (
             "--all-of bad job id!: iot-job-execution: parameter jobId: expected a value matching"

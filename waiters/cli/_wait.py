@@ -129,13 +129,25 @@ def _typed(machine: StateMachine, params: Mapping[str, Any], where: str) -> dict
     return {name: _convert(machine, name, value, where) for name, value in params.items()}
 
 
+#: The longest line of a --from file: a line names one execution's parameters, a
+#: few hundred characters; a stream with no newline (/dev/zero) must not be read whole.
+_MAX_LINE = 1 << 20
+
+
+def _lines(handle: TextIO, label: str) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(iter(lambda: handle.readline(_MAX_LINE + 1), ""), start=1):
+        if len(line) > _MAX_LINE:
+            raise UsageError(f"--from {label} line {number}: longer than {_MAX_LINE:,} characters")
+        yield number, line
+
+
 def _read_lines(path: str, stdin: TextIO) -> Iterator[tuple[int, str]]:
     if path == "-":
-        yield from enumerate(stdin, start=1)
+        yield from _lines(stdin, "stdin")
         return
     try:
         with open(path, encoding="utf-8") as handle:
-            yield from enumerate(handle, start=1)
+            yield from _lines(handle, path)
     except OSError as exc:
         raise UsageError(f"--from: cannot read {path!r}: {exc.strerror}") from None
 
