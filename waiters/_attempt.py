@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import anyio
 
-from ._budget import RateBudget
+from ._budget import RateBudget, Slot
 from ._calls import Caller, Failure, FailureKind, classify, make_caller
 from ._clock import Clock
 from ._machine import StateMachine
@@ -32,6 +33,30 @@ _NOT_A_MAPPING = Failure(
     FailureKind.TRANSIENT, "MalformedResponse", "the answer is not a mapping", None, None
 )
 #: A slot that came after the deadline: no call was made.
+# The slot of the call this task (or the worker thread it hands a blocking call
+# to, which runs in a copy of its context) is making: botocore's before-send
+# handler stamps it.
+_SENDING: ContextVar[Slot | None] = ContextVar("waiters_sending", default=None)
+
+
+def _on_send(**_: Any) -> None:
+    """botocore's ``before-send``: the request is about to leave; time its slot."""
+    slot = _SENDING.get()
+    if slot is not None:
+        slot.sent()
+
+
+def _watch_sends(client: Any) -> bool:
+    """Have *client* tell its slots when it sends; whether it can (botocore clients can)."""
+    events = getattr(getattr(client, "meta", None), "events", None)
+    register = getattr(events, "register", None)
+    if register is None:
+        return False
+    # Once per client, whatever the number of endpoints and pollers using it.
+    register("before-send", _on_send, unique_id="waiters.before-send")
+    return True
+
+
 _TOO_LATE: Answer
 
 
@@ -121,8 +146,10 @@ class Endpoint:
 
     __slots__ = (
         "_call",
+        "_cold",
         "_no_answer",
         "_observe",
+        "_timed",
         "budget",
         "call_timeout",
         "client",
@@ -154,22 +181,39 @@ class Endpoint:
         self.call_timeout = call_timeout
         self.expects_members = expects_members
         self._call: Caller = make_caller(client, method, timeout=call_timeout)
+        # A call's slot counts from when the request leaves, not when it was
+        # granted: a first call opening its connection, or a thread hand-off,
+        # must not put more calls in one second than the budget allows.
+        self._timed = _watch_sends(client)
+        # Until a call has been answered, the client may still make its HTTP
+        # session after before-send (aiobotocore loads its TLS context then, a
+        # tenth of a second): such a call counts until it is answered.
+        self._cold = True
         error = TimeoutError(f"{operation}: no answer within {call_timeout:g}s")
         self._no_answer = Answer(None, classify(error, machine), error)
 
-    async def slot(self) -> None:
-        """Wait for this operation's next budget slot, in turn, and take it."""
-        await self.budget.acquire(self.clock)
+    async def slot(self) -> Slot:
+        """Wait for this operation's next budget slot, in turn, and take it.
 
-    async def call(self, params: Mapping[str, Any], *, limit: float | None) -> Answer:
+        :returns: the slot, to pass to :meth:`call`, or to release unused.
+        """
+        return await self.budget.acquire(self.clock, timed=self._timed)
+
+    async def call(
+        self, params: Mapping[str, Any], *, limit: float | None, slot: Slot | None = None
+    ) -> Answer:
         """Make the call (the slot already taken) and classify how it went.
 
         :param limit: seconds to wait for the answer; ``None`` when the caller
             enforces the call timeout itself (a lane's watchdog cancels it and
             reports :meth:`no_answer`).
+        :param slot: the slot taken for it (from :meth:`slot`): timed at the
+            moment the request leaves.
         """
         answer: Answer | None = None
         sent = self.clock.now()
+        cold = self._cold
+        sending = _SENDING.set(None if cold else slot)
         try:
             if limit is None:
                 answer = self._answer(await self._call(params))
@@ -180,6 +224,14 @@ class Endpoint:
                     answer = self._no_answer
         except Exception as exc:  # noqa: BLE001 - every failure is classified or returned
             answer = self._failed(exc, sent)
+        finally:
+            _SENDING.reset(sending)
+            if slot is not None:
+                if cold and answer is not None and answer is not self._no_answer:
+                    slot.sent()  # answered: it reached the service by now at the latest
+                slot.release()  # not sent (refused before, cancelled): as granted
+        if answer is not None and cold:
+            self._cold = False
         if self._observe is not None:
             self._observe(answer)
         return answer
@@ -198,15 +250,16 @@ class Endpoint:
         :param limiter: held for the call only (calls in flight per client),
             never while waiting for the slot.
         """
-        await self.slot()
+        slot = await self.slot()
         left = deadline - self.clock.now()
         if left <= 0:
+            slot.release()
             return _TOO_LATE
         limit = self.call_timeout if self.call_timeout < left else left
         if limiter is None:
-            return await self.call(params, limit=limit)
+            return await self.call(params, limit=limit, slot=slot)
         async with limiter:
-            return await self.call(params, limit=limit)
+            return await self.call(params, limit=limit, slot=slot)
 
     def close(self) -> None:
         """Close the connections this endpoint opened for itself (not the client's own)."""

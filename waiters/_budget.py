@@ -14,7 +14,9 @@ client, and once the rate is back at the ceiling it stops limiting below it.
 
 from __future__ import annotations
 
+import heapq
 import math
+import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -208,6 +210,68 @@ class BudgetStats:
     cuts: int
 
 
+#: Seconds a slot may wait for its call to be sent before it counts as sent
+#: when granted: a slot nobody told of (a caller that gave it up) must not hold
+#: the budget back for long. A first call resolving credentials and opening
+#: its connection is sent well within it.
+PENDING_LIMIT = 5.0
+
+
+class Slot:
+    """One granted call slot, timed at the moment its call is sent.
+
+    The budget grants slots an interval apart, but what the service counts is
+    when calls arrive: a call sent later than its slot (a first call opening
+    its connection, a worker thread's hand-off, a wait for a connection) must
+    not share a second with more calls than the rate allows. The time a call
+    is sent is taken from the monotonic clock, so it can be told from any
+    thread, and counted on the budget's clock from the grant.
+    """
+
+    __slots__ = ("_mono", "at", "pending", "time")
+
+    def __init__(self, at: float, *, timed: bool) -> None:
+        #: When the slot was granted, on the budget's clock.
+        self.at = at
+        #: When its call was sent (the grant until then).
+        self.time = at
+        #: Granted, its call not sent yet, nor given up: only for a caller that
+        #: will tell when it sends (*timed*); others count from the grant.
+        self.pending = timed
+        self._mono = time.monotonic() if timed else 0.0
+
+    def sent(self, at: float | None = None) -> None:
+        """Its call is being sent (botocore's ``before-send``); the first time counts.
+
+        :param at: when, on the budget's clock (default: now, told by the
+            monotonic clock since the grant, so any thread may call this).
+        """
+        if self.pending:
+            if at is None:
+                at = self.at + max(0.0, time.monotonic() - self._mono)
+            self.time = at
+            self.pending = False
+
+    def release(self) -> None:
+        """Its call will not be timed (sent as granted, or never): it counts when granted."""
+        self.pending = False
+
+    def sent_by(self, now: float) -> float:
+        """When its call was sent, or *now* while it may still be."""
+        if self.pending and now - self.at < PENDING_LIMIT:
+            return now if now > self.at else self.at
+        return self.time
+
+    def shift(self, seconds: float) -> None:
+        """Move it onto another clock, *seconds* ahead."""
+        self.at += seconds
+        self.time += seconds
+
+
+def _granted(slot: Slot) -> float:
+    return slot.at
+
+
 class RateBudget:
     """One shared, adaptive pacing budget.
 
@@ -249,10 +313,11 @@ class RateBudget:
         self._interval = _SPACING / self.rate
         #: The theoretical arrival time (GCRA): no call before it.
         self._tat = now
-        #: The slots of the last _span seconds, oldest first: no more than _limit
-        #: of them in any _span, so calls that reach the service up to
-        #: config.jitter after their slot put no more than _limit in any second.
-        self._recent: deque[float] = deque()
+        #: The slots of the last _span seconds, in the order granted: no more than
+        #: _limit of them in any _span, each at the time its call was sent (see
+        #: Slot), so calls that reach the service up to config.jitter after they
+        #: are sent put no more than _limit in any second.
+        self._recent: deque[Slot] = deque()
         self._span = (_SECOND + config.jitter_seconds) * _SPACING
         self._limit = _ceil(self.rate)
         # Probe upward from the initial rate as if it were the last safe one.
@@ -278,11 +343,19 @@ class RateBudget:
         self.throttles = 0
         self.cuts = 0
 
-    async def acquire(self, clock: Clock) -> None:
-        """Wait for the next call slot, first come first served, and take it."""
+    async def acquire(self, clock: Clock, *, timed: bool = False) -> Slot:
+        """Wait for the next call slot, first come first served, and take it.
+
+        :param timed: the caller will tell the slot when its call is sent
+            (:meth:`Slot.sent`) or that none will be (:meth:`Slot.release`);
+            until then it counts as sent at each moment the budget looks.
+            Otherwise (default) it counts as sent when granted.
+        :returns: the slot.
+        """
         entered = clock.now()
-        if self.try_acquire(entered):
-            return
+        slot = self.try_acquire(entered, timed=timed)
+        if slot is not None:
+            return slot
         async with self._lock:
             now = clock.now()
             # A throttle while this caller sleeps pushes the slot back: look again.
@@ -303,41 +376,53 @@ class RateBudget:
             if step > _STEP and served is not None and self.rate >= served:
                 step = _STEP
             self._busy += step
-            self._take(now)
+            return self._take(now, timed)
 
-    def try_acquire(self, now: float) -> bool:
-        """Take a slot if one is free at *now* and nobody is in line; never waits."""
+    def try_acquire(self, now: float, *, timed: bool = False) -> Slot | None:
+        """Take a slot if one is free at *now* and nobody is in line; never waits.
+
+        :param timed: as for :meth:`acquire`.
+        """
         if self._lock.locked() or self._free_at(now) > now:
-            return False
-        self._take(now)
-        return True
+            return None
+        return self._take(now, timed)
 
     def _free_at(self, now: float) -> float:
         """The earliest time from *now* a slot is free: one interval after the last,
-        and no more than the rate rounded up in the span behind it."""
+        and no more than the rate rounded up in the span behind it.
+
+        A slot whose call is not sent yet counts as sent now (it will be sent
+        later still): the slot after it in the window waits for it, and is
+        looked at again as time passes.
+        """
         recent = self._recent
         horizon = now - self._span
-        while recent and recent[0] <= horizon:
+        while recent and recent[0].sent_by(now) <= horizon:
             recent.popleft()
         limit = self._limit
         if len(recent) < limit or not limit:  # 0: unlimited
             return self._tat
-        free = recent[-limit] + self._span
+        # Sent in another order than granted (a first call opening its
+        # connection, a thread hand-off): the window is about send times.
+        kth = heapq.nlargest(limit, (slot.sent_by(now) for slot in recent))[-1]
+        free = kth + self._span
         return free if free > self._tat else self._tat
 
-    def _take(self, now: float) -> None:
+    def _take(self, now: float, timed: bool) -> Slot:
         self._tat = now + self._interval
+        slot = Slot(now, timed=timed)
         if self._limit:
-            self._recent.append(now)
+            self._recent.append(slot)
         self._last = now
         self.calls += 1
+        return slot
 
     def take_over(self, other: RateBudget) -> None:
         """Pace *other*'s callers from now on: no slot before its next one."""
         if other._tat > self._tat:
             self._tat = other._tat
         # Both budgets' slots reach the same service: each counts the other's.
-        self._recent = deque(sorted((*self._recent, *other._recent)))
+        self._recent = deque(sorted((*self._recent, *other._recent), key=_granted))
 
     def on_success(self, now: float) -> None:
         """A call went through: the rate grows along the curve.
@@ -440,7 +525,8 @@ class RateBudget:
         self._tat += shift
         self._t_cut += shift
         self._answered_at += shift
-        self._recent = deque(t + shift for t in self._recent)
+        for slot in self._recent:
+            slot.shift(shift)
         self._last = now
         self._lock = anyio.Lock(fast_acquire=True)
 

@@ -24,6 +24,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ._attempt import Answer, Endpoint
+from ._budget import Slot
 from ._clock import Clock
 from ._execution import Execution
 from ._tracker import Tracker
@@ -151,7 +152,7 @@ class Lane:
         task_group.start_soon(self._expire_calls)
         await self._work(self._hire(), task_group)
 
-    async def _next(self) -> Tracker:
+    async def _next(self) -> tuple[Tracker, Slot]:
         heap = self.heap
         clock = self.clock
         while True:
@@ -169,12 +170,13 @@ class Lane:
                 late = _TIMER_SLACK if len(heap) >= _GROUP_FROM else 0.0
                 await self._alarm.sleep_until(due + late)
                 continue
-            await self.endpoint.slot()
+            slot = await self.endpoint.slot()
             # The heap may have changed meanwhile; the slot goes to whoever is most overdue now.
             while heap and _stale(heap[0]):
                 heapq.heappop(heap)
             if heap:
-                return heapq.heappop(heap)[2]
+                return heapq.heappop(heap)[2], slot
+            slot.release()
 
     def _hire(self) -> _Worker:
         # Counted when started, not when first run: every spawn before then sees it.
@@ -217,12 +219,13 @@ class Lane:
             self._idle += 1
             try:
                 async with leader:
-                    tracker = await self._next()
+                    tracker, slot = await self._next()
             finally:
                 self._idle -= 1
             shared = tracker.peers is not None and tracker.pinned is None
             if shared:
                 if tracker.execution in self._flying:
+                    slot.release()
                     continue  # a call for the same execution is under way: its answer serves this
                 self._flying.add(tracker.execution)
             worker.tracker = tracker
@@ -237,7 +240,7 @@ class Lane:
                 params.update(tracker.pinned)
             async with limiter:
                 worker.started = clock.now()
-                answer = await endpoint.call(params, limit=None)
+                answer = await endpoint.call(params, limit=None, slot=slot)
                 worker.started = None
             worker.tracker = None
             if shared:

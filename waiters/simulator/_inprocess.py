@@ -208,6 +208,17 @@ class _ClientBase:
     def _make_method(self, spec: OperationSpec) -> Callable[..., Any]:
         raise NotImplementedError
 
+    def _sending(self, spec: OperationSpec) -> Callable[[], None]:
+        """Emit botocore's ``before-send`` as a real client does before each request:
+        whoever times requests (a rate budget) sees this one leave now."""
+        emit = self.meta.events.emit
+        event = f"before-send.{self.meta.service_model.service_id.hyphenize()}.{spec.name}"
+
+        def sending() -> None:
+            emit(event, request=None)
+
+        return sending
+
     def _finish(self, spec: OperationSpec, reply: Reply) -> dict[str, Any]:
         request_id = self._backend.next_request_id()
         if reply.fault == "reset":
@@ -265,11 +276,13 @@ class FakeClient(_ClientBase):
         region = self._region
         handle = self._backend.handle_spec
         finish = self._finish
+        sending = self._sending(spec)
 
         def call(*args: Any, **params: Any) -> dict[str, Any]:
             if args:
                 raise TypeError(f"{spec.snake_name}() only accepts keyword arguments.")
             _validate(spec, params)
+            sending()
             reply = handle(spec, params, region)
             if reply.delay > 0:
                 time.sleep(reply.delay)
@@ -316,11 +329,13 @@ class AsyncFakeClient(_ClientBase):
         handle = self._backend.handle_spec
         finish = self._finish
         sleep = anyio.sleep
+        sending = self._sending(spec)
 
         async def call(*args: Any, **params: Any) -> dict[str, Any]:
             if args:
                 raise TypeError(f"{spec.snake_name}() only accepts keyword arguments.")
             _validate(spec, params)
+            sending()
             reply = handle(spec, params, region)
             await sleep(reply.delay if reply.delay > 0 else 0)
             return finish(spec, reply)
