@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
-__all__ = ["MAX_CHARS", "REDACTED", "scrub", "scrub_exception", "scrub_value"]
+__all__ = ["MAX_CHARS", "MAX_VALUE_CHARS", "REDACTED", "scrub", "scrub_exception", "scrub_value"]
 
 REDACTED = "<redacted>"
 
@@ -25,6 +26,13 @@ REDACTED = "<redacted>"
 #: defines (an ARN is at most 2,048); a 10 MB status string does not. The
 #: command line echoes the same many (``waiters.cli``'s ``ECHO_LIMIT``).
 MAX_CHARS = 2048
+
+#: The most characters, about, of one structured value that is logged (an
+#: event's fields, a response with ``log_responses``), counted as its strings,
+#: keys and numbers would print: past it, each container keeps the entries
+#: that fit and one marker saying how many were left out. The last entry kept
+#: may overrun it by one key and one text (each at most about MAX_CHARS).
+MAX_VALUE_CHARS = 32 * 1024
 
 # Names whose value is a secret wherever it is written ``name=value``,
 # (glued to what precedes them or not: ``X-Amz-Signature``, ``mySignature``),
@@ -40,17 +48,45 @@ _CONFIDENTIAL_NAMES = (
 _NAMED = re.compile(rf"(?i)({_CONFIDENTIAL_NAMES})([\"']?\s*[:=]\s*[\"']?)([^\s\"',;&<>]+)")
 # An Authorization header's whole value (its scheme, credential and signature).
 _AUTHORIZATION = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*)([^\r\n\"']+)")
+# An XML element's text (up to the next tag: XML escapes ``<`` in text). S3
+# answers a signature mismatch with ``<SignatureProvided>``, ``<StringToSign>``,
+# ``<CanonicalRequest>`` and ``<AWSAccessKeyId>``; STS with ``<SessionToken>``.
+_XML_ELEMENT = re.compile(r"<([A-Za-z_][\w.:-]*)(?:\s[^<>]*)?>([^<]+)")
+# Tag names whose text is a secret (or quotes one): they name a signature, a
+# credential, a token, a key, a secret or a password, or what SigV4 signs.
+_XML_SECRET_TAG = re.compile(
+    r"(?i)signature|credential|token|key|secret|password|stringtosign|canonicalrequest"
+)
+_XML_WORDS = (
+    "signature",
+    "credential",
+    "token",
+    "key",
+    "secret",
+    "password",
+    "tosign",
+    "canonical",
+)
 # AWS access key ids (AKIA long-term, ASIA temporary, and the other unique-id prefixes).
 _KEY_PREFIXES = (
     "AKIA", "ASIA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "AGPA", "ABIA", "ACCA", "APKA", "ASCA"
 )  # fmt: skip
 _KEY_ID = re.compile(rf"(?<![A-Z0-9])(?:{'|'.join(_KEY_PREFIXES)})[A-Z0-9]{{16}}(?![A-Z0-9])")
 # A run of 40 or more base64 characters: a secret access key (40), a session
-# token (hundreds). Redacted when it mixes upper and lower case, as random
-# base64 does (all but one in a billion 40-character keys): hex digests, long
-# lower-case paths and numbers stay readable.
-_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,}={0,2}(?![A-Za-z0-9+/])")
-
+# token (hundreds), also as a service may echo them URL-encoded (``%2F``) or
+# JSON-escaped (``\/``); each escape counts as the one character it stands for.
+# Redacted when it mixes upper and lower case once decoded, as random base64
+# does (all but one in a billion 40-character keys): long lower-case paths and
+# numbers stay readable, URL-encoded or not.
+_RUN = re.compile(
+    r"(?<![A-Za-z0-9+/])(?:[A-Za-z0-9+/]|%[0-9A-Fa-f]{2}|\\/){40,}(?:=|%3[Dd]){0,2}(?![A-Za-z0-9+/])"
+)
+# A run of exactly 64 hex digits: a SigV4 signature, which a service may echo
+# bare (a detail quoting the request's own signature). A SHA-256 digest reads
+# the same and goes too; other digests (SHA-1, MD5, SHA-512) and longer runs stay.
+_HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")
+# The marker an earlier cut left (a message scrubbed, then quoted in a reason).
+_CUT_MARKER = re.compile(r"\.\.\. <(\d+) characters cut>\Z")
 
 # Every secret name holds one of these words; no text shorter than
 # ``password=x`` holds a secret.
@@ -58,67 +94,173 @@ _NAME_WORDS = ("token", "signature", "credential", "key", "password")
 _SHORTEST = len("password=x")
 _KEY_ID_LENGTH = 20
 _RUN_LENGTH = 40
+_HEX_LENGTH = 64
+# How far past the cut secrets are looked for, so that one straddling the
+# cut is recognised whole: longer than any session token AWS issues; a longer
+# run is recognised from its first LOOKAHEAD characters alone.
+_LOOKAHEAD = 8192
 
 
-def _random_looking(match: re.Match[str]) -> str:
-    run = match.group(0)
-    if any(c.isupper() for c in run) and any(c.islower() for c in run):
-        return REDACTED
-    return run
+def _random_looking(run: str) -> bool:
+    decoded = unquote(run.replace("\\/", "/"))
+    return any(c.isupper() for c in decoded) and any(c.islower() for c in decoded)
+
+
+def _secret_spans(text: str) -> list[tuple[int, int]]:
+    """Where *text* holds secrets (and earlier redactions): sorted, merged ``(start, end)``."""
+    if len(text) < _SHORTEST:
+        return []
+    spans: list[tuple[int, int]] = []
+    # Cheap tests first: most texts are short and name no secret.
+    lower = text.lower()
+    if "authorization" in lower:
+        spans += (m.span(2) for m in _AUTHORIZATION.finditer(text))
+    if any(word in lower for word in _NAME_WORDS):
+        spans += (m.span(3) for m in _NAMED.finditer(text))
+    if "<" in text and any(word in lower for word in _XML_WORDS):
+        spans += (
+            m.span(2) for m in _XML_ELEMENT.finditer(text) if _XML_SECRET_TAG.search(m.group(1))
+        )
+    if len(text) >= _KEY_ID_LENGTH and any(prefix in text for prefix in _KEY_PREFIXES):
+        spans += (m.span() for m in _KEY_ID.finditer(text))
+    if len(text) >= _RUN_LENGTH:
+        spans += (m.span() for m in _RUN.finditer(text) if _random_looking(m.group(0)))
+    if len(text) >= _HEX_LENGTH:
+        spans += (m.span() for m in _HEX_RUN.finditer(text))
+    if REDACTED in text:
+        # A text scrubbed before: a cut must not split its markers either.
+        start = text.find(REDACTED)
+        while start >= 0:
+            spans.append((start, start + len(REDACTED)))
+            start = text.find(REDACTED, start + 1)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def scrub(text: str) -> str:
     """*text* without credentials, tokens or signatures, and at most about MAX_CHARS long.
 
-    A longer text keeps its first MAX_CHARS characters, less the word the cut
-    fell in (it may be part of a secret), and ends with a marker saying how
-    many characters were cut.
+    Redacted wherever they stand, as a service may echo them: access key ids,
+    secret keys and session tokens (plain, URL-encoded, JSON-escaped, base64),
+    SigV4 signatures (any run of exactly 64 hex digits), the values of secret names
+    (``Signature=``, ``x-amz-security-token:``, ``"SecretAccessKey": ``...),
+    Authorization headers, and the text of XML elements whose tag names a
+    signature, credential, token, key, secret or password (``<SignatureProvided>``,
+    ``<StringToSign>``, ``<CanonicalRequest>``, ``<AWSAccessKeyId>``).
+
+    A longer text keeps its first MAX_CHARS characters, secrets redacted (a
+    secret the cut falls in is redacted whole), and ends with a marker
+    ``... <N characters cut>`` where N is exactly how many characters of the
+    text are not shown; a text already ending in such a marker (scrubbed, then
+    quoted) counts what that cut left out too.
 
     :param text: a message, reason or value in words.
-    :returns: the text as it may leave the package.
+    :returns: the text as it may leave the package: at most MAX_CHARS characters
+        plus one ``<redacted>`` and the marker.
     """
-    cut = 0
+    carried = 0
     if len(text) > MAX_CHARS:
-        head = text[:MAX_CHARS]
-        if not text[MAX_CHARS].isspace():
-            # The cut fell inside a word, which may be part of a secret: drop it whole.
-            head = head[: max(head.rfind(space) for space in " \t\r\n") + 1]
-        cut = len(text) - len(head)
-        text = head
-    if len(text) >= _SHORTEST:
-        # Cheap tests first: most texts are short and name no secret.
-        lower = text.lower()
-        if "authorization" in lower:
-            text = _AUTHORIZATION.sub(lambda m: m.group(1) + REDACTED, text)
-        if any(word in lower for word in _NAME_WORDS):
-            text = _NAMED.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
-        if len(text) >= _KEY_ID_LENGTH and any(prefix in text for prefix in _KEY_PREFIXES):
-            text = _KEY_ID.sub(REDACTED, text)
-        if len(text) >= _RUN_LENGTH:
-            text = _RUN.sub(_random_looking, text)
+        marker = _CUT_MARKER.search(text, len(text) - 40)
+        if marker is not None:
+            carried = int(marker.group(1))
+            text = text[: marker.start()]
+    window = text[: MAX_CHARS + _LOOKAHEAD]
+    spans = _secret_spans(window)
+    keep = len(text)
+    if keep > MAX_CHARS:
+        keep = MAX_CHARS
+        for start, end in spans:
+            if start < keep < end:
+                keep = end
+    parts: list[str] = []
+    shown = 0
+    for start, end in spans:
+        if start >= keep:
+            break
+        parts += (window[shown:start], REDACTED)
+        shown = end
+    parts.append(window[shown:keep])
+    cut = len(text) - keep + carried
     if cut:
-        text += f"... <{cut} characters cut>"
-    return text
+        parts.append(f"... <{cut} characters cut>")
+    return "".join(parts)
 
 
-def scrub_value(value: Any, depth: int = 0) -> Any:
-    """*value* with every string in it scrubbed: strings, mappings, lists and tuples.
+def scrub_value(value: Any) -> Any:
+    """*value* scrubbed and bounded as a whole: strings, mappings, lists, tuples and bytes.
 
-    Other values (numbers, None, objects) are kept as they are, except
-    exceptions, which become their scrubbed text; past 20 levels of nesting
-    the rest becomes a marker.
+    Every string, mapping keys included, leaves through :func:`scrub` (so a
+    key is cut like a value). The whole value holds about MAX_VALUE_CHARS
+    characters at most: once they are spent, a mapping ends with the entry
+    ``"..."`` whose value says ``<N entries left out>``, a list or tuple with
+    the item ``<N items left out>``. Bytes become their scrubbed ``repr``
+    (bounded the same way); exceptions their scrubbed text; past 20 levels of
+    nesting the rest becomes ``<nested too deep>``. Other values (numbers,
+    None, objects) are kept as they are.
+
+    :param value: an event's fields, a response, a parameter.
+    :returns: a copy safe to log.
     """
+    return _bounded(value, MAX_VALUE_CHARS, 0)[0]
+
+
+# What a value kept as it is counts against the budget: its digits if it is
+# an integer (a service may answer with thousands), else about a number's.
+_OTHER_COST = 24
+_MAX_DEPTH = 20
+
+
+def _bounded(value: Any, budget: int, depth: int) -> tuple[Any, int]:
+    """*value* scrubbed, spending about *budget* characters: ``(copy, characters spent)``."""
     if isinstance(value, str):
-        return scrub(value)
-    if depth > 20:
-        return "<nested too deep>"
-    if isinstance(value, Mapping):
-        return {key: scrub_value(item, depth + 1) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(scrub_value(item, depth + 1) for item in value)
+        text = scrub(value)
+        return text, len(text) + 2
+    if isinstance(value, bytes | bytearray):
+        # A blob (a command's payload) prints as its repr: only its head is ever shown.
+        text = scrub(repr(bytes(value[:MAX_CHARS])))
+        if len(value) > MAX_CHARS:
+            text += f"... <{len(value) - MAX_CHARS} bytes cut>"
+        return text, len(text)
     if isinstance(value, BaseException):
-        return scrub(f"{type(value).__name__}: {value}")
-    return value
+        text = scrub(f"{type(value).__name__}: {value}")
+        return text, len(text) + 2
+    if isinstance(value, Mapping | list | tuple) and depth > _MAX_DEPTH:
+        return "<nested too deep>", 19
+    if isinstance(value, Mapping):
+        mapping: dict[Any, Any] = {}
+        spent = 2
+        for index, (key, item) in enumerate(value.items()):
+            if spent >= budget:
+                mapping["..."] = f"<{len(value) - index} entries left out>"
+                break
+            if isinstance(key, str):
+                key = scrub(key)
+                while key in mapping:
+                    # Two keys the same once scrubbed (both redacted, both cut): keep both.
+                    key += "'"
+            spent += len(key) + 6 if isinstance(key, str) else _OTHER_COST
+            mapping[key], cost = _bounded(item, budget - spent, depth + 1)
+            spent += cost
+        return mapping, spent
+    if isinstance(value, list | tuple):
+        items: list[Any] = []
+        spent = 2
+        for index, item in enumerate(value):
+            if spent >= budget:
+                items.append(f"<{len(value) - index} items left out>")
+                break
+            kept, cost = _bounded(item, budget - spent, depth + 1)
+            items.append(kept)
+            spent += cost + 2
+        return (tuple(items) if isinstance(value, tuple) else items), spent
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, 2 + value.bit_length() * 3 // 10
+    return value, _OTHER_COST
 
 
 def scrub_exception(exc: BaseException) -> BaseException:
