@@ -3,8 +3,9 @@
 ``waiters.poll`` (debug), ``waiters.transition`` (debug), ``waiters.throttled``
 (debug), ``waiters.transient_error`` (info), ``waiters.unknown_state``,
 ``waiters.missing_status`` and ``waiters.illegal_transition`` (warning),
-``waiters.finished`` (info). Keys are flat. Responses are never logged; ids,
-states and reasons are.
+``waiters.finished`` (info). Keys are flat. Ids, states and reasons are
+logged; responses only with ``log_responses``. Every value passes the
+scrubber (``_scrub``): secrets redacted, each value bounded as a whole.
 """
 
 from __future__ import annotations
