@@ -96,12 +96,19 @@ def secret_in_context(draw: st.DrawFn) -> tuple[str, list[str]]:
     tag, plain = draw(SECRET_TAGS), draw(PLAIN_SECRETS)
     url_secret, url_token = quote(secret, safe=""), quote(token, safe="")
     json_secret = secret.replace("/", "\\/")
+    json_u_secret = secret.replace("/", "\\u002f").replace("+", "\\u002b")
+    # The name's separator as a service may escape it: URL-encoded in either case of
+    # hex, JSON's \u escape.
+    equals = draw(st.sampled_from(["=", ":", "%3D", "%3d", "%3A", "\\u003d", "\\u003D"]))
+    name = draw(st.sampled_from(["Signature", "signature", "X-Amz-Signature", "Credential"]))
     forms = [
         # As a service may echo them: bare, URL-encoded, JSON-escaped, base64, in XML.
         (f"{before}{signature}{after}", [signature]),
         (f"{before}{url_secret}{after}", [secret, url_secret]),
         (f"{before}{url_token}{after}", [token, url_token]),
         (f"{before}{json_secret}{after}", [secret, json_secret]),
+        (f"{before}{json_u_secret}{after}", [secret, json_u_secret]),
+        (f"{before}{name}{equals}{signature}{after}", [signature]),
         (f"{before}{base64.b64encode(secret.encode()).decode()}{after}", [secret]),
         (f"<{tag}>{plain}</{tag}>", [plain]),
         (f'<{tag} xmlns="urn:x">{signature}</{tag}>', [signature]),
@@ -195,6 +202,13 @@ ECHOES = [
         [HOSTILE_SECRET, quote(HOSTILE_SECRET, safe="")],
     ),
     ("<AWSAccessKeyId>ci-deployer-key-0001</AWSAccessKeyId>", ["ci-deployer-key-0001"]),
+    # Found by the second tester: the separator escaped, the run of hex made longer.
+    (f"AccessDeniedException: signature%3d{SIGNATURE}", [SIGNATURE]),
+    (f"AccessDeniedException: Signature\\u003d{SIGNATURE}", [SIGNATURE]),
+    (
+        "bad key " + HOSTILE_SECRET.replace("/", "\\u002f").replace("+", "\\u002b"),
+        [HOSTILE_SECRET],
+    ),
 ]
 
 
@@ -205,6 +219,9 @@ ECHOES = [
 @example(message=ECHOES[1])
 @example(message=ECHOES[2])
 @example(message=ECHOES[3])
+@example(message=ECHOES[4])
+@example(message=ECHOES[5])
+@example(message=ECHOES[6])
 def test_no_secret_survives_the_scrubber(message: tuple[str, list[str]]) -> None:
     """Any text with secrets embedded in any of their forms, cut or not: no secret, and no
     16-character part of one, survives; the result is bounded."""

@@ -45,7 +45,10 @@ _CONFIDENTIAL_NAMES = (
     r"|secret[_-]?access[_-]?key|session[_-]?token|security[_-]?token|access[_-]?key[_-]?id"
     r"|secret[_-]?key|password"
 )
-_NAMED = re.compile(rf"(?i)({_CONFIDENTIAL_NAMES})([\"']?\s*[:=]\s*[\"']?)([^\s\"',;&<>]+)")
+# The separator as a service may escape it: URL-encoded (either case of hex) or
+# JSON's \u003d.
+_SEPARATOR = r"(?:[:=]|%3[AaDd]|\\u003[AaDd])"
+_NAMED = re.compile(rf"(?i)({_CONFIDENTIAL_NAMES})([\"']?\s*{_SEPARATOR}\s*[\"']?)([^\s\"',;&<>]+)")
 # An Authorization header's whole value (its scheme, credential and signature).
 _AUTHORIZATION = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*)([^\r\n\"']+)")
 # An XML element's text (up to the next tag: XML escapes ``<`` in text). S3
@@ -79,7 +82,8 @@ _KEY_ID = re.compile(rf"(?<![A-Z0-9])(?:{'|'.join(_KEY_PREFIXES)})[A-Z0-9]{{16}}
 # does (all but one in a billion 40-character keys): long lower-case paths and
 # numbers stay readable, URL-encoded or not.
 _RUN = re.compile(
-    r"(?<![A-Za-z0-9+/])(?:[A-Za-z0-9+/]|%[0-9A-Fa-f]{2}|\\/){40,}(?:=|%3[Dd]){0,2}(?![A-Za-z0-9+/])"
+    r"(?<![A-Za-z0-9+/])(?:[A-Za-z0-9+/]|%[0-9A-Fa-f]{2}|\\/|\\u00[0-9A-Fa-f]{2}){40,}"
+    r"(?:=|%3[Dd]|\\u003[Dd]){0,2}(?![A-Za-z0-9+/])"
 )
 # A run of exactly 64 hex digits: a SigV4 signature, which a service may echo
 # bare (a detail quoting the request's own signature). A SHA-256 digest reads
@@ -101,8 +105,11 @@ _HEX_LENGTH = 64
 _LOOKAHEAD = 8192
 
 
+_JSON_ESCAPE = re.compile(r"\\u00([0-9A-Fa-f]{2})")
+
+
 def _random_looking(run: str) -> bool:
-    decoded = unquote(run.replace("\\/", "/"))
+    decoded = unquote(_JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), run.replace("\\/", "/")))
     return any(c.isupper() for c in decoded) and any(c.islower() for c in decoded)
 
 
