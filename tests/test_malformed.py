@@ -194,7 +194,8 @@ _JSON = st.recursive(
 
 def _not_an_ending(value: Any) -> bool:
     """A body the model reads as a terminal state is an answer, not a malformed one."""
-    return not (isinstance(value, dict) and value.get("status") in _ENDINGS)
+    status = value.get("status") if isinstance(value, dict) else None
+    return not (isinstance(status, str) and status in _ENDINGS)
 
 
 #: Bodies of every sort: the model's members holding any JSON at all, any JSON

@@ -106,7 +106,8 @@ class _Server:
                             b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
                         )
         finally:
-            # recv() answered b"" or failed: the client closed its end.
+            # recv() answered b"" or failed: the client closed its end; close ours.
+            connection.close()
             with self._lock:
                 self.open -= 1
 
