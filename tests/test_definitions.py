@@ -281,7 +281,12 @@ def _mutated(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
     data = _definition(draw(st.sampled_from([*SHIPPED, "acceptors"])))
     keys = [(k, v) for k, v in _values(data)]
     key, original = draw(st.sampled_from(keys))
-    _replace(data, key, draw(_wrong_for(original)))
+    wrong = _wrong_for(original)
+    if key.endswith(".expected") and isinstance(original, bool):
+        # An error acceptor expects true, false or an error code: a string is no
+        # wrong type there (an empty one is, a case of its own above).
+        wrong = wrong.filter(lambda v: not isinstance(v, str))
+    _replace(data, key, draw(wrong))
     return data, key
 
 

@@ -234,7 +234,9 @@ async def _fresh_client_arrivals(kind: str, rate: float) -> list[float]:
     service logged each Describe call (over HTTP, its first call opening the client's
     HTTP session and connection)."""
     lifecycle = Lifecycle(running=(3000, 3500), mix={"SUCCEEDED": 1.0})
-    async with Simulator(seed=1, speed=1, record_requests=True) as sim:
+    # The service on a loop of its own, as a real one is: on the poller's loop, its log
+    # would also time how long that loop took to read each request.
+    with Simulator(seed=1, speed=1, record_requests=True).in_thread() as sim:
         ids = sim.fleet.add_iot_job("job-1", things=300, lifecycle=lifecycle)
         budgets = BudgetRegistry(BudgetConfig(initial_rate=rate, max_rate=rate))
         backoff = Backoff(min_delay=0.05, max_delay=0.1)
