@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from typing import Any
 
 import anyio
@@ -33,30 +32,6 @@ _NOT_A_MAPPING = Failure(
     FailureKind.TRANSIENT, "MalformedResponse", "the answer is not a mapping", None, None
 )
 #: A slot that came after the deadline: no call was made.
-# The slot of the call this task (or the worker thread it hands a blocking call
-# to, which runs in a copy of its context) is making: botocore's before-send
-# handler stamps it.
-_SENDING: ContextVar[Slot | None] = ContextVar("waiters_sending", default=None)
-
-
-def _on_send(**_: Any) -> None:
-    """botocore's ``before-send``: the request is about to leave; time its slot."""
-    slot = _SENDING.get()
-    if slot is not None:
-        slot.sent()
-
-
-def _watch_sends(client: Any) -> bool:
-    """Have *client* tell its slots when it sends; whether it can (botocore clients can)."""
-    events = getattr(getattr(client, "meta", None), "events", None)
-    register = getattr(events, "register", None)
-    if register is None:
-        return False
-    # Once per client, whatever the number of endpoints and pollers using it.
-    register("before-send", _on_send, unique_id="waiters.before-send")
-    return True
-
-
 _TOO_LATE: Answer
 
 
@@ -146,10 +121,8 @@ class Endpoint:
 
     __slots__ = (
         "_call",
-        "_cold",
         "_no_answer",
         "_observe",
-        "_timed",
         "budget",
         "call_timeout",
         "client",
@@ -181,14 +154,6 @@ class Endpoint:
         self.call_timeout = call_timeout
         self.expects_members = expects_members
         self._call: Caller = make_caller(client, method, timeout=call_timeout)
-        # A call's slot counts from when the request leaves, not when it was
-        # granted: a first call opening its connection, or a thread hand-off,
-        # must not put more calls in one second than the budget allows.
-        self._timed = _watch_sends(client)
-        # Until a call has been answered, the client may still make its HTTP
-        # session after before-send (aiobotocore loads its TLS context then, a
-        # tenth of a second): such a call counts until it is answered.
-        self._cold = True
         error = TimeoutError(f"{operation}: no answer within {call_timeout:g}s")
         self._no_answer = Answer(None, classify(error, machine), error)
 
@@ -197,7 +162,9 @@ class Endpoint:
 
         :returns: the slot, to pass to :meth:`call`, or to release unused.
         """
-        return await self.budget.acquire(self.clock, timed=self._timed)
+        # Timed: the slot counts as sent at every moment until its call ends
+        # (see call).
+        return await self.budget.acquire(self.clock, timed=True)
 
     async def call(
         self, params: Mapping[str, Any], *, limit: float | None, slot: Slot | None = None
@@ -207,13 +174,11 @@ class Endpoint:
         :param limit: seconds to wait for the answer; ``None`` when the caller
             enforces the call timeout itself (a lane's watchdog cancels it and
             reports :meth:`no_answer`).
-        :param slot: the slot taken for it (from :meth:`slot`): timed at the
-            moment the request leaves.
+        :param slot: the slot taken for it (from :meth:`slot`): it counts until
+            the call ends, as the moment the service logged it.
         """
         answer: Answer | None = None
         sent = self.clock.now()
-        cold = self._cold
-        sending = _SENDING.set(None if cold else slot)
         try:
             if limit is None:
                 answer = self._answer(await self._call(params))
@@ -225,13 +190,15 @@ class Endpoint:
         except Exception as exc:  # noqa: BLE001 - every failure is classified or returned
             answer = self._failed(exc, sent)
         finally:
-            _SENDING.reset(sending)
             if slot is not None:
-                if cold and answer is not None and answer is not self._no_answer:
-                    slot.sent()  # answered: it reached the service by now at the latest
-                slot.release()  # not sent (refused before, cancelled): as granted
-        if answer is not None and cold:
-            self._cold = False
+                # The service logs a call somewhere between the moment it leaves
+                # and the moment its answer is back, and no hook tells when the
+                # bytes left: a worker thread's hand-off, a new connection, an
+                # HTTP session made after botocore's before-send (aiobotocore's
+                # first call), a stalled process. Counted at its end, no call
+                # shares a second of the service's log with more than the rate
+                # allows, however late it left.
+                slot.sent()
         if self._observe is not None:
             self._observe(answer)
         return answer

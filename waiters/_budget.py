@@ -210,22 +210,25 @@ class BudgetStats:
     cuts: int
 
 
-#: Seconds a slot may wait for its call to be sent before it counts as sent
-#: when granted: a slot nobody told of (a caller that gave it up) must not hold
-#: the budget back for long. A first call resolving credentials and opening
-#: its connection is sent well within it.
+#: Seconds a timed slot counts as sent at every moment before it counts from its
+#: grant: a slot nobody told of (a caller that gave it up) must not hold the
+#: budget back for long. A first call resolving credentials and opening its
+#: connection is answered well within it.
 PENDING_LIMIT = 5.0
 
 
 class Slot:
-    """One granted call slot, timed at the moment its call is sent.
+    """One granted call slot, timed when its caller says (:meth:`sent`).
 
     The budget grants slots an interval apart, but what the service counts is
     when calls arrive: a call sent later than its slot (a first call opening
     its connection, a worker thread's hand-off, a wait for a connection) must
-    not share a second with more calls than the rate allows. The time a call
-    is sent is taken from the monotonic clock, so it can be told from any
-    thread, and counted on the budget's clock from the grant.
+    not share a second with more calls than the rate allows. Until its caller
+    tells, a timed slot counts as sent at every moment the budget looks; the
+    endpoint tells when the call's answer is back, the latest moment the
+    service can have logged it. The time is taken from the monotonic clock,
+    so it can be told from any thread, and counted on the budget's clock from
+    the grant.
     """
 
     __slots__ = ("_mono", "at", "pending", "time")
@@ -241,7 +244,7 @@ class Slot:
         self._mono = time.monotonic() if timed else 0.0
 
     def sent(self, at: float | None = None) -> None:
-        """Its call is being sent (botocore's ``before-send``); the first time counts.
+        """Its call has reached the service by now (or *at*); the first time counts.
 
         :param at: when, on the budget's clock (default: now, told by the
             monotonic clock since the grant, so any thread may call this).
