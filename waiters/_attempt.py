@@ -78,23 +78,68 @@ class CallStats:
     ``calls`` counts every call made; ``throttles`` those the service
     throttled; ``errors`` those that failed transiently (5xx, a reset
     connection, a malformed answer, no answer within the call timeout).
+
+    Calls that serve many batches at once (a list sweep's pages) are recorded
+    once in a shared tally; each batch it serves follows that tally
+    (:meth:`follow`) while it does, so a call costs the same however many batches it serves.
     """
 
-    __slots__ = ("calls", "errors", "throttles")
+    __slots__ = ("_calls", "_errors", "_followed", "_throttles")
 
     def __init__(self) -> None:
-        self.calls = 0
-        self.throttles = 0
-        self.errors = 0
+        self._calls = 0
+        self._throttles = 0
+        self._errors = 0
+        #: Tallies counted in, each with its figures when following began.
+        self._followed: dict[CallStats, tuple[int, int, int]] | None = None
+
+    @property
+    def calls(self) -> int:
+        """Calls made."""
+        found = self._calls
+        if self._followed:
+            found += sum(t._calls - base for t, (base, _, _) in self._followed.items())
+        return found
+
+    @property
+    def throttles(self) -> int:
+        """Calls the service throttled."""
+        found = self._throttles
+        if self._followed:
+            found += sum(t._throttles - base for t, (_, base, _) in self._followed.items())
+        return found
+
+    @property
+    def errors(self) -> int:
+        """Calls that failed transiently."""
+        found = self._errors
+        if self._followed:
+            found += sum(t._errors - base for t, (_, _, base) in self._followed.items())
+        return found
 
     def record(self, answer: Answer) -> None:
-        self.calls += 1
+        self._calls += 1
         failure = answer.failure
         if failure is not None:
             if failure.kind is FailureKind.THROTTLED:
-                self.throttles += 1
+                self._throttles += 1
             elif failure.kind is FailureKind.TRANSIENT:
-                self.errors += 1
+                self._errors += 1
+
+    def follow(self, tally: CallStats) -> None:
+        """Count every call *tally* records from now on, until :meth:`unfollow`."""
+        if self._followed is None:
+            self._followed = {}
+        self._followed.setdefault(tally, (tally._calls, tally._throttles, tally._errors))
+
+    def unfollow(self, tally: CallStats) -> None:
+        """Keep what *tally* recorded while followed; count nothing more of it."""
+        if not self._followed or tally not in self._followed:
+            return
+        calls, throttles, errors = self._followed.pop(tally)
+        self._calls += tally._calls - calls
+        self._throttles += tally._throttles - throttles
+        self._errors += tally._errors - errors
 
     def __repr__(self) -> str:
         return f"<CallStats calls={self.calls} throttles={self.throttles} errors={self.errors}>"

@@ -26,6 +26,8 @@ ones missing from a sweep are confirmed the same way.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 import random
 from collections import Counter
@@ -143,8 +145,17 @@ class Group:
         self._failure_reasons = failure_reasons
         self._allowance = allowance
         self._read_allowance = read_allowance
-        #: Members per batch, so each call is counted once toward every batch it serves.
+        #: Members per batch; each batch with members follows the group's tally,
+        #: so a call is recorded once whatever the number of batches it serves.
         self._owners: Counter[CallStats] = Counter()
+        self._tally = CallStats()
+        #: Members whose wait ended (they say so: Tracker.on_end), dropped at the
+        #: next sweep, so no sweep looks through every member to find them.
+        self._finished: list[Tracker] = []
+        #: Members not seen yet, by when their not-found grace ends (stale entries
+        #: are skipped when they come up), so a sweep touches only those due.
+        self._unseen: list[tuple[float, int, Tracker]] = []
+        self._order = itertools.count()
         ordered = sorted(
             (s for s, k in machine.states.items() if not k.terminal),
             key=lambda s: machine.states[s].rank,
@@ -161,17 +172,33 @@ class Group:
         waits = self.members.setdefault(identity_of(self.machine, tracker.execution.params), [])
         if tracker not in waits:
             waits.append(tracker)
-            self._owners[tracker.watch.stats] += 1
+            tracker.on_end = self._finished.append
+            owner = tracker.watch.stats
+            if not self._owners[owner]:
+                owner.follow(self._tally)
+            self._owners[owner] += 1
+            if tracker.outcome is not None:
+                self._finished.append(tracker)  # ended before it was told to say so
+            elif not tracker.seen:
+                grace_ends = tracker.started + tracker.watch.settings.not_found_grace
+                heapq.heappush(self._unseen, (grace_ends, next(self._order), tracker))
 
     def _forget(self, key: tuple[Any, ...], tracker: Tracker) -> None:
         waits = self.members[key]
         waits.remove(tracker)
         if not waits:
             del self.members[key]
+        tracker.on_end = None
         owner = tracker.watch.stats
         self._owners[owner] -= 1
         if not self._owners[owner]:
             del self._owners[owner]
+            owner.unfollow(self._tally)
+
+    def _member(self, tracker: Tracker) -> tuple[Any, ...] | None:
+        """The key *tracker* is a member under, or None if it is not one (any longer)."""
+        key = identity_of(self.machine, tracker.execution.params)
+        return key if tracker in self.members.get(key, ()) else None
 
     def _waiting(self, key: tuple[Any, ...]) -> list[Tracker]:
         """The waits on one execution that have no outcome yet."""
@@ -197,6 +224,8 @@ class Group:
             )
         finally:
             self._release_all()
+            self._finished.clear()
+            self._unseen.clear()
             self._done(self)
 
     async def _sweeps(self) -> None:
@@ -219,10 +248,12 @@ class Group:
             await clock.sleep_until(max(started + self._interval, clock.now()))
 
     def _prune(self) -> None:
-        for key, waits in list(self.members.items()):
-            for tracker in list(waits):
-                if tracker.outcome is not None or not tracker.listed:
-                    self._forget(key, tracker)
+        """Drop the members whose wait ended since the last sweep (and only those)."""
+        finished, self._finished = self._finished, []
+        for tracker in finished:
+            key = self._member(tracker)
+            if key is not None:
+                self._forget(key, tracker)
 
     def _describe(self, key: tuple[Any, ...], tracker: Tracker | None = None) -> None:
         """Hand a member (every wait on it, or just *tracker*) back to Describe polling."""
@@ -238,11 +269,14 @@ class Group:
 
     def _release_unseen(self, now: float) -> None:
         """Never listed after the grace window: Describe says whether it exists at all."""
-        for key, waits in list(self.members.items()):
-            for tracker in list(waits):
-                grace = tracker.watch.settings.not_found_grace
-                if not tracker.seen and now - tracker.started >= grace:
-                    self._describe(key, tracker)
+        unseen = self._unseen
+        while unseen and unseen[0][0] <= now:
+            tracker = heapq.heappop(unseen)[2]
+            if tracker.seen or tracker.outcome is not None:
+                continue
+            key = self._member(tracker)
+            if key is not None:
+                self._describe(key, tracker)
 
     def _apply(self, key: tuple[Any, ...], state: str | None, item: Any, now: float) -> None:
         """Apply a state a list showed (or the counts imply) to every wait on one member."""
@@ -567,5 +601,4 @@ class Group:
 
     def _record(self, answer: Answer) -> None:
         self._stats.record(answer)
-        for stats in self._owners:
-            stats.record(answer)
+        self._tally.record(answer)

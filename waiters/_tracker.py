@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -110,6 +110,7 @@ class Tracker:
         "known",
         "listed",
         "not_found",
+        "on_end",
         "outcome",
         "peers",
         "pinned",
@@ -168,6 +169,9 @@ class Tracker:
         self.peers: list[Tracker] | None = None
         #: Observed through list sweeps rather than its own Describe calls.
         self.listed = False
+        #: Told when the wait ends (set by the sweeps holding it), so they drop it
+        #: without looking through every member.
+        self.on_end: Callable[[Tracker], None] | None = None
         #: When the service stopped reporting it, while its ending is looked up elsewhere.
         self.ending_since: float | None = None
         self.unreachable_since: float | None = None
@@ -611,6 +615,8 @@ class Tracker:
             error=error,
         )
         self.outcome = outcome
+        if self.on_end is not None:
+            self.on_end(self)
         events = self.watch.events
         if events.info:
             events.log.info(
