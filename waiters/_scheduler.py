@@ -103,6 +103,7 @@ class Lane:
         "_flying",
         "_idle",
         "_leader",
+        "_watch",
         "_workers",
         "clock",
         "concurrency",
@@ -127,6 +128,9 @@ class Lane:
         self._answered = answered
         self._leader = anyio.Lock(fast_acquire=True)
         self._alarm = _Alarm(clock)
+        #: The call watchdog's sleep: until the oldest call in flight outlives the
+        #: call timeout, or until a call starts when none is in flight.
+        self._watch = _Alarm(clock)
         self.heap: list[tuple[float, int, Tracker]] = []
         self._workers: list[_Worker] = []
         self._idle = 0
@@ -239,7 +243,8 @@ class Lane:
             if tracker.pinned is not None:
                 params.update(tracker.pinned)
             async with limiter:
-                worker.started = clock.now()
+                started = worker.started = clock.now()
+                self._watch.wake_before(started + endpoint.call_timeout)
                 answer = await endpoint.call(params, limit=None, slot=slot)
                 worker.started = None
             worker.tracker = None
@@ -252,15 +257,21 @@ class Lane:
                 answered(self, [tracker], answer)
 
     async def _expire_calls(self) -> None:
+        # Asleep while no call is in flight: a lane whose executions queue for the
+        # budget (or wait out their backoff) costs no wake-ups, however long.
         timeout = self.endpoint.call_timeout
         clock = self.clock
+        watch = self._watch
         while True:
-            await clock.sleep_until(clock.now() + timeout / 4)
-            limit = clock.now() - timeout
+            oldest = math.inf
             for worker in self._workers:
-                started = worker.started
-                if started is not None and started <= limit and worker.scope is not None:
-                    worker.scope.cancel()
+                started, scope = worker.started, worker.scope
+                if started is not None and scope is not None and not scope.cancel_called:
+                    if started + timeout <= clock.now():
+                        scope.cancel()
+                    elif started < oldest:
+                        oldest = started
+            await watch.sleep_until(oldest + timeout)
 
 
 class Deadlines:
