@@ -292,8 +292,11 @@ def _ignore(reason: str) -> None:
 class Calls(Protocol):
     """Counts of calls made (a poller's ``stats``, a batch's ``progress()``)."""
 
-    calls: int
-    errors: int
+    @property
+    def calls(self) -> int: ...
+
+    @property
+    def errors(self) -> int: ...
 
 
 def _left(timeout: float | None, started: float) -> float | None:
