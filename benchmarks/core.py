@@ -26,8 +26,9 @@ printing one JSON object on stdout:
 ``lone --n N --rate R``
     N independent :func:`waiters.wait_for` on one R calls/s budget, against
     the same executions in one batch (``Poller(batch=False)``) on a budget
-    of the same rate: CPU per call of each, and budget checks (looks at
-    whether a slot is free) per slot granted. Waits queued for slots should
+    of the same rate, and as ``wait_for(poller=...)`` on one shared poller:
+    CPU per call of each, and budget checks (looks at whether a slot is
+    free) per slot granted. Waits queued for slots should
     cost no more per call than one batch's lane.
 
 ``scaling``
@@ -351,7 +352,7 @@ async def _lone(count: int, rate: float, polls: int) -> dict[str, Any]:
     config = waiters.BudgetConfig(initial_rate=rate, max_rate=rate, min_rate=rate)
     checks = _count_checks()
     figures: dict[str, Any] = {"executions": count, "rate": rate}
-    for mode in ("wait_for", "batch"):
+    for mode in ("wait_for", "wait_for_shared", "batch"):
         client = CannedIoT(polls)
         executions = [
             waiters.Execution(machine, {"jobId": _JOB, "thingName": f"thing-{i:06d}"}, client)
@@ -365,6 +366,12 @@ async def _lone(count: int, rate: float, polls: int) -> dict[str, Any]:
             outcomes = await asyncio.gather(
                 *(waiters.wait_for(e, budgets=budgets, timeout=None) for e in executions)
             )
+            succeeded = sum(o.kind is waiters.OutcomeKind.SUCCEEDED for o in outcomes)
+        elif mode == "wait_for_shared":
+            async with waiters.Poller(batch=False, budgets=budgets, timeout=None) as shared:
+                outcomes = await asyncio.gather(
+                    *(waiters.wait_for(e, poller=shared) for e in executions)
+                )
             succeeded = sum(o.kind is waiters.OutcomeKind.SUCCEEDED for o in outcomes)
         else:
             async with waiters.Poller(batch=False, budgets=budgets, timeout=None) as poller:

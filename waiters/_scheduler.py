@@ -103,7 +103,8 @@ class Lane:
         "_flying",
         "_idle",
         "_leader",
-        "_watch",
+        "_started",
+        "_wake_watch",
         "_workers",
         "clock",
         "concurrency",
@@ -128,9 +129,10 @@ class Lane:
         self._answered = answered
         self._leader = anyio.Lock(fast_acquire=True)
         self._alarm = _Alarm(clock)
-        #: The call watchdog's sleep: until the oldest call in flight outlives the
-        #: call timeout, or until a call starts when none is in flight.
-        self._watch = _Alarm(clock)
+        #: Set when a call starts, while the call watchdog sleeps for good.
+        self._wake_watch: anyio.Event | None = None
+        #: Calls started so far, so the watchdog sees whether any did since it last looked.
+        self._started = 0
         self.heap: list[tuple[float, int, Tracker]] = []
         self._workers: list[_Worker] = []
         self._idle = 0
@@ -243,8 +245,13 @@ class Lane:
             if tracker.pinned is not None:
                 params.update(tracker.pinned)
             async with limiter:
-                started = worker.started = clock.now()
-                self._watch.wake_before(started + endpoint.call_timeout)
+                worker.started = clock.now()
+                self._started += 1
+                if self._wake_watch is not None:
+                    # Only a watchdog asleep for good needs waking: one that will
+                    # look again within a call timeout sees this call in time.
+                    self._wake_watch.set()
+                    self._wake_watch = None
                 answer = await endpoint.call(params, limit=None, slot=slot)
                 worker.started = None
             worker.tracker = None
@@ -257,21 +264,33 @@ class Lane:
                 answered(self, [tracker], answer)
 
     async def _expire_calls(self) -> None:
-        # Asleep while no call is in flight: a lane whose executions queue for the
-        # budget (or wait out their backoff) costs no wake-ups, however long.
+        # Wakes at most once per call timeout while calls are made, and sleeps for
+        # good once a whole timeout passed without any (a call starting wakes it):
+        # a lane whose executions queue for the budget, or wait out their
+        # backoff, costs no wake-ups between its calls, however many lanes wait.
         timeout = self.endpoint.call_timeout
         clock = self.clock
-        watch = self._watch
+        looked_at = -1
         while True:
+            now = clock.now()
             oldest = math.inf
             for worker in self._workers:
                 started, scope = worker.started, worker.scope
                 if started is not None and scope is not None and not scope.cancel_called:
-                    if started + timeout <= clock.now():
+                    if started + timeout <= now:
                         scope.cancel()
                     elif started < oldest:
                         oldest = started
-            await watch.sleep_until(oldest + timeout)
+            started_since = self._started != looked_at
+            looked_at = self._started
+            if oldest != math.inf:
+                await clock.sleep_until(oldest + timeout)
+            elif started_since:
+                # A call that starts before then is still in flight then if it hangs.
+                await clock.sleep_until(now + timeout)
+            else:
+                wake = self._wake_watch = anyio.Event()
+                await wake.wait()
 
 
 class Deadlines:
