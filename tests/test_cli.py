@@ -427,6 +427,21 @@ def test_all_of_waits_on_every_execution_of_a_job(sim: Simulator, env: dict[str,
     }
 
 
+def test_latency_paces_a_rollout_and_a_target_below_a_millisecond_exits_2(
+    sim: Simulator, env: dict[str, str]
+) -> None:
+    """--latency is the Poller's target: a rollout waited on with it ends as usual, and a
+    target the backoff cannot meet (0, or under 1 ms) is a usage error naming the flag."""
+    add_job(sim, "cli-latency", _schedule("SUCCEEDED", after=0.4), count=40)
+    result = run_cli(*wait_args(sim), "--all-of", "cli-latency", "--latency", "2s", env=env)
+    assert result.returncode == 0, result.stderr
+    assert summary_of(result)["counts"]["succeeded"] == 40
+    for bad in ("0", "0.0001", "-1s"):
+        refused = run_cli(*wait_args(sim), "--all-of", "cli-latency", f"--latency={bad}", env=env)
+        assert refused.returncode == 2, refused.stderr
+        assert "--latency" in refused.stderr and bad in refused.stderr
+
+
 def test_failure_reasons_reads_why_a_listed_failure_failed(
     sim: Simulator, env: dict[str, str]
 ) -> None:

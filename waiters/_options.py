@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from ._backoff import Backoff
+from ._backoff import MIN_DELAY, Backoff
 from ._budget import BudgetRegistry
 from ._clock import Clock
 from ._errors import InvalidOption
@@ -37,6 +37,7 @@ from ._validate import (
 __all__ = [
     "DEFAULT_CALL_TIMEOUT",
     "DEFAULT_NOT_FOUND_GRACE",
+    "DEFAULT_SWEEP_INTERVAL",
     "DEFAULT_TIMEOUT",
     "PollerOptions",
     "WaitOptions",
@@ -53,6 +54,9 @@ DEFAULT_NOT_FOUND_GRACE = 10.0
 #: Seconds a call may go unanswered before it counts as a transient error, so a
 #: hung connection never hangs a wait.
 DEFAULT_CALL_TIMEOUT = 30.0
+#: Seconds between the starts of a parent's list sweeps without a latency
+#: target: chosen from the benchmarks (see :class:`PollerOptions`).
+DEFAULT_SWEEP_INTERVAL = 6.0
 
 
 def check_flags(**values: object) -> None:
@@ -201,10 +205,23 @@ class PollerOptions:
     :param batch: observe executions that share a parent through the list
         operation (default ``True``).
     :param sweep_interval: seconds (or a timedelta) between the starts of list
-        sweeps of one parent; greater than 0 (default 6 s). An ending is seen
-        within this plus one sweep's listing (about 2-3 s for a 10,000-thing
-        IoT job at 10 calls/s): 6 s keeps that within 10 s (p99 measured 9.7 s
-        at 7 s), for about 0.02 calls per execution.
+        sweeps of one parent; greater than 0, or ``None`` (the default) for
+        :data:`DEFAULT_SWEEP_INTERVAL` (6 s) unless *latency* is given. An
+        ending is seen within this plus one sweep's listing (about 2-3 s for a
+        10,000-thing IoT job at 10 calls/s): 6 s keeps that within 10 s (p99
+        measured 9.7 s at 7 s), for about 0.02 calls per execution.
+    :param latency: the detection latency needed, in seconds (or a
+        timedelta): an ending should be seen within it (p99 in spirit); at
+        least 1 ms (the backoff's floor), or ``None`` (the default) for the fixed sweep
+        interval and the backoff as given. The poller then chooses the
+        cadence that meets it with the fewest calls: each sweep of a parent
+        starts *latency* minus the time the last one took after the one
+        before, and no execution is described more than *latency* apart (the
+        backoff's delays are capped at it). When the quota cannot meet it (a
+        sweep takes longer than *latency* at the budget's rate, or the
+        budget cannot describe every execution that often) the poller logs
+        ``waiters.latency_unmet`` once per episode and goes on as fast as the
+        budget allows.
     :param batch_min: executions of one parent from which they are swept rather
         than described one by one (default 20; never below ``straggler_limit + 1``).
     :param straggler_limit: when this few are left in a sweep, they go back to
@@ -218,16 +235,18 @@ class PollerOptions:
         would otherwise spend 0.1 calls per execution on reasons alone, and
         end only once the budget has served them.
     :raises InvalidOption: a value of the wrong type or out of range, naming
-        the field and the value.
+        the field and the value, or *latency* and *sweep_interval* both
+        given (the latency chooses the interval).
     """
 
     concurrency: int = 10
     call_timeout: float | timedelta = DEFAULT_CALL_TIMEOUT
     batch: bool = True
-    sweep_interval: float | timedelta = 6.0
+    sweep_interval: float | timedelta | None = None
     batch_min: int = 20
     straggler_limit: int = 5
     failure_reasons: bool = False
+    latency: float | timedelta | None = None
 
     def __post_init__(self) -> None:
         integer("PollerOptions.concurrency", self.concurrency, minimum=1)
@@ -235,9 +254,21 @@ class PollerOptions:
         integer("PollerOptions.straggler_limit", self.straggler_limit, minimum=0)
         for name in ("batch", "failure_reasons"):
             flag(f"PollerOptions.{name}", getattr(self, name))
-        for name in ("call_timeout", "sweep_interval"):
-            value = seconds(f"PollerOptions.{name}", getattr(self, name), allow_zero=False)
+        for name in ("call_timeout", "sweep_interval", "latency"):
+            value = getattr(self, name)
+            if value is None and name != "call_timeout":
+                continue
+            # A latency below the backoff's floor could not cap its delays.
+            floor = MIN_DELAY if name == "latency" else None
+            value = seconds(f"PollerOptions.{name}", value, allow_zero=False, at_least=floor)
             object.__setattr__(self, name, value)
+        if self.latency is not None and self.sweep_interval is not None:
+            raise InvalidOption(
+                f"PollerOptions.sweep_interval: {self.sweep_interval!r} given with latency "
+                f"{self.latency!r}; give one of them (the latency chooses the interval)",
+                option="sweep_interval",
+                value=self.sweep_interval,
+            )
         object.__setattr__(self, "batch_min", max(self.batch_min, self.straggler_limit + 1))
 
     @property
@@ -247,5 +278,14 @@ class PollerOptions:
 
     @property
     def sweep_every(self) -> float:
-        """The sweep interval in seconds."""
-        return self.sweep_interval  # type: ignore[return-value]  # normalised in __post_init__
+        """The sweep interval in seconds (with a latency target, the longest one)."""
+        if self.sweep_interval is not None:
+            return self.sweep_interval  # type: ignore[return-value]  # normalised in __post_init__
+        if self.latency is not None:
+            return self.latency  # type: ignore[return-value]
+        return DEFAULT_SWEEP_INTERVAL
+
+    @property
+    def latency_target(self) -> float | None:
+        """The latency target in seconds, if any."""
+        return self.latency  # type: ignore[return-value]  # normalised in __post_init__

@@ -26,7 +26,7 @@ from anyio.abc import TaskGroup
 
 from ._accounts import IDENTITY_TIMEOUT, Accounts
 from ._attempt import Answer, CallStats, Endpoint
-from ._backoff import Backoff
+from ._backoff import MIN_DELAY, Backoff
 from ._batch import Batch
 from ._budget import BudgetRegistry, budget_key, default_budgets
 from ._calls import Failure, FailureKind, check_endpoint_url, open_client
@@ -133,8 +133,13 @@ class Poller:
     :param concurrency: calls in flight at once per client (default 10).
     :param batch: observe executions that share a parent through list calls
         (default ``True``).
-    :param sweep_interval: seconds between list sweeps of one parent (default 6;
-        see :class:`PollerOptions`).
+    :param sweep_interval: seconds between list sweeps of one parent (default
+        ``None``: 6 s, or chosen from *latency*; see :class:`PollerOptions`).
+    :param latency: the detection latency needed, in seconds or a timedelta
+        (default ``None``: none). Sweeps and Describe calls are paced to see
+        each ending within it with the fewest calls, and
+        ``waiters.latency_unmet`` is logged when the quota cannot; see
+        :class:`PollerOptions`.
     :param batch_min: executions of one parent from which they are swept (default 20).
     :param straggler_limit: this few left in a sweep go back to Describe (default 5).
     :param call_timeout: seconds a call may go unanswered (default 30). A
@@ -176,7 +181,8 @@ class Poller:
         not_found_grace: float | timedelta = DEFAULT_NOT_FOUND_GRACE,
         concurrency: int = 10,
         batch: bool = True,
-        sweep_interval: float | timedelta = 6.0,
+        sweep_interval: float | timedelta | None = None,
+        latency: float | timedelta | None = None,
         batch_min: int = 20,
         straggler_limit: int = 5,
         call_timeout: float | timedelta = DEFAULT_CALL_TIMEOUT,
@@ -204,6 +210,7 @@ class Poller:
             call_timeout=call_timeout,
             batch=batch,
             sweep_interval=sweep_interval,
+            latency=latency,
             batch_min=batch_min,
             straggler_limit=straggler_limit,
             failure_reasons=failure_reasons,
@@ -418,7 +425,7 @@ class Poller:
             _check_fail_fast_states(fail_fast.states, unique)
         lanes = [await self._lane_for(e) for e in unique]
         settings = WaitSettings(
-            backoff=options.backoff,
+            backoff=self._paced(options.backoff),
             timeout=options.deadline_in,
             not_found_grace=options.grace,
             keep_responses=options.keep_responses,
@@ -581,6 +588,20 @@ class Poller:
             for execution in [e for e, t in live.items() if t.outcome is not None]:
                 del live[execution]
             self._live_pruned_at = len(live)
+
+    def _paced(self, backoff: Backoff) -> Backoff:
+        """*backoff* with its delays capped at the latency target, if there is one:
+        no execution is described further apart than an ending may go unseen."""
+        latency = self.options.latency_target
+        if latency is None:
+            return backoff
+        # A twentieth of the target for the call itself and the wait for its slot.
+        cap = max(latency * 0.95, MIN_DELAY)
+        low: float = backoff.min_delay  # type: ignore[assignment]  # normalised to seconds
+        high: float = backoff.max_delay  # type: ignore[assignment]
+        if high <= cap:
+            return backoff
+        return Backoff(min_delay=min(low, cap), max_delay=cap)
 
     def _wait_options(
         self,
@@ -776,10 +797,37 @@ class Poller:
                 concurrency=self.options.concurrency,
                 limiter=self._limiter(client),
                 answered=self._answered,
+                latency=self.options.latency_target,
+                unmet=self._describe_unmet,
             )
             task_group = self._running()
             task_group.start_soon(lane.run, task_group)
         return lane
+
+    def _describe_unmet(self, lane: Lane, gap: float) -> None:
+        budget = lane.endpoint.budget
+        self.events.log.warning(
+            "waiters.latency_unmet",
+            operation=lane.endpoint.operation,
+            latency=self.options.latency_target,
+            seconds=round(gap, 3),
+            rate=round(budget.rate, 3),
+            queued=len(lane.heap),
+            reason=f"an execution came up {gap:.3g}s after its last answer: the budget's "
+            f"{budget.rate:.3g} calls/s cannot describe {len(lane.heap)} queued executions "
+            f"that often",
+        )
+
+    def _sweep_unmet(self, group: Group, listing: float) -> None:
+        self.events.log.warning(
+            "waiters.latency_unmet",
+            type=group.machine.name,
+            parent=str(group.parent),
+            operation=group.spec.operation,
+            latency=self.options.latency_target,
+            seconds=round(listing, 3),
+            reason=f"listing the parent's executions takes {listing:.3g}s at the budget's rate",
+        )
 
     async def _learn_account(self, client: Any) -> None:
         """Learn *client*'s account, then move its endpoints onto that account's budgets.
@@ -1094,6 +1142,8 @@ class Poller:
             describe=partial(self._describe_again, lane),
             done=partial(self._group_done, key),
             failure_reasons=self.options.failure_reasons,
+            latency=self.options.latency_target,
+            unmet=self._sweep_unmet,
             allowance=partial(self._allowances.get, (id(client), parent)),
             read_allowance=partial(self._allowance_for, lane),
         )

@@ -95,11 +95,16 @@ class Lane:
     :param answered: called with the executions a call answers (the one it was
         made for, and the waits sharing it: see ``Tracker.served_with``) and
         the answer, on the loop.
+    :param latency: the detection latency target in seconds, if any.
+    :param unmet: called with the lane and the gap (seconds since the
+        execution's last answer) when an execution comes up later than
+        *latency*, once per episode: the budget cannot keep up.
     """
 
     __slots__ = (
         "_alarm",
         "_answered",
+        "_behind",
         "_flying",
         "_idle",
         "_leader",
@@ -110,7 +115,9 @@ class Lane:
         "concurrency",
         "endpoint",
         "heap",
+        "latency",
         "limiter",
+        "unmet",
     )
 
     def __init__(
@@ -121,8 +128,14 @@ class Lane:
         concurrency: int,
         limiter: anyio.Semaphore,
         answered: Callable[[Lane, list[Tracker], Answer], None],
+        latency: float | None = None,
+        unmet: Callable[[Lane, float], None] | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.latency = latency
+        self.unmet = unmet
+        #: An execution came up later than the latency target and none on time since.
+        self._behind = False
         self.clock = clock
         self.concurrency = concurrency
         self.limiter = limiter
@@ -173,6 +186,7 @@ class Lane:
             # busy lane wakes a little late instead, to serve what came due meanwhile
             # in one turn of the loop rather than one turn each.
             if due > clock.now():
+                self._behind = False  # caught up: nothing is overdue
                 late = _TIMER_SLACK if len(heap) >= _GROUP_FROM else 0.0
                 await self._alarm.sleep_until(due + late)
                 continue
@@ -181,8 +195,19 @@ class Lane:
             while heap and _stale(heap[0]):
                 heapq.heappop(heap)
             if heap:
-                return heapq.heappop(heap)[2], slot
+                tracker = heapq.heappop(heap)[2]
+                if self.latency is not None:
+                    self._check_latency(tracker)
+                return tracker, slot
             slot.release()
+
+    def _check_latency(self, tracker: Tracker) -> None:
+        gap = self.clock.now() - tracker.polled
+        if gap > self.latency and not self._behind:  # type: ignore[operator]  # see _next
+            # Once per episode: it ends when the lane has caught up (nothing overdue).
+            self._behind = True
+            if self.unmet is not None:
+                self.unmet(self, gap)
 
     def _hire(self) -> _Worker:
         # Counted when started, not when first run: every spawn before then sees it.

@@ -76,7 +76,12 @@ class Group:
     :param rng: jitter for retries.
     :param events: where ``waiters.batch_fallback`` is logged.
     :param stats: the poller's call statistics; each member's batch gets its own too.
-    :param interval: seconds between sweeps.
+    :param interval: seconds between sweeps (with a *latency*, the longest).
+    :param latency: the detection latency target in seconds, if any: each
+        sweep starts *latency* less the time a listing takes after the one
+        before, so an ending just missed by one is seen by the next in time.
+    :param unmet: called with the group and a listing's seconds when one
+        takes *latency* or longer (the quota cannot meet it), once per episode.
     :param straggler_limit: this few members left go back to Describe.
     :param describe: hands one member back to its own Describe calls.
     :param done: called once when the group stops sweeping.
@@ -105,6 +110,8 @@ class Group:
         describe: Callable[[Tracker], None],
         done: Callable[[Group], None],
         failure_reasons: bool = False,
+        latency: float | None = None,
+        unmet: Callable[[Group, float], None] | None = None,
         allowance: Callable[[], Mapping[str, int] | None] = lambda: None,
         read_allowance: Callable[[Tracker], Awaitable[object]] | None = None,
     ) -> None:
@@ -139,6 +146,10 @@ class Group:
         self._events = events
         self._stats = stats
         self._interval = interval
+        self._latency = latency
+        self._unmet = unmet
+        #: A listing took the latency target or longer, and none has been quicker since.
+        self._behind = False
         self._straggler_limit = straggler_limit
         self._describe_one = describe
         self._done = done
@@ -243,9 +254,31 @@ class Group:
                 await self._sweep()
             except _SweepFailed:
                 break
-            self._release_unseen(clock.now())
+            now = clock.now()
+            self._release_unseen(now)
             # Back to back when a sweep takes longer than the interval.
-            await clock.sleep_until(max(started + self._interval, clock.now()))
+            await clock.sleep_until(max(started + self._gap(now - started), clock.now()))
+
+    def _gap(self, took: float) -> float:
+        """Seconds from this sweep's start to the next one's, given this one *took*."""
+        latency = self._latency
+        if latency is None:
+            return self._interval
+        # An ending just after its page was read is seen on that page next sweep:
+        # at most the gap plus the next listing, whose length the last full
+        # listing (or this sweep, if longer) foretells.
+        listing = took if took > self._full_took else self._full_took
+        if listing >= latency:
+            if not self._behind:
+                self._behind = True
+                if self._unmet is not None:
+                    self._unmet(self, listing)
+        else:
+            self._behind = False
+        # A twentieth of the target for what the estimate cannot see: a slot to wait
+        # for, a page more, the counts call before the listing.
+        gap = latency * 0.95 - listing
+        return gap if gap < self._interval else self._interval
 
     def _prune(self) -> None:
         """Drop the members whose wait ended since the last sweep (and only those)."""
@@ -257,10 +290,14 @@ class Group:
 
     def _describe(self, key: tuple[Any, ...], tracker: Tracker | None = None) -> None:
         """Hand a member (every wait on it, or just *tracker*) back to Describe polling."""
+        now = self._clock.now()
         for wait in [tracker] if tracker is not None else list(self.members.get(key, ())):
             self._forget(key, wait)
             if wait.outcome is None:
                 wait.listed = False
+                # The sweeps observed it until now (counts that did not move say
+                # nobody ended): its Describe calls take over from here.
+                wait.polled = now
                 self._describe_one(wait)
 
     def _release_all(self) -> None:

@@ -114,6 +114,7 @@ class Tracker:
         "outcome",
         "peers",
         "pinned",
+        "polled",
         "response",
         "retry_allowance",
         "retry_check",
@@ -134,6 +135,9 @@ class Tracker:
         timeout = watch.settings.timeout
         self.deadline = now + timeout if timeout is not None else math.inf
         self.due = now
+        #: When a call or a list last answered for it (a throttle does not):
+        #: the gap a latency target bounds.
+        self.polled = now
         self.step = 0
         self.attempts = 0
         self.state: str | None = None
@@ -188,6 +192,8 @@ class Tracker:
         *jitter* is the backoff's draw when waits sharing the call share it too.
         """
         response = answer.response
+        if answer.failure is None or answer.failure.kind is not FailureKind.THROTTLED:
+            self.polled = now
         if response is not None:
             outcome = self.on_response(response, now)
         elif answer.failure is not None:
@@ -401,6 +407,7 @@ class Tracker:
         A list page that reports the execution counts as one of its attempts.
         """
         machine = self.execution.machine
+        self.polled = now
         if item is not None:
             self.attempts += 1
             spec = machine.batch

@@ -150,6 +150,14 @@ def duration(text: str) -> float:
     return value
 
 
+def latency(text: str) -> float:
+    """A latency target: a duration of at least a millisecond, the backoff's floor."""
+    value = duration(text)
+    if value < 0.001:
+        raise argparse.ArgumentTypeError(f"invalid latency {text!r} (at least 1 ms, e.g. 5s)")
+    return value
+
+
 def deadline(text: str) -> float | None:
     """A duration, or ``none`` for no deadline at all."""
     if text.strip().lower() in _NO_DEADLINE:
@@ -360,6 +368,15 @@ def _add_polling(parser: argparse.ArgumentParser) -> None:
         default=PollerOptions().concurrency,
         metavar="N",
         help="calls in flight at once per service (default: 10)",
+    )
+    group.add_argument(
+        "--latency",
+        type=latency,
+        default=None,
+        metavar="DURATION",
+        help="see each ending within this long: sweeps and polls are paced to meet it with "
+        "the fewest calls, and waiters.latency_unmet is logged when the rate cannot "
+        "(default: sweeps every 6s, polls by --max-delay)",
     )
     group.add_argument(
         "--failure-reasons",

@@ -196,6 +196,7 @@ async def wait_and_report(
         call_timeout=polling.call_timeout,
         batch=polling.batch,
         sweep_interval=polling.sweep_interval,
+        latency=polling.latency,
         batch_min=polling.batch_min,
         straggler_limit=polling.straggler_limit,
         failure_reasons=polling.failure_reasons,

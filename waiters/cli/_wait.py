@@ -310,7 +310,11 @@ def _options(args: argparse.Namespace, machine: StateMachine) -> RunOptions:
         wait=WaitOptions(
             timeout=args.timeout, backoff=backoff, not_found_grace=args.not_found_grace
         ),
-        poller=PollerOptions(concurrency=args.concurrency, failure_reasons=args.failure_reasons),
+        poller=PollerOptions(
+            concurrency=args.concurrency,
+            failure_reasons=args.failure_reasons,
+            latency=args.latency,
+        ),
         budgets=budgets,
         fail_fast=fail_fast,
         accept=frozenset(args.accept),
