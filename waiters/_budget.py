@@ -48,6 +48,11 @@ _DEFAULT_MIN = 0.2
 _SPACING = 1.0 + 1e-6
 # The window the service counts calls in, in seconds.
 _SECOND = 1.0
+# Slots are granted in groups of the rate times this many seconds (one at 10
+# calls/s or less, five at 50): a group's calls share one wake-up of the
+# process, which costs as much as the call itself, and the window still holds
+# no more than the rate rounded up. Only until the service first throttles.
+_GROUP = 0.1
 # The rate the service serves is measured over at least this many seconds and
 # answers; a gap of more than _SILENCE intervals (or a window) counts as that long.
 _WINDOW = 1.0
@@ -287,6 +292,7 @@ class RateBudget:
     __slots__ = (
         "_answered",
         "_answered_at",
+        "_burst",
         "_busy",
         "_interval",
         "_k",
@@ -314,6 +320,9 @@ class RateBudget:
         self.config = config
         self.rate = config.initial_rate
         self._interval = _SPACING / self.rate
+        #: How far ahead of the theoretical arrival time a slot may be granted
+        #: (GCRA's burst tolerance): a group's worth of intervals, less one.
+        self._burst = _burst(self.rate, self._interval)
         #: The theoretical arrival time (GCRA): no call before it.
         self._tat = now
         #: The slots of the last _span seconds, in the order granted: no more than
@@ -363,7 +372,9 @@ class RateBudget:
             now = clock.now()
             # A throttle while this caller sleeps pushes the slot back: look again.
             while (free := self._free_at(now)) > now:
-                await clock.sleep_until(free)
+                # Wake when a whole group is free, not at the first slot of it: the
+                # callers in line then take the group in this one wake-up.
+                await clock.sleep_until(free + self._burst)
                 now = clock.now()
             # This caller waited: for that long (an interval at most, as slots are
             # an interval apart), the budget, not the callers, set the pace; calls
@@ -403,16 +414,20 @@ class RateBudget:
         while recent and recent[0].sent_by(now) <= horizon:
             recent.popleft()
         limit = self._limit
+        # A nanosecond's give, so float rounding of the tolerance never splits a
+        # group over two wake-ups (_SPACING keeps the rate whole).
+        paced = self._tat - self._burst - 1e-9 if self._burst else self._tat
         if len(recent) < limit or not limit:  # 0: unlimited
-            return self._tat
+            return paced
         # Sent in another order than granted (a first call opening its
         # connection, a thread hand-off): the window is about send times.
         kth = heapq.nlargest(limit, (slot.sent_by(now) for slot in recent))[-1]
         free = kth + self._span
-        return free if free > self._tat else self._tat
+        return free if free > paced else paced
 
     def _take(self, now: float, timed: bool) -> Slot:
-        self._tat = now + self._interval
+        # Within a group the theoretical arrival time runs ahead of the clock.
+        self._tat = (self._tat if self._tat > now else now) + self._interval
         slot = Slot(now, timed=timed)
         if self._limit:
             self._recent.append(slot)
@@ -477,6 +492,7 @@ class RateBudget:
         if target > self.rate:
             self.rate = target if target < config.max_rate else config.max_rate
             self._interval = _SPACING / self.rate
+            self._burst = _burst(self.rate, self._interval) if not self.cuts else 0.0
             self._limit = _ceil(self.rate)
 
     def on_throttle(self, now: float, sent: float | None = None) -> None:
@@ -510,13 +526,17 @@ class RateBudget:
         self._w_max = rate if served is None or served >= rate else max(served, floor)
         self.rate = max(config.min_rate, self._w_max * config.decrease)
         self._interval = _SPACING / self.rate
+        # Spaced evenly from the first cut on: a service whose token bucket holds
+        # less than a group refuses groups, and one that throttles sets the pace
+        # anyway (its quota, not the wake-ups, bounds the calls).
+        self._burst = 0.0
         self._limit = _ceil(self.rate)
         self._t_cut = now
         self._busy = 0.0
         self._k = (_REFERENCE * (1.0 - config.decrease) / config.growth) ** (1.0 / 3.0)
-        # Whoever is in line now waits at the new pace.
-        if self._tat < now + self._interval:
-            self._tat = now + self._interval
+        # Whoever is in line now waits at the new pace, a whole group later.
+        if self._tat < now + self._interval + self._burst:
+            self._tat = now + self._interval + self._burst
 
     def rebase(self, now: float) -> None:
         """Carry this budget over to another event loop whose clock reads *now*.
@@ -653,6 +673,14 @@ class BudgetRegistry:
 
     def __repr__(self) -> str:
         return f"<BudgetRegistry {len(self._budgets)} budgets>"
+
+
+def _burst(rate: float, interval: float) -> float:
+    """The burst tolerance at *rate*: ``_GROUP`` seconds' worth of slots, less one."""
+    if math.isinf(rate):
+        return 0.0  # unlimited: every slot is free at once anyway
+    group = int(rate * _GROUP)
+    return (group - 1) * interval if group > 1 else 0.0
 
 
 def _ceil(rate: float) -> int:
