@@ -10,6 +10,8 @@ from pathlib import Path
 
 __all__ = [
     "BASELINES",
+    "LATENCY_REFERENCE",
+    "LATENCY_SYSTEM",
     "PROJECT",
     "SYSTEMS",
     "cpu_seconds",
@@ -29,7 +31,14 @@ PROJECT: tuple[str, ...] = (
     # Batch mode with failure_reasons=True: each failure seen in a list is
     # described once more, for its reason.
     "waiters-poller-batch-reasons",
+    # Batch mode with latency= the aiobotocore waiter's p99 measured earlier in
+    # the same scenario: the Poller picks its own cadence to meet it.
+    "waiters-poller-batch-latency",
 )
+#: The system whose option comes from another system's figure in the same run.
+LATENCY_SYSTEM = "waiters-poller-batch-latency"
+#: Whose measured p99 detection latency becomes its target.
+LATENCY_REFERENCE = "aiobotocore-waiter"
 SYSTEMS: tuple[str, ...] = BASELINES + PROJECT
 
 

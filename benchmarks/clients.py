@@ -93,6 +93,9 @@ class Context:
     calls: int
     result_path: Path
     sweep_interval: float | None = None
+    latency: float | None = None
+    pace: float | None = None
+    paced_calls: int = 0
 
     def client_kwargs(
         self, retries: Mapping[str, Any] | None, *, pool: int | None = None
@@ -337,12 +340,18 @@ async def run_wait_for(ctx: Context) -> NoReturn:
         _finish(ctx, recorder, len(executions))
 
 
-async def run_poller(ctx: Context, *, batch: bool, reasons: bool = False) -> NoReturn:
+async def run_poller(
+    ctx: Context, *, batch: bool, reasons: bool = False, latency: bool = False
+) -> NoReturn:
     """The fan-out Poller with its defaults, per-execution Describe or batch (list) mode.
 
     *reasons* True: ``failure_reasons=True``, each failure seen in a list is
-    described once more for its reason.
+    described once more for its reason.  *latency* True: ``latency=`` the
+    context's target (``--latency``, seconds), which the Poller meets by its
+    own choice of sweep intervals and cadence.
     """
+    if latency and ctx.latency is None:
+        raise SystemExit(f"{ctx.system} needs --latency (seconds)")
     import aioboto3
 
     import waiters
@@ -358,6 +367,8 @@ async def run_poller(ctx: Context, *, batch: bool, reasons: bool = False) -> NoR
         options: dict[str, Any] = {}
         if ctx.sweep_interval is not None:
             options["sweep_interval"] = ctx.sweep_interval
+        if latency:
+            options["latency"] = ctx.latency
         async with waiters.Poller(batch=batch, failure_reasons=reasons, **options) as poller:
             submitted = await poller.submit(
                 bound,
@@ -379,7 +390,13 @@ async def run_poller(ctx: Context, *, batch: bool, reasons: bool = False) -> NoR
 
 
 async def run_calibration(ctx: Context) -> NoReturn:
-    """aiobotocore's own CPU per call: describe calls back to back, ten in flight."""
+    """aiobotocore's own CPU per call: back to back, then paced; ten in flight.
+
+    Back to back, every worker sends its next call as soon as the last is
+    answered.  Paced (``--pace R``), call k starts at k / R s, each on its own
+    wake-up, the way a loop spaced to a quota sends them: a call then costs
+    its wake-ups too, as the polls of a paced poller do.
+    """
     import aioboto3
 
     async with aioboto3.Session().client(ctx.machine.service, **ctx.client_kwargs(None)) as client:
@@ -390,16 +407,32 @@ async def run_calibration(ctx: Context) -> NoReturn:
             await describe(**params)  # warm-up: lazy model loading, first connections
         workers = 10
 
-        async def worker(first: int) -> None:
-            for k in range(first, ctx.calls, workers):
+        async def worker(first: int, calls: int, started: float, pace: float | None) -> None:
+            for k in range(first, calls, workers):
+                if pace is not None:
+                    await asyncio.sleep(max(0.0, started + k / pace - time.monotonic()))
                 await describe(**executions[k % len(executions)])
 
+        async def phase(calls: int, pace: float | None) -> tuple[float, float]:
+            started, cpu0 = time.monotonic(), cpu_seconds()
+            await asyncio.gather(*(worker(w, calls, started, pace) for w in range(workers)))
+            return cpu_seconds() - cpu0, time.monotonic() - started
+
         recorder.start()
-        await asyncio.gather(*(worker(w) for w in range(workers)))
+        cpu, _ = await phase(ctx.calls, None)
         recorder.stop(capped=False)
         recorder.ended = time.time()
         recorder.extra["calibration_calls"] = ctx.calls
-        recorder.extra["cpu_per_call_us"] = recorder.cpu / ctx.calls * 1e6
+        recorder.extra["cpu_per_call_us"] = cpu / ctx.calls * 1e6
+        if ctx.pace is not None:
+            paced_cpu, paced_wall = await phase(ctx.paced_calls, ctx.pace)
+            recorder.extra["paced"] = {
+                "rate": ctx.pace,
+                "calls": ctx.paced_calls,
+                "cpu_s": paced_cpu,
+                "wall_s": paced_wall,
+                "cpu_per_call_us": paced_cpu / ctx.paced_calls * 1e6,
+            }
         _finish(ctx, recorder, len(executions))
 
 
@@ -410,6 +443,7 @@ _ASYNC_RUNNERS: dict[str, Callable[[Context], Coroutine[Any, Any, NoReturn]]] = 
     "waiters-poller-describe": lambda ctx: run_poller(ctx, batch=False),
     "waiters-poller-batch": lambda ctx: run_poller(ctx, batch=True),
     "waiters-poller-batch-reasons": lambda ctx: run_poller(ctx, batch=True, reasons=True),
+    "waiters-poller-batch-latency": lambda ctx: run_poller(ctx, batch=True, latency=True),
     CALIBRATION: run_calibration,
 }
 
@@ -431,6 +465,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="batch mode's sweep interval (default: the library's)",
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=None,
+        help="batch-latency: the Poller's detection latency target, s",
+    )
+    parser.add_argument("--pace", type=float, default=None, help="calibration: paced calls/s")
+    parser.add_argument("--paced-calls", type=int, default=0, help="calibration: paced calls")
     parser.add_argument("--result", type=Path, required=True, help="where to write the JSON")
     args = parser.parse_args(argv)
     quiet_logs()
@@ -449,6 +491,9 @@ def main(argv: list[str] | None = None) -> int:
         calls=args.calls,
         result_path=args.result,
         sweep_interval=args.sweep_interval,
+        latency=args.latency,
+        pace=args.pace,
+        paced_calls=args.paced_calls,
     )
     if args.system == "botocore-waiter":
         run_botocore_waiter(ctx)

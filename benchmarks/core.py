@@ -1,18 +1,21 @@
-"""The core microbenchmark: the scheduler alone, with no network in the way.
+"""The core microbenchmark: the scheduler alone, against transports it controls.
 
 Two measurements, each in a fresh process (``python -m benchmarks.core ...``),
 printing one JSON object on stdout:
 
-``cpu --n N --polls P``
+``cpu --n N --polls P [--backend B] [--rate R] [--backoff S]``
     The fan-out Poller (per-execution Describe) waits on N executions through
-    a zero-cost transport: an async ``describe_job_execution`` that returns
-    one of two prebuilt dicts (IN_PROGRESS for an execution's first P polls,
-    then SUCCEEDED).  It runs on :func:`waiters.testing.run_virtual`, so the
-    backoff sleeps are free and the process is busy with scheduling only; CPU
-    is real.  The transport's own cost is measured separately (the same
-    number of calls in a tight loop on the same kind of loop) and subtracted:
-    what is left is the framework's CPU per poll.  The rate budget is set far
-    above any reachable rate so that it paces nothing.
+    a transport that suspends like a socket: every ``describe_job_execution``
+    makes a round trip over 127.0.0.1 to an echo peer in another process
+    (``benchmarks/_loopback.py``), then returns one of two prebuilt dicts
+    (IN_PROGRESS for an execution's first P polls, then SUCCEEDED).  It runs
+    in real time on asyncio, uvloop or trio (``--backend``), so each call
+    costs its selector wake-ups.  The budget is unlimited, or fixed at R
+    calls/s.  The baseline is measured in the same run, on the same loop,
+    over the same connections, as many calls in flight: hand-written loops
+    making as many calls, once paced at the poller's own average rate (one
+    call per wake-up) and once back to back.  Framework us/poll is the
+    poller's CPU per call less the paced loop's.
 
 ``batch --n N``
     Batch mode (list sweeps) on one IoT job rolled out to N things on the
@@ -59,7 +62,10 @@ from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, cast
 
+import anyio
+
 from benchmarks._common import quiet_logs, rss_kib
+from benchmarks._loopback import Loopback, echo_peer
 
 __all__ = ["MEMORY_SYSTEMS", "main"]
 
@@ -84,7 +90,8 @@ class CannedIoT:
     """A zero-cost IoT client: ``describe_job_execution`` returns a prebuilt dict.
 
     The only work per call is one dict update, so an execution can end after
-    a given number of polls.
+    a given number of polls.  It never suspends: :class:`LoopbackIoT` is the
+    one whose calls wait like a socket's.
     """
 
     meta = _IOT_META
@@ -110,63 +117,196 @@ class CannedIoT:
             }
         }
 
-    async def describe_job_execution(self, **params: Any) -> Mapping[str, Any]:
-        thing = params["thingName"]
+    def _answer(self, thing: str) -> Mapping[str, Any]:
         polls = self._polls.get(thing, 0) + 1
         self._polls[thing] = polls
         self.calls += 1
         return self._done if polls > self.polls_before_done else self._running
 
+    async def describe_job_execution(self, **params: Any) -> Mapping[str, Any]:
+        return self._answer(params["thingName"])
 
-async def _scheduler(count: int, polls: int) -> dict[str, Any]:
+
+class LoopbackIoT(CannedIoT):
+    """:class:`CannedIoT` whose every call first makes a round trip over 127.0.0.1.
+
+    The event loop really waits in its selector for each answer, as it does
+    for an HTTP client's, so a call costs its wake-ups too.
+    """
+
+    def __init__(self, polls_before_done: int, loopback: Loopback) -> None:
+        super().__init__(polls_before_done)
+        self._loopback = loopback
+
+    async def describe_job_execution(self, **params: Any) -> Mapping[str, Any]:
+        await self._loopback.round_trip()
+        return self._answer(params["thingName"])
+
+
+async def _hand_loop(
+    client: CannedIoT,
+    params: list[dict[str, Any]],
+    calls: int,
+    workers: int,
+    rate: float | None,
+) -> dict[str, Any]:
+    """*calls* describes by *workers* hand-written loops: back to back, or paced.
+
+    Paced (*rate* calls/s), call k starts at k / *rate* s, each on its own
+    wake-up: a loop that sends one call every 1/rate s, as a hand loop paced
+    to a quota does.
+    """
+    started = anyio.current_time()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+
+    async def worker(first: int) -> None:
+        for k in range(first, calls, workers):
+            if rate is not None:
+                await anyio.sleep_until(started + k / rate)
+            response = await client.describe_job_execution(**params[k % len(params)])
+            if response["execution"]["status"] == "SUCCEEDED":
+                continue  # a loop reads each answer; here there is nothing more to do
+
+    async with anyio.create_task_group() as group:
+        for w in range(workers):
+            group.start_soon(worker, w)
+    cpu = time.process_time() - cpu0
+    wall = time.perf_counter() - wall0
+    return {
+        "calls": client.calls,
+        "rate": rate,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "cpu_us_per_call": cpu / client.calls * 1e6,
+    }
+
+
+#: Calls in flight, for the poller (its default) and the hand loops alike.
+_CONCURRENCY = 10
+
+
+async def _scheduler(
+    count: int, polls: int, port: int, rate: float | None, backoff: float
+) -> dict[str, Any]:
     import waiters
 
     machine = waiters.default_registry().get("iot-job-execution")
-    client = CannedIoT(polls)
+    loopback = Loopback(port)
+    client = LoopbackIoT(polls, loopback)
     executions = [
         waiters.Execution(machine, {"jobId": _JOB, "thingName": f"thing-{i:06d}"}, client)
         for i in range(count)
     ]
+    params = [dict(execution.params) for execution in executions]
     # A budget that never paces: a finite one, however high, still sleeps its
-    # interval between calls, which would be measured as scheduling.
-    budgets = waiters.BudgetRegistry(waiters.BudgetConfig.unlimited())
+    # interval between calls.  With a rate, a fixed one at that rate.
+    config = (
+        waiters.BudgetConfig.unlimited()
+        if rate is None
+        else waiters.BudgetConfig(initial_rate=rate, max_rate=rate, min_rate=rate)
+    )
+    budgets = waiters.BudgetRegistry(config)
+    # The connections exist before anything is measured, as a warm client's pool does.
+    async with anyio.create_task_group() as group:
+        for _ in range(_CONCURRENCY):
+            group.start_soon(loopback.round_trip)
     gc.collect()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    async with waiters.Poller(batch=False, budgets=budgets, timeout=None) as poller:
+    async with waiters.Poller(
+        batch=False,
+        budgets=budgets,
+        timeout=None,
+        concurrency=_CONCURRENCY,
+        backoff=waiters.Backoff(backoff, backoff),
+    ) as poller:
         result = await poller.wait_all(executions)
     cpu = time.process_time() - cpu0
     wall = time.perf_counter() - wall0
     succeeded = result.counts.get(waiters.OutcomeKind.SUCCEEDED, 0)
     if succeeded != count:
         raise RuntimeError(f"only {succeeded} of {count} waits succeeded: {result.counts}")
-
-    # The transport alone: as many calls, in a tight loop, on the same kind of loop.
-    transport = CannedIoT(polls)
-    params = [dict(execution.params) for execution in executions]
     calls = client.calls
-    cpu0 = time.process_time()
-    for k in range(calls):
-        await transport.describe_job_execution(**params[k % count])
-    transport_cpu = time.process_time() - cpu0
-    framework = max(cpu - transport_cpu, 0.0)
+    pace = calls / wall
+    # The same calls over the same connections on the same loop, by hand: once
+    # at the pace the poller kept (its average rate, one call per wake-up),
+    # once back to back; as many in flight as the poller allowed.
+    paced = await _hand_loop(LoopbackIoT(polls, loopback), params, calls, _CONCURRENCY, pace)
+    back_to_back = await _hand_loop(LoopbackIoT(polls, loopback), params, calls, _CONCURRENCY, None)
+    connections = loopback.connections
+    await loopback.aclose()
+    poller_us = cpu / calls * 1e6
     return {
         "executions": count,
+        "backend": _backend_name(),
+        "transport": "loopback",
+        "rate": rate,
+        "backoff_s": backoff,
+        "concurrency": _CONCURRENCY,
+        "connections": connections,
         "polls": calls,
         "poller_calls": poller.stats.calls,
         "cpu_s": cpu,
         "wall_s": wall,
-        "transport_cpu_s": transport_cpu,
-        "framework_cpu_s": framework,
-        "framework_us_per_poll": framework / calls * 1e6,
-        "polls_per_s": calls / wall,
+        "polls_per_s": pace,
         "polls_per_cpu_s": calls / cpu,
+        "poller_us_per_call": poller_us,
+        "hand_loop_paced": paced,
+        "hand_loop_back_to_back": back_to_back,
+        # The pacing baseline's CPU is what is subtracted: the transport's cost
+        # at the poller's own pace.
+        "transport_cpu_s": paced["cpu_s"],
+        # What the poller adds per call over a hand loop at its pace; below zero
+        # when the poller's calls share wake-ups that the loop's do not.
+        "framework_us_per_poll": poller_us - paced["cpu_us_per_call"],
+        "poller_over_paced_loop": poller_us / paced["cpu_us_per_call"],
     }
 
 
-def measure_cpu(count: int, polls: int) -> dict[str, Any]:
-    from waiters.testing import run_virtual
+def _backend_name() -> str:
+    import sniffio
 
-    return run_virtual(_scheduler, count, polls)
+    name = sniffio.current_async_library()
+    if name == "asyncio" and "uvloop" in type(asyncio.get_running_loop()).__module__:
+        return "uvloop"
+    return name
+
+
+#: The event loops the loopback measurement runs on.
+BACKENDS = ("asyncio", "uvloop", "trio")
+
+
+def measure_cpu(
+    count: int,
+    polls: int,
+    *,
+    backend: str = "asyncio",
+    rate: float | None = None,
+    backoff: float = 0.05,
+) -> dict[str, Any]:
+    """The poller against hand loops over a loopback transport, in real time.
+
+    :param count: executions.
+    :param polls: IN_PROGRESS answers each gets before SUCCEEDED.
+    :param backend: ``"asyncio"``, ``"uvloop"`` or ``"trio"``.
+    :param rate: the budget's fixed rate in calls/s (default: unlimited).
+    :param backoff: the poller's delay between polls of one execution, s.
+    :raises ValueError: an unknown *backend*.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    options: dict[str, Any] = {"use_uvloop": True} if backend == "uvloop" else {}
+    with echo_peer() as port:
+        result: dict[str, Any] = anyio.run(
+            _scheduler,
+            count,
+            polls,
+            port,
+            rate,
+            backoff,
+            backend="trio" if backend == "trio" else "asyncio",
+            backend_options=options,
+        )
+    return result
 
 
 class CannedJob:
@@ -524,6 +664,9 @@ def main(argv: list[str] | None = None) -> int:
     cpu = sub.add_parser("cpu", help="framework CPU per poll")
     cpu.add_argument("--n", type=int, required=True)
     cpu.add_argument("--polls", type=int, default=5, help="IN_PROGRESS answers before the end")
+    cpu.add_argument("--backend", choices=BACKENDS, default="asyncio")
+    cpu.add_argument("--rate", type=float, default=None, help="fixed budget, calls/s")
+    cpu.add_argument("--backoff", type=float, default=0.05, help="delay between polls, s")
     batch = sub.add_parser("batch", help="batch-mode client CPU per execution")
     batch.add_argument("--n", type=int, required=True)
     lone = sub.add_parser("lone", help="lone wait_for on one budget against one batch")
@@ -542,7 +685,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet_logs()
     if args.what == "cpu":
-        result = measure_cpu(args.n, args.polls)
+        result = measure_cpu(
+            args.n, args.polls, backend=args.backend, rate=args.rate, backoff=args.backoff
+        )
     elif args.what == "batch":
         result = measure_batch(args.n)
     elif args.what == "lone":

@@ -33,7 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import BASELINES, PROJECT, SYSTEMS
+from benchmarks._common import (
+    BASELINES,
+    LATENCY_REFERENCE,
+    LATENCY_SYSTEM,
+    PROJECT,
+    SYSTEMS,
+)
 from benchmarks._simproc import SimulatorProcess
 from benchmarks.report import evaluate_targets, render_markdown, render_plots, run_metrics
 
@@ -95,8 +101,10 @@ _CAP = 120.0
 
 def full_matrix() -> tuple[list[Scenario], list[str]]:
     """The full suite, target scenarios first; and the cells left out, with why."""
-    everything = SYSTEMS
-    no_wait_for = tuple(s for s in SYSTEMS if s != "waiters-wait_for")
+    # The latency-target system runs only where its reference waiter runs first
+    # and the issue's table is drawn: the no-limit N=1,000 scenario.
+    everything = tuple(s for s in SYSTEMS if s != LATENCY_SYSTEM)
+    no_wait_for = tuple(s for s in everything if s != "waiters-wait_for")
     pollers = ("waiters-poller-describe", "waiters-poller-batch")
     batches = ("waiters-poller-batch", "waiters-poller-batch-reasons")
 
@@ -114,7 +122,7 @@ def full_matrix() -> tuple[list[Scenario], list[str]]:
     scenarios = [
         make("n1000-rate10", 1000, 10, 0.0, everything, 11, ("rate-limited",)),
         make("n10000-rate10", 10_000, 10, 0.0, no_wait_for, 12, ("batch",)),
-        make("n1000-nolimit", 1000, None, 0.0, everything, 13),
+        make("n1000-nolimit", 1000, None, 0.0, SYSTEMS, 13, ("latency-table",)),
         make("n1000-rate100", 1000, 100, 0.0, everything, 14),
         make("n1000-5xx", 1000, None, 0.05, everything, 15),
         make("n10000-nolimit", 10_000, None, 0.0, no_wait_for, 16),
@@ -157,7 +165,7 @@ def quick_matrix() -> tuple[list[Scenario], list[str]]:
         lifecycle,
         1.0,
         21,
-        ("rate-limited",),
+        ("rate-limited", "latency-table"),
         sweep_interval=1.0,
     )
     return [scenario], [
@@ -203,6 +211,9 @@ def run_client(
     *,
     calls: int = 0,
     lifecycle: dict[str, Any] | None = None,
+    latency: float | None = None,
+    pace: float | None = None,
+    paced_calls: int = 0,
 ) -> dict[str, Any]:
     """One fresh simulator and one fresh client process; the client's report and the truth."""
     sim_cpu, client_cpu = _cpus()
@@ -227,6 +238,10 @@ def run_client(
         command += ["--calls", str(calls)]
     if scenario.sweep_interval is not None:
         command += ["--sweep-interval", repr(scenario.sweep_interval)]
+    if latency is not None:
+        command += ["--latency", repr(latency)]
+    if pace is not None:
+        command += ["--pace", repr(pace), "--paced-calls", str(paced_calls)]
     simulator = SimulatorProcess(
         seed=scenario.seed,
         rate=scenario.rate,
@@ -272,12 +287,17 @@ def run_client(
     return report
 
 
-def measure(scenario: Scenario, system: str, raw: Path) -> dict[str, Any]:
-    """Run and score one (scenario, system); a crash is reported, never raised."""
+def measure(
+    scenario: Scenario, system: str, raw: Path, *, latency: float | None = None
+) -> dict[str, Any]:
+    """Run and score one (scenario, system); a crash is reported, never raised.
+
+    *latency*: the detection latency target (s) handed to the latency system.
+    """
     started = time.time()
     print(f"[{dt.datetime.now():%H:%M:%S}] {scenario.name} / {system} ...", flush=True)
     try:
-        report = run_client(scenario, system, raw)
+        report = run_client(scenario, system, raw, latency=latency)
         import waiters
 
         terminal = waiters.default_registry().get(TYPE).terminal_states
@@ -291,6 +311,8 @@ def measure(scenario: Scenario, system: str, raw: Path) -> dict[str, Any]:
     except Exception as exc:  # one broken cell must not lose the run
         print(f"    failed: {type(exc).__name__}: {exc}", flush=True)
         return {"error": f"{type(exc).__name__}: {exc}"}
+    if latency is not None:
+        metrics["latency_target_s"] = latency
     print(
         f"    {metrics['finished']}/{metrics['executions']} finished, "
         f"{metrics['failed']} failed, {metrics['lost']} lost, p99 "
@@ -301,10 +323,32 @@ def measure(scenario: Scenario, system: str, raw: Path) -> dict[str, Any]:
     return metrics
 
 
-def calibrate(raw: Path, quick: bool) -> dict[str, Any]:
-    """aiobotocore's own CPU per describe call, against the same simulator process."""
+#: The pace to compare at when no Describe-mode poller ran in this run: the
+#: default budget's top rate, calls/s.
+DEFAULT_PACE = 50.0
+
+
+def poller_pace(results: dict[str, Any]) -> tuple[float, str]:
+    """The average call rate of the Describe-mode poller in the latency-table scenario.
+
+    (calls/s, where it comes from): the simulator's count of its calls over its
+    wall time, measured earlier in this run; else :data:`DEFAULT_PACE`.
+    """
+    for entry in results["scenarios"]:
+        if "latency-table" not in entry["roles"]:
+            continue
+        run = entry["runs"].get("waiters-poller-describe")
+        if run and not run.get("error") and run["wall_s"] > 0 and run["calls"]:
+            return run["calls"] / run["wall_s"], f"{entry['name']} / waiters-poller-describe"
+    return DEFAULT_PACE, "the default budget's top rate (no Describe-mode run to match)"
+
+
+def calibrate(raw: Path, quick: bool, pace: float) -> dict[str, Any]:
+    """aiobotocore's own CPU per describe call, back to back and at *pace* calls/s."""
     scenario = Scenario("calibration", 2000, None, 0.0, (), 300.0, {}, 5.0, 31)
     print(f"[{dt.datetime.now():%H:%M:%S}] calibration: aiobotocore CPU per call ...", flush=True)
+    # About 20 s of paced calls, at least 100 (quick: about 2 s, at least 20).
+    paced_calls = max(20, round(pace * 2)) if quick else max(100, round(pace * 20))
     try:
         report = run_client(
             scenario,
@@ -312,6 +356,8 @@ def calibrate(raw: Path, quick: bool) -> dict[str, Any]:
             raw,
             calls=200 if quick else 3000,
             lifecycle={"pending": [3600, 7200], "running": [60, 120]},
+            pace=pace,
+            paced_calls=paced_calls,
         )
     except Exception as exc:  # reported in the results
         return {"error": f"{type(exc).__name__}: {exc}"}
@@ -320,6 +366,7 @@ def calibrate(raw: Path, quick: bool) -> dict[str, Any]:
         "cpu_s": report["cpu_s"],
         "wall_s": report["ended"] - report["started"],
         "cpu_per_call_us": report["cpu_per_call_us"],
+        "paced": report["paced"],
     }
 
 
@@ -347,16 +394,34 @@ def _core_point(arguments: Sequence[str], label: dict[str, Any]) -> dict[str, An
     return point
 
 
-def run_core(quick: bool) -> dict[str, Any]:
+def core_cpu_plan(quick: bool, pace: float) -> list[list[str]]:
+    """The ``cpu`` points: unpaced at each size and on each event loop, and one paced.
+
+    The paced point's budget is fixed at *pace* calls/s, the pace the
+    calibration measures aiobotocore at, for about 20 s (2 s quick).
+    """
+    sizes = (300,) if quick else (1000, 10_000, 100_000)
+    polls = "1" if quick else "2"
+    plan = [["cpu", "--n", str(n), "--polls", polls] for n in sizes]
+    plan += [
+        ["cpu", "--n", str(sizes[0]), "--polls", polls, "--backend", backend]
+        for backend in ("uvloop", "trio")
+    ]
+    paced = max(5, round(pace)) if quick else max(10, round(pace * 10))  # two calls each
+    plan.append(["cpu", "--n", str(paced), "--polls", "1", "--rate", repr(pace)])
+    return plan
+
+
+def run_core(quick: bool, pace: float) -> dict[str, Any]:
     sizes = (1000,) if quick else (1000, 10_000, 100_000)
-    polls = 2 if quick else 5
     _, client_cpu = _cpus()
+    # The client's CPU for the measured process; the loopback peer takes the others.
     if client_cpu is not None:
         os.sched_setaffinity(0, {client_cpu})  # children inherit it
     try:
         cpu = [
-            _core_point(["cpu", "--n", str(n), "--polls", str(polls)], {"executions": n})
-            for n in sizes
+            _core_point(point, {"executions": int(point[2])})
+            for point in core_cpu_plan(quick, pace)
         ]
         memory_plan: list[tuple[str, int]] = []
         if quick:
@@ -465,11 +530,24 @@ def main(argv: list[str] | None = None) -> int:
         for system in scenario.systems:
             if args.systems and system not in args.systems:
                 continue
-            entry["runs"][system] = measure(scenario, system, raw)
+            if system == LATENCY_SYSTEM:
+                reference = entry["runs"].get(LATENCY_REFERENCE) or {}
+                target = reference.get("latency_p99_s")
+                if reference.get("error") or target is None:
+                    entry["runs"][system] = {
+                        "error": f"no {LATENCY_REFERENCE} p99 measured earlier in this "
+                        "scenario to take as the latency target"
+                    }
+                    continue
+                entry["runs"][system] = measure(scenario, system, raw, latency=target)
+            else:
+                entry["runs"][system] = measure(scenario, system, raw)
             _write(results, out)
     if not args.skip_core:
-        results["calibration"] = calibrate(raw, args.quick)
-        results["core"] = run_core(args.quick)
+        pace, source = poller_pace(results)
+        results["pace"] = {"calls_per_s": pace, "from": source}
+        results["calibration"] = calibrate(raw, args.quick, pace)
+        results["core"] = run_core(args.quick, pace)
     results["meta"]["duration_s"] = time.time() - started
     _finish(results, out)
     print(f"results in {out} ({time.time() - started:.0f} s)")
@@ -502,6 +580,7 @@ def rescore(out: Path) -> None:
             if metrics.get("error") or not path.exists():
                 continue
             report = json.loads(path.read_text())
+            target = metrics.get("latency_target_s")
             entry["runs"][system] = run_metrics(
                 report,
                 report["executions_params"],
@@ -509,6 +588,8 @@ def rescore(out: Path) -> None:
                 report["simulator_stats"],
                 terminal,
             )
+            if target is not None:  # an input of that run, not a figure to recompute
+                entry["runs"][system]["latency_target_s"] = target
     results["meta"]["rescored_utc"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     # The explanation of the cells left out is text, not a measurement: keep it current.
     results["trimmed"] = (quick_matrix() if results["meta"]["mode"] == "quick" else full_matrix())[
