@@ -172,3 +172,48 @@ def test_lone_waits_on_one_budget_cost_the_same_per_call_for_twenty_as_for_two_h
     large_steps, large_lines, _ = _lone_waits(200)
     assert large_steps <= small_steps * 1.05
     assert large_lines <= small_lines * 1.05
+
+
+class _Stamped(_Canned):
+    """The canned client, noting the clock time of every call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    async def describe_job_execution(self, **params: Any) -> dict[str, Any]:
+        self.times.append(asyncio.get_running_loop().time())
+        return await super().describe_job_execution(**params)
+
+
+def _calls_per_wake_up(count: int, config: BudgetConfig) -> float:
+    """Describe calls per distinct instant, for *count* executions in one batch."""
+
+    async def main() -> float:
+        machine = waiters.default_registry().get("iot-job-execution")
+        client = _Stamped()
+        executions = [
+            waiters.Execution(machine, {"jobId": "j", "thingName": f"t{i}"}, client)
+            for i in range(count)
+        ]
+        async with Poller(
+            budgets=BudgetRegistry(config), batch=False, timeout=None, rng=random.Random(2)
+        ) as poller:
+            result = await poller.wait_all(executions)
+        assert result.counts["succeeded"] == count
+        assert len(client.times) == 2 * count
+        return len(client.times) / len(set(client.times))
+
+    return run_virtual(main)
+
+
+# At 200 calls/s a group is twenty slots, but ten calls in flight per client at most
+# (the default concurrency) take them.
+@pytest.mark.parametrize(("rate", "group"), [(50.0, 5), (200.0, 10)])
+def test_calls_queued_on_a_budget_share_wake_ups(rate: float, group: int) -> None:
+    """Issue 17: each Describe call woke the process on its own (a slot every 1/rate
+    seconds), and a wake-up costs about what the call does. Calls queued on a budget
+    now take its slots in groups of a tenth of a second's worth (five per wake-up at
+    50 calls/s)."""
+    config = BudgetConfig(initial_rate=rate, max_rate=rate)
+    assert _calls_per_wake_up(1000, config) >= 0.8 * group

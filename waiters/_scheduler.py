@@ -31,9 +31,13 @@ from ._tracker import Tracker
 
 __all__ = ["Deadlines", "Lane"]
 
-#: How late a busy lane may wake, so polls due close together share one wake-up:
-#: a few milliseconds against delays of seconds, for far fewer turns of the loop.
-_TIMER_SLACK = 0.005
+#: How late a busy lane may wake, so polls due close together share one wake-up
+#: (a wake-up costs about as much as the call): this share of the execution's
+#: delay, at most _TIMER_SLACK seconds. 2% of a delay of seconds is within the
+#: margin a latency target leaves (see Poller._paced), and a fraction of the
+#: backoff's own jitter.
+_TIMER_SHARE = 0.02
+_TIMER_SLACK = 0.05
 #: From this many queued executions a lane is busy enough to group its wake-ups.
 _GROUP_FROM = 64
 #: How late a final poll at the deadline may answer before the wait just times
@@ -187,7 +191,13 @@ class Lane:
             # in one turn of the loop rather than one turn each.
             if due > clock.now():
                 self._behind = False  # caught up: nothing is overdue
-                late = _TIMER_SLACK if len(heap) >= _GROUP_FROM else 0.0
+                late = 0.0
+                if len(heap) >= _GROUP_FROM:
+                    late = (due - heap[0][2].polled) * _TIMER_SHARE
+                    if late > _TIMER_SLACK:
+                        late = _TIMER_SLACK
+                    elif late < 0.0:
+                        late = 0.0  # due before its last answer: never wake early
                 await self._alarm.sleep_until(due + late)
                 continue
             slot = await self.endpoint.slot()
