@@ -41,26 +41,9 @@ __all__ = ["LONE_CONCURRENCY", "wait_lone"]
 #: a Poller's default. A lone wait makes one call at a time whatever the value.
 LONE_CONCURRENCY = 10
 
-#: The options the shared pollers are told apart by, in wait_for's names.
-_POLLER_OPTIONS = (
-    "session",
-    "region_name",
-    "endpoint_url",
-    "client_config",
-    "clock",
-    "budgets",
-    "rng",
-    "logger",
-    "call_timeout",
-    "log_responses",
-    "log_sensitive",
-    "clients",
-    "meter_provider",
-)
-
-#: Values compared by value; anything else (a session, a clock, a dict of
-#: clients) by identity, as the poller would use that very object.
-_BY_VALUE = (str, int, float, bool, timedelta, type(None))
+#: Values a key holds as they are (hashable when they are of the right type);
+#: anything else by identity, as the poller would use that very object.
+_BY_VALUE = (str, int, float, timedelta)
 
 
 class _Engine:
@@ -124,9 +107,27 @@ def _engines() -> dict[tuple[Any, ...], _Engine]:
 
 
 def _key(options: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(
-        (True, value) if isinstance(value, _BY_VALUE) else (False, id(value))
-        for value in (options[name] for name in _POLLER_OPTIONS)
+    """Which shared poller serves these options: equal strings and durations, the same
+    objects (a session, a clock, a dict of clients)."""
+    region, endpoint, call_timeout = (
+        options["region_name"],
+        options["endpoint_url"],
+        options["call_timeout"],
+    )
+    return (
+        id(options["session"]),
+        region if isinstance(region, _BY_VALUE) else id(region),
+        endpoint if isinstance(endpoint, _BY_VALUE) else id(endpoint),
+        id(options["client_config"]),
+        id(options["clock"]),
+        id(options["budgets"]),
+        id(options["rng"]),
+        id(options["logger"]),
+        call_timeout if isinstance(call_timeout, _BY_VALUE) else id(call_timeout),
+        options["log_responses"] is True,
+        options["log_sensitive"] is True,
+        id(options["clients"]),
+        id(options["meter_provider"]),
     )
 
 
@@ -148,8 +149,11 @@ async def wait_lone(
     :param backoff: delays between polls (``None``: ``Backoff()``).
     :param not_found_grace: seconds or a timedelta (``None``: 10 s).
     :param follow_retries: follow a failure the parent retries (``None``: ``True``).
-    :param poller_options: the keyword arguments of :class:`Poller` named in
-        ``_POLLER_OPTIONS``, each given (``None`` for its default).
+    :param poller_options: the keyword arguments of :class:`Poller` that
+        :func:`~waiters.wait_for` takes, each given (``None`` for its default):
+        session, region_name, endpoint_url, client_config, clock, budgets,
+        rng, logger, call_timeout, log_responses, log_sensitive, clients,
+        meter_provider.
     :raises InvalidOption: an option of the wrong type or out of range.
     :raises InvalidExecution: *execution* is unbound and there is no session.
     :raises Exception: what the shared poller failed with, if it failed.

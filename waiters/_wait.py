@@ -78,6 +78,15 @@ async def wait_for(
 
     or with an :class:`Execution`.
 
+    Without *poller*, the waits of one event loop given the same poller
+    options (the same *session*, *budgets*, *clock*, *rng*, *logger*,
+    *clients* and *meter_provider* objects, equal *region_name*,
+    *endpoint_url*, *call_timeout* and logging flags) share one poller, as
+    the executions of one batch do: at most 10 calls in flight per client,
+    and waits on one execution share its calls. It starts with the first of
+    them and is closed before the last returns; a wait that is cancelled
+    abandons its own execution only.
+
     :param target: a client (then *operation* and the parameters name the
         execution) or an :class:`Execution`.
     :param operation: the describe method (``"describe_job_execution"``) or
