@@ -3,8 +3,8 @@
 A :class:`Poller` composes the engine's parts and owns their lifetime:
 endpoints (every call goes through one), lanes (which execution is polled
 next), the deadline watchdog, the list sweeps of batch observation, and the
-batches that report outcomes. :func:`~waiters.wait_for` is one execution on a
-poller of its own.
+batches that report outcomes. :func:`~waiters.wait_for` is one execution on the
+poller its event loop shares among lone waits (see ``_lone``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Waiting on one execution: :func:`wait_for` and :func:`wait_for_sync`.
 
-A lone wait is one execution on a light poller of its own (or on a shared
-one, with ``poller=``), so it runs on the same engine as a batch of 100,000:
-the same budgets, call timeout, deadline watchdog and answers.
+A lone wait is one execution on the poller its event loop shares among the
+lone waits given the same poller options (see ``_lone``), or on the poller
+given with ``poller=``; either way it runs on the same engine as a batch of
+100,000: the same budgets, call timeout, deadline watchdog and answers.
 """
 
 from __future__ import annotations
@@ -20,13 +21,8 @@ from ._budget import BudgetRegistry
 from ._clock import Clock
 from ._errors import InvalidExecution
 from ._execution import Execution, execution
-from ._options import (
-    DEFAULT_CALL_TIMEOUT,
-    DEFAULT_NOT_FOUND_GRACE,
-    DEFAULT_TIMEOUT,
-    check_bools,
-    check_flags,
-)
+from ._lone import wait_lone
+from ._options import DEFAULT_CALL_TIMEOUT, DEFAULT_TIMEOUT, check_bools, check_flags
 from ._outcome import Outcome, error_for
 from ._poller import FROM_POLLER, FromPoller, Poller, in_event_loop
 from ._validate import instance
@@ -81,6 +77,15 @@ async def wait_for(
         await wait_for(iot, "describe_job_execution", jobId="j", thingName="t", timeout=600)
 
     or with an :class:`Execution`.
+
+    Without *poller*, the waits of one event loop given the same poller
+    options (the same *session*, *budgets*, *clock*, *rng*, *logger*,
+    *clients* and *meter_provider* objects, equal *region_name*,
+    *endpoint_url*, *call_timeout* and logging flags) share one poller, as
+    the executions of one batch do: at most 10 calls in flight per client,
+    and waits on one execution share its calls. It starts with the first of
+    them and is closed before the last returns; a wait that is cancelled
+    abandons its own execution only.
 
     :param target: a client (then *operation* and the parameters name the
         execution) or an :class:`Execution`.
@@ -177,28 +182,28 @@ async def wait_for(
                 f"{target_execution.describe()} is not bound to a client: pass client= or "
                 "session=, or create it with execution(client, operation, ...)"
             )
-        async with Poller(
-            session=session,
-            region_name=region_name,
-            endpoint_url=endpoint_url,
-            client_config=client_config,
+        outcome = await wait_lone(
+            target_execution,
             timeout=DEFAULT_TIMEOUT if isinstance(timeout, FromPoller) else timeout,
             backoff=backoff,
-            not_found_grace=DEFAULT_NOT_FOUND_GRACE if not_found_grace is None else not_found_grace,
-            concurrency=1,
-            batch=False,
-            call_timeout=DEFAULT_CALL_TIMEOUT if call_timeout is None else call_timeout,
-            budgets=budgets,
-            clock=clock,
-            rng=rng,
-            logger=logger,
-            log_responses=bool(log_responses),
-            log_sensitive=bool(log_sensitive),
-            keep_responses=True,
-            clients=clients,
-            meter_provider=meter_provider,
-        ) as private:
-            outcome = await private.wait(target_execution, follow_retries=follow_retries)
+            not_found_grace=not_found_grace,
+            follow_retries=follow_retries,
+            poller_options={
+                "session": session,
+                "region_name": region_name,
+                "endpoint_url": endpoint_url,
+                "client_config": client_config,
+                "clock": clock,
+                "budgets": budgets,
+                "rng": rng,
+                "logger": logger,
+                "call_timeout": DEFAULT_CALL_TIMEOUT if call_timeout is None else call_timeout,
+                "log_responses": bool(log_responses),
+                "log_sensitive": bool(log_sensitive),
+                "clients": clients,
+                "meter_provider": meter_provider,
+            },
+        )
     if raise_on_failure:
         error = error_for(outcome)
         if error is not None:
