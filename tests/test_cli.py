@@ -10,7 +10,6 @@ resetting between tests.
 from __future__ import annotations
 
 import fcntl
-import itertools
 import json
 import os
 import re
@@ -483,13 +482,14 @@ def test_all_of_listing_is_paced_by_the_budget(env: dict[str, str]) -> None:
     assert summary_of(result)["total"] == 1000
     lists = sorted(r.clock_time for r in records if r.operation == "iot:ListJobExecutionsForJob")
     assert len(lists) >= 4
-    # Slots are half a second apart at the client; what the service logs carries the
-    # network's jitter (the first call also opens the connection), so allow 0.1 s of it.
-    gaps = [b - a for a, b in itertools.pairwise(lists)]
-    assert min(gaps) >= 0.5 - 0.1, gaps
-    # Unpaced, the four pages of the listing would arrive within milliseconds.
+    # Unpaced, the four pages of the listing would arrive within milliseconds. Paced,
+    # no second of the service's log holds more than the rate: slots are granted
+    # half a second apart and each counts until its answer, so however late one
+    # leaves (the first also opens the connection) it never shares a second with
+    # two more. (Gaps between single calls may be shorter than half a second when
+    # one left late: the rate is a promise about seconds, not about each gap.)
     busiest = max(sum(1 for t in lists if start <= t < start + 1.0) for start in lists)
-    assert busiest <= 3, lists
+    assert busiest <= 2, lists
 
 
 @pytest.mark.parametrize(("final", "code"), [("COMPLETED", 0), ("EXCEPTION", 1)])
