@@ -365,10 +365,12 @@ async def run_poller(
         index = {execution: i for i, execution in enumerate(bound)}
         recorder.start()
         options: dict[str, Any] = {}
-        if ctx.sweep_interval is not None:
-            options["sweep_interval"] = ctx.sweep_interval
         if latency:
+            # The target chooses the sweep interval (a shortened scenario's interval
+            # does not apply: the two are exclusive).
             options["latency"] = ctx.latency
+        elif ctx.sweep_interval is not None:
+            options["sweep_interval"] = ctx.sweep_interval
         async with waiters.Poller(batch=batch, failure_reasons=reasons, **options) as poller:
             submitted = await poller.submit(
                 bound,
