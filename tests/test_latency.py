@@ -9,6 +9,7 @@ says so once, naming the figure that stands in the way.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from datetime import timedelta
 from typing import Any
 
@@ -101,7 +102,7 @@ def test_a_looser_target_costs_fewer_calls(batch: bool) -> None:
         assert max(default_lags) > 3.0 + SLACK
 
 
-def _unmet(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _unmet(events: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, Any]]:
     return [e for e in events if e["event"] == "waiters.latency_unmet"]
 
 

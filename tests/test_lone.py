@@ -38,7 +38,7 @@ MACHINE = default_registry().get("iot-job-execution")
 FREE = BudgetConfig(initial_rate=1e9, max_rate=1e9)
 
 
-def _things(count: int) -> list[dict[str, str]]:
+def _things(count: int) -> list[dict[str, Any]]:
     return [{"jobId": "job-1", "thingName": f"thing-{i}"} for i in range(count)]
 
 
@@ -108,7 +108,7 @@ async def test_lone_waits_run_on_one_poller_with_its_concurrency(
     budgets = BudgetRegistry(FREE)
     outcomes: list[Any] = []
 
-    async def wait(params: dict[str, str]) -> None:
+    async def wait(params: dict[str, Any]) -> None:
         outcomes.append(await wait_for(client, MACHINE.method, **params, budgets=budgets))
 
     async with anyio.create_task_group() as tasks:
@@ -149,7 +149,7 @@ async def test_cancelling_one_lone_wait_leaves_the_others_running() -> None:
     outcomes: dict[str, Any] = {}
     cancelled = anyio.CancelScope()
 
-    async def wait(params: dict[str, str], scope: anyio.CancelScope | None) -> None:
+    async def wait(params: dict[str, Any], scope: anyio.CancelScope | None) -> None:
         with scope or anyio.CancelScope():
             outcomes[params["thingName"]] = await wait_for(
                 client, MACHINE.method, **params, budgets=budgets, timeout=None
@@ -184,8 +184,9 @@ async def test_nothing_outlives_the_last_lone_wait() -> None:
 
     def open_one(service: str, **options: Any) -> Opened:
         assert service == "iot"
-        opened.append(Opened())
-        return opened[-1]
+        made = Opened()
+        opened.append(made)
+        return made
 
     session = SimpleNamespace(client=open_one)
     budgets = BudgetRegistry(FREE)
@@ -219,7 +220,7 @@ async def test_each_lone_wait_raises_its_own_outcome() -> None:
     budgets = BudgetRegistry(FREE)
     results: dict[str, Any] = {}
 
-    async def wait(params: dict[str, str]) -> None:
+    async def wait(params: dict[str, Any]) -> None:
         try:
             results[params["thingName"]] = await wait_for(
                 client, MACHINE.method, **params, budgets=budgets
@@ -245,7 +246,7 @@ async def test_lone_waits_with_other_poller_options_run_on_other_pollers(
     first, second = BudgetRegistry(FREE), BudgetRegistry(FREE)
     refused: list[BaseException] = []
 
-    async def wait(params: dict[str, str], budgets: BudgetRegistry) -> None:
+    async def wait(params: dict[str, Any], budgets: BudgetRegistry) -> None:
         await wait_for(client, MACHINE.method, **params, budgets=budgets)
 
     async def refuse() -> None:
@@ -280,7 +281,7 @@ async def test_a_shared_poller_that_fails_fails_every_wait_on_it(
     monkeypatch.setattr(Deadlines, "run", broken)
     errors: list[BaseException] = []
 
-    async def wait(params: dict[str, str]) -> None:
+    async def wait(params: dict[str, Any]) -> None:
         try:
             await wait_for(client, MACHINE.method, **params, budgets=budgets)
         except LookupError as error:
@@ -351,7 +352,7 @@ def test_lone_waits_share_a_poller_on_uvloop() -> None:
     client = _Things(running=2, latency=0.01)
     budgets = BudgetRegistry(FREE)
 
-    async def main() -> tuple[list[Any], int, int]:
+    async def main() -> tuple[list[Any], int, str]:
         outcomes = await asyncio.gather(
             *(
                 wait_for(client, MACHINE.method, **p, budgets=budgets, backoff=Backoff(0.01, 0.02))

@@ -200,7 +200,7 @@ def _calls_per_wake_up(count: int, config: BudgetConfig) -> float:
             budgets=BudgetRegistry(config), batch=False, timeout=None, rng=random.Random(2)
         ) as poller:
             result = await poller.wait_all(executions)
-        assert result.counts["succeeded"] == count
+        assert result.counts[waiters.OutcomeKind.SUCCEEDED] == count
         assert len(client.times) == 2 * count
         return len(client.times) / len(set(client.times))
 
