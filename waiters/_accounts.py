@@ -31,10 +31,14 @@ import anyio.to_thread
 
 from ._events import Events
 
-__all__ = ["IDENTITY_TIMEOUT", "UNKNOWN_ACCOUNT", "Accounts"]
+__all__ = ["IDENTITY_TIMEOUT", "PENDING_ACCOUNT", "UNKNOWN_ACCOUNT", "Accounts"]
 
 #: The account of calls whose credentials cannot be read (fakes, unsigned clients).
 UNKNOWN_ACCOUNT: Final = "default"
+#: The account of every client whose account is being learned: they share one
+#: budget (per region and operation) until it is known, since two access keys
+#: of one account must not each spend the account's whole rate meanwhile.
+PENDING_ACCOUNT: Final = "pending"
 #: Seconds an identity call may take before the fallback is used: it runs
 #: once, before a lane's first call, and must not hold that call up for long.
 IDENTITY_TIMEOUT: Final = 5.0
@@ -84,10 +88,10 @@ class Accounts:
         """The account to use now, without waiting, and whether it is final.
 
         Final when this client's account was learned, or its credentials'
-        was by anyone on the same budgets. Otherwise the digest of its access
-        key (what the budget falls back to if the account cannot be learned),
-        so that every client with those credentials shares one budget while
-        :meth:`of` learns the account.
+        was by anyone on the same budgets. Otherwise :data:`PENDING_ACCOUNT`,
+        shared by every client whose account is being learned (it may be one
+        account under several keys) while :meth:`of` learns it; should that
+        fail, :meth:`fallback` says where the budget goes.
         """
         found = self._by_client.get(id(client))
         if found is not None:
@@ -110,7 +114,18 @@ class Accounts:
         if cached is not None:
             self._by_client[id(client)] = cached
             return cached, True
-        return _digest(access_key), False
+        return PENDING_ACCOUNT, False
+
+    def fallback(self, client: Any) -> str:
+        """The account to key *client*'s budget by when its account cannot be
+        learned: a digest of its access key, so every client with those
+        credentials shares one budget (:data:`UNKNOWN_ACCOUNT` without a key)."""
+        credentials = getattr(getattr(client, "_request_signer", None), "_credentials", None)
+        stored = getattr(credentials, "__dict__", {})
+        access_key = stored.get("_access_key") or stored.get("access_key")
+        if not isinstance(access_key, str) or not access_key:
+            return UNKNOWN_ACCOUNT
+        return _digest(access_key)
 
     async def of(self, client: Any) -> str:
         """The account *client*'s calls count against (see the module's steps)."""

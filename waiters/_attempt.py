@@ -155,13 +155,16 @@ class Endpoint:
     :param machine: the definition whose error rules classify failures.
     :param budget: the shared :class:`~waiters.BudgetStats` source for this
         account, region and operation.
-    :param clock: the wait's clock.
+    :param clock: the wait's clock (deadlines).
     :param call_timeout: seconds a call may go unanswered (greater than 0). A
         blocking botocore client's calls also give up at the socket after it,
         in one attempt: an abandoned worker thread ends within it too.
     :param expects_members: an answer with no members at all is malformed
         (botocore parses a truncated JSON body into an empty response).
     :param observe: called with every call's answer (metrics), if given.
+    :param pace: the budget's clock (default *clock*): the event loop's, so
+        waits whose clocks differ (a custom ``clock=``) share a budget on one
+        time scale; a rate is a pace in real time whatever a wait's clock says.
     """
 
     __slots__ = (
@@ -175,6 +178,7 @@ class Endpoint:
         "expects_members",
         "machine",
         "operation",
+        "pace",
     )
 
     def __init__(
@@ -189,8 +193,10 @@ class Endpoint:
         *,
         expects_members: bool = True,
         observe: Callable[[Answer], None] | None = None,
+        pace: Clock | None = None,
     ) -> None:
         self.client = client
+        self.pace = pace if pace is not None else clock
         self._observe = observe
         self.operation = operation
         self.machine = machine
@@ -209,7 +215,7 @@ class Endpoint:
         """
         # Timed: the slot counts as sent at every moment until its call ends
         # (see call).
-        return await self.budget.acquire(self.clock, timed=True)
+        return await self.budget.acquire(self.pace, timed=True)
 
     async def call(
         self, params: Mapping[str, Any], *, limit: float | None, slot: Slot | None = None
@@ -223,7 +229,7 @@ class Endpoint:
             the call ends, as the moment the service logged it.
         """
         answer: Answer | None = None
-        sent = self.clock.now()
+        sent = self.pace.now()
         try:
             if limit is None:
                 answer = self._answer(await self._call(params))
@@ -288,7 +294,7 @@ class Endpoint:
             return Answer(None, _NOT_A_MAPPING)
         if self.expects_members and response.keys() <= {"ResponseMetadata"}:
             return Answer(None, _MALFORMED)
-        self.budget.on_success(self.clock.now())
+        self.budget.on_success(self.pace.now())
         return Answer(response)
 
     def _failed(self, exc: Exception, sent: float) -> Answer:
@@ -297,7 +303,7 @@ class Endpoint:
         scrub_exception(exc)
         failure = classify(exc, self.machine)
         if failure is not None and failure.kind is FailureKind.THROTTLED:
-            self.budget.on_throttle(self.clock.now(), sent)
+            self.budget.on_throttle(self.pace.now(), sent)
         return Answer(None, failure, exc)
 
     def __repr__(self) -> str:

@@ -635,19 +635,31 @@ class BudgetRegistry:
             found = self._budgets[key] = RateBudget(key, self.config_for(key[3]), now)
         return found
 
-    def rekey(self, old: BudgetKey, new: BudgetKey, now: float) -> RateBudget:
+    def rekey(
+        self, old: BudgetKey, new: BudgetKey, now: float, *, shared: bool = False
+    ) -> RateBudget:
         """The budget of *new*, which from now on also paces the calls of *old*.
 
-        A poller draws on the budget of a client's credentials until it has
-        learned the client's account. The first to learn it moves that budget
-        under the account's key, so its pacing goes on unbroken; if the
-        account already has a budget (another credential of it), that one
-        takes over the first's next slot, so the handover allows no burst.
+        A poller draws on a provisional budget until it has learned a
+        client's account. The first to learn it moves that budget under the
+        account's key, so its pacing goes on unbroken; if the account already
+        has a budget (another credential of it), that one takes over the
+        first's next slot and recent calls, so the handover allows no burst.
 
-        :param old: the key the calls were paced under (the credentials').
+        :param old: the key the calls were paced under.
         :param new: the account's key.
         :param now: the clock time (seconds), for a budget made here.
+        :param shared: *old* goes on pacing other callers (the budget of every
+            client whose account is being learned): it stays, and *new*'s
+            budget takes over its next slot and recent calls (default
+            ``False``: *old* is moved or merged away).
         """
+        if shared:
+            budget = self.get(new, now)
+            pending = self._budgets.get(old)
+            if pending is not None and pending is not budget:
+                budget.take_over(pending)
+            return budget
         moved = self._budgets.pop(old, None)
         existing = self._budgets.get(new)
         if existing is None:

@@ -24,7 +24,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from ._accounts import IDENTITY_TIMEOUT, Accounts
+from ._accounts import IDENTITY_TIMEOUT, PENDING_ACCOUNT, Accounts
 from ._attempt import Answer, CallStats, Endpoint
 from ._backoff import MIN_DELAY, Backoff
 from ._batch import Batch
@@ -239,6 +239,8 @@ class Poller:
         self._budgets = budgets
         self._clock: Clock = clock if clock is not None else LoopClock()
         self.clock = self._clock
+        #: The budgets' clock: the event loop's (bound on entry).
+        self._pace: Clock = LoopClock()
         self.rng = rng if rng is not None else random.Random()
         self.events = Events(logger, responses=log_responses, sensitive=log_sensitive)
         self._metrics = metrics_for(meter_provider)
@@ -280,6 +282,9 @@ class Poller:
         if self._task_group is not None:
             raise RuntimeError("this Poller is already running")
         self.clock = bound_clock(self._clock)
+        # Budgets keep the loop's time, whatever this poller's clock: a budget shared
+        # with waits on other clocks must read one time scale (see Endpoint).
+        self._pace = bound_clock(LoopClock())
         self.budgets  # noqa: B018 - bind the default budgets to this event loop now
         stack = AsyncExitStack()
         await stack.__aenter__()
@@ -601,7 +606,10 @@ class Poller:
         high: float = backoff.max_delay  # type: ignore[assignment]
         if high <= cap:
             return backoff
-        return Backoff(min_delay=min(low, cap), max_delay=cap)
+        # Delays between half the cap and the cap: the target holds, polls still
+        # spread out, and none is spent far inside it (full jitter from a 1 s floor
+        # made twice the calls the target needs).
+        return Backoff(min_delay=min(max(low, cap / 2), cap), max_delay=cap)
 
     def _wait_options(
         self,
@@ -813,9 +821,9 @@ class Poller:
             seconds=round(gap, 3),
             rate=round(budget.rate, 3),
             queued=len(lane.heap),
-            reason=f"an execution came up {gap:.3g}s after its last answer: the budget's "
-            f"{budget.rate:.3g} calls/s cannot describe {len(lane.heap)} queued executions "
-            f"that often",
+            reason=f"an execution came up {gap:.3g}s after its last answer, past the "
+            f"{self.options.latency_target:g}s target, with {len(lane.heap)} executions "
+            f"queued on a budget of {budget.rate:.3g} calls/s",
         )
 
     def _sweep_unmet(self, group: Group, listing: float) -> None:
@@ -832,24 +840,29 @@ class Poller:
     async def _learn_account(self, client: Any) -> None:
         """Learn *client*'s account, then move its endpoints onto that account's budgets.
 
-        Until then they draw on the budget of its credentials (a digest of the
-        access key): learning may take a call (STS), and no poll waits for it.
+        Until then they draw on the budget every client whose account is being
+        learned shares (``PENDING_ACCOUNT``): learning may take a call (STS), and
+        no poll waits for it. If it fails, the budget of its credentials (a
+        digest of the access key) takes over.
         """
         try:
             account = await self._accounts.of(client)
-        except Exception as exc:  # noqa: BLE001 - see _guarded; the budget stays as it is
+        except Exception as exc:  # noqa: BLE001 - see _guarded; the budget falls back
             self.events.log.warning(
                 "waiters.account_unknown", error=type(exc).__name__, reason=str(exc)
             )
-            return
-        now = self.clock.now()
+            account = self._accounts.fallback(client)
+        now = self._pace.now()
         for endpoint in list(self._endpoints.values()):
             if endpoint.client is client:
                 old = endpoint.budget.key
                 _, region, service, operation = old
                 if old[0] != account:
                     endpoint.budget = self.budgets.rekey(
-                        old, (account, region, service, operation), now
+                        old,
+                        (account, region, service, operation),
+                        now,
+                        shared=old[0] == PENDING_ACCOUNT,
                     )
 
     def _endpoint(
@@ -865,7 +878,7 @@ class Poller:
         key = (id(client), operation)
         endpoint = self._endpoints.get(key)
         if endpoint is None:
-            now = self.clock.now()
+            now = self._pace.now()
             account, final = self._accounts.provisional(client)
             budget = self.budgets.get(
                 budget_key(account, client, service or machine.service, operation), now
@@ -885,6 +898,7 @@ class Poller:
                 observe=(
                     self._metrics.call_recorder(budget.key) if self._metrics is not None else None
                 ),
+                pace=self._pace,
             )
         return endpoint
 
