@@ -435,7 +435,7 @@ def test_latency_paces_a_rollout_and_a_target_below_a_millisecond_exits_2(
     result = run_cli(*wait_args(sim), "--all-of", "cli-latency", "--latency", "2s", env=env)
     assert result.returncode == 0, result.stderr
     assert summary_of(result)["counts"]["succeeded"] == 40
-    for bad in ("0", "0.0001", "-1s"):
+    for bad in ("0", "0.0001", "-1s", "2h"):
         refused = run_cli(*wait_args(sim), "--all-of", "cli-latency", f"--latency={bad}", env=env)
         assert refused.returncode == 2, refused.stderr
         assert "--latency" in refused.stderr and bad in refused.stderr

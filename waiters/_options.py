@@ -54,6 +54,8 @@ DEFAULT_NOT_FOUND_GRACE = 10.0
 #: Seconds a call may go unanswered before it counts as a transient error, so a
 #: hung connection never hangs a wait.
 DEFAULT_CALL_TIMEOUT = 30.0
+#: The loosest latency target, in seconds (one hour, the default timeout).
+MAX_LATENCY = 3600.0
 #: Seconds between the starts of a parent's list sweeps without a latency
 #: target: chosen from the benchmarks (see :class:`PollerOptions`).
 DEFAULT_SWEEP_INTERVAL = 6.0
@@ -212,16 +214,18 @@ class PollerOptions:
         measured 9.7 s at 7 s), for about 0.02 calls per execution.
     :param latency: the detection latency needed, in seconds (or a
         timedelta): an ending should be seen within it (p99 in spirit); at
-        least 1 ms (the backoff's floor), or ``None`` (the default) for the fixed sweep
-        interval and the backoff as given. The poller then chooses the
-        cadence that meets it with the fewest calls: each sweep of a parent
-        starts *latency* minus the time the last one took after the one
-        before, and no execution is described more than *latency* apart (the
-        backoff's delays are capped at it). When the quota cannot meet it (a
-        sweep takes longer than *latency* at the budget's rate, or the
-        budget cannot describe every execution that often) the poller logs
-        ``waiters.latency_unmet`` once per episode and goes on as fast as the
-        budget allows.
+        least 1 ms (the backoff's floor) and at most :data:`MAX_LATENCY` (one
+        hour), or ``None`` (the default) for the fixed sweep interval and the
+        backoff as given. The poller then chooses the cadence that meets it
+        with the fewest calls: each sweep of a parent starts 0.95 *latency*
+        less the time the last listing took after the one before, and no
+        execution is described more than 0.95 *latency* apart (the backoff's
+        delays are drawn between half that and that). When the quota cannot
+        meet it (a listing takes longer than *latency* at the budget's rate,
+        or an execution comes up later than *latency* after its last answer)
+        the poller logs ``waiters.latency_unmet`` once per episode (one ends
+        with a listing within *latency*, or a minute, or *latency* if longer,
+        with no execution late) and goes on as fast as the budget allows.
     :param batch_min: executions of one parent from which they are swept rather
         than described one by one (default 20; never below ``straggler_limit + 1``).
     :param straggler_limit: when this few are left in a sweep, they go back to
@@ -261,6 +265,14 @@ class PollerOptions:
             # A latency below the backoff's floor could not cap its delays.
             floor = MIN_DELAY if name == "latency" else None
             value = seconds(f"PollerOptions.{name}", value, allow_zero=False, at_least=floor)
+            if name == "latency" and value > MAX_LATENCY:
+                # Sweeps that far apart would see nothing before any deadline.
+                raise InvalidOption(
+                    f"PollerOptions.latency must be at most {MAX_LATENCY:g} seconds "
+                    f"(one hour), got {value!r}",
+                    option="latency",
+                    value=value,
+                )
             object.__setattr__(self, name, value)
         if self.latency is not None and self.sweep_interval is not None:
             raise InvalidOption(

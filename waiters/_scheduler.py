@@ -40,6 +40,8 @@ _TIMER_SHARE = 0.02
 _TIMER_SLACK = 0.05
 #: From this many queued executions a lane is busy enough to group its wake-ups.
 _GROUP_FROM = 64
+#: Seconds with no execution late that end an episode of a missed latency target.
+_EPISODE = 60.0
 #: How late a final poll at the deadline may answer before the wait just times
 #: out (never more than the call timeout).
 _DEADLINE_GRACE = 1.0
@@ -138,8 +140,8 @@ class Lane:
         self.endpoint = endpoint
         self.latency = latency
         self.unmet = unmet
-        #: An execution came up later than the latency target and none on time since.
-        self._behind = False
+        #: When an execution last came up later than the latency target.
+        self._behind = -math.inf
         self.clock = clock
         self.concurrency = concurrency
         self.limiter = limiter
@@ -190,7 +192,6 @@ class Lane:
             # busy lane wakes a little late instead, to serve what came due meanwhile
             # in one turn of the loop rather than one turn each.
             if due > clock.now():
-                self._behind = False  # caught up: nothing is overdue
                 late = 0.0
                 if len(heap) >= _GROUP_FROM:
                     late = (due - heap[0][2].polled) * _TIMER_SHARE
@@ -212,12 +213,17 @@ class Lane:
             slot.release()
 
     def _check_latency(self, tracker: Tracker) -> None:
-        gap = self.clock.now() - tracker.polled
-        if gap > self.latency and not self._behind:  # type: ignore[operator]  # see _next
-            # Once per episode: it ends when the lane has caught up (nothing overdue).
-            self._behind = True
-            if self.unmet is not None:
+        latency: float = self.latency  # type: ignore[assignment]  # see _next
+        now = self.clock.now()
+        gap = now - tracker.polled
+        if gap > latency:
+            # Once per episode: one ends when a minute (or a whole target's time, if
+            # longer) passed with no execution late, so a lane on the edge of its
+            # quota says it once, not at every late poll.
+            quiet = latency if latency > _EPISODE else _EPISODE
+            if now - self._behind > quiet and self.unmet is not None:
                 self.unmet(self, gap)
+            self._behind = now
 
     def _hire(self) -> _Worker:
         # Counted when started, not when first run: every spawn before then sees it.

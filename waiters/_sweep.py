@@ -148,7 +148,8 @@ class Group:
         self._interval = interval
         self._latency = latency
         self._unmet = unmet
-        #: A listing took the latency target or longer, and none has been quicker since.
+        #: A listing took the latency target or longer, and none has been quicker
+        #: since: an episode ends with the first listing within the target.
         self._behind = False
         self._straggler_limit = straggler_limit
         self._describe_one = describe

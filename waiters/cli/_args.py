@@ -151,10 +151,12 @@ def duration(text: str) -> float:
 
 
 def latency(text: str) -> float:
-    """A latency target: a duration of at least a millisecond, the backoff's floor."""
+    """A latency target: a duration from a millisecond (the backoff's floor) to an hour."""
     value = duration(text)
-    if value < 0.001:
-        raise argparse.ArgumentTypeError(f"invalid latency {text!r} (at least 1 ms, e.g. 5s)")
+    if not 0.001 <= value <= 3600:
+        raise argparse.ArgumentTypeError(
+            f"invalid latency {text!r} (at least 0.001 seconds, at most 1h; e.g. 5s)"
+        )
     return value
 
 
