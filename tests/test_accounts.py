@@ -383,3 +383,57 @@ def test_keys_of_one_account_never_exceed_its_rate_while_it_is_learned(keys: int
     arrived = anyio.run(main)
     assert len(arrived) >= 40
     assert _most_in_a_second(arrived) <= 20
+
+
+def test_keys_of_one_account_never_exceed_its_rate_when_lookups_answer_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reported: two keys of one account on two pollers, one key's lookup answering 2 s
+    after the other's, put 8 calls in a second at 4 calls/s: the first key moved to the
+    account's budget while the second still drew on the shared one. Clients move once no
+    lookup is under way, so no second of the service's log holds more than the rate."""
+    from waiters import _accounts as lookup
+
+    original = lookup.Accounts._caller_identity
+    slow = "AKIDSLOWXXXXXXXXXXXX"
+
+    async def delayed(self: Any, client: Any, frozen: Any, *args: Any) -> str:
+        if frozen.access_key == slow:
+            await anyio.sleep(1.5)
+        return await original(self, client, frozen, *args)
+
+    monkeypatch.setattr(lookup.Accounts, "_caller_identity", delayed)
+
+    async def main() -> list[float]:
+        async with Simulator(seed=2, record_requests=True) as sim:
+            names = ["AKIDFASTXXXXXXXXXXXX", slow]
+            sim.fleet.accounts = dict.fromkeys(names, sim.fleet.account)
+            ids = sim.fleet.add_iot_job(
+                "job-1", things=8, lifecycle=Lifecycle(pending=(0, 0), running=(3600, 3600))
+            )
+            budgets = BudgetRegistry(BudgetConfig(initial_rate=4, max_rate=4))
+            session = aioboto3.Session()
+
+            async def run(name: str, part: list[dict[str, str]]) -> None:
+                kwargs = {**sim.client_kwargs(), "aws_access_key_id": name}
+                async with session.client("iot", **kwargs) as iot:
+                    await wait_all(
+                        [execution(iot, "describe_job_execution", **one) for one in part],
+                        timeout=4,
+                        budgets=budgets,
+                        batch=False,
+                        backoff=Backoff(min_delay=0.05, max_delay=0.1),
+                    )
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(run, names[0], ids[:4])
+                tasks.start_soon(run, names[1], ids[4:])
+            return [
+                r.clock_time
+                for r in sim.fleet.requests
+                if r.operation == "iot:DescribeJobExecution"
+            ]
+
+    arrived = anyio.run(main)
+    assert len(arrived) >= 10
+    assert _most_in_a_second(arrived) <= 4

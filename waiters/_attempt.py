@@ -215,7 +215,15 @@ class Endpoint:
         """
         # Timed: the slot counts as sent at every moment until its call ends
         # (see call).
-        return await self.budget.acquire(self.pace, timed=True)
+        budget = self.budget
+        slot = await budget.acquire(self.pace, timed=True)
+        while self.budget is not budget:
+            # Moved to its account's budget while in the old one's line: a slot of
+            # the old would go uncounted by the new. It counts where granted.
+            slot.release()
+            budget = self.budget
+            slot = await budget.acquire(self.pace, timed=True)
+        return slot
 
     async def call(
         self, params: Mapping[str, Any], *, limit: float | None, slot: Slot | None = None

@@ -224,8 +224,8 @@ class PollerOptions:
         meet it (a listing takes longer than *latency* at the budget's rate,
         or an execution comes up later than *latency* after its last answer)
         the poller logs ``waiters.latency_unmet`` once per episode (one ends
-        with a listing within *latency*, or a minute, or *latency* if longer,
-        with no execution late) and goes on as fast as the budget allows.
+        after a minute, or *latency* if longer, with nothing late) and goes
+        on as fast as the budget allows.
     :param batch_min: executions of one parent from which they are swept rather
         than described one by one (default 20; never below ``straggler_limit + 1``).
     :param straggler_limit: when this few are left in a sweep, they go back to

@@ -843,7 +843,10 @@ class Poller:
         Until then they draw on the budget every client whose account is being
         learned shares (``PENDING_ACCOUNT``): learning may take a call (STS), and
         no poll waits for it. If it fails, the budget of its credentials (a
-        digest of the access key) takes over.
+        digest of the access key) takes over. A client moves once no lookup is
+        under way on these budgets (each is bounded by the call timeout): one
+        that moved early would draw on its account's budget while a key of the
+        same account, still being looked up, drew on the shared one.
         """
         try:
             account = await self._accounts.of(client)
@@ -852,6 +855,9 @@ class Poller:
                 "waiters.account_unknown", error=type(exc).__name__, reason=str(exc)
             )
             account = self._accounts.fallback(client)
+        lookups = self.budgets.account_lookups
+        while lookups:
+            await next(iter(lookups.values())).wait()
         now = self._pace.now()
         for endpoint in list(self._endpoints.values()):
             if endpoint.client is client:

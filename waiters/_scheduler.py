@@ -216,7 +216,10 @@ class Lane:
         latency: float = self.latency  # type: ignore[assignment]  # see _next
         now = self.clock.now()
         gap = now - tracker.polled
-        if gap > latency:
+        # Late past the target *and* late on its own schedule: the budget held it
+        # back. (A schedule beyond the target, a hint or a not-found grace, is not
+        # the quota's doing.)
+        if gap > latency and now - tracker.due > latency * 0.05:
             # Once per episode: one ends when a minute (or a whole target's time, if
             # longer) passed with no execution late, so a lane on the edge of its
             # quota says it once, not at every late poll.

@@ -50,6 +50,8 @@ __all__ = ["Group", "identity_of"]
 _MAX_PAGE_TRIES = 8
 #: Delays between those tries, jittered like every poll.
 _PAGE_RETRY = Backoff(min_delay=0.25, max_delay=8.0)
+#: Seconds with every listing within a latency target that end an episode of missing it.
+_EPISODE = 60.0
 
 
 class _SweepFailed(Exception):
@@ -148,9 +150,8 @@ class Group:
         self._interval = interval
         self._latency = latency
         self._unmet = unmet
-        #: A listing took the latency target or longer, and none has been quicker
-        #: since: an episode ends with the first listing within the target.
-        self._behind = False
+        #: When a listing last took the latency target or longer.
+        self._behind = -math.inf
         self._straggler_limit = straggler_limit
         self._describe_one = describe
         self._done = done
@@ -270,12 +271,14 @@ class Group:
         # listing (or this sweep, if longer) foretells.
         listing = took if took > self._full_took else self._full_took
         if listing >= latency:
-            if not self._behind:
-                self._behind = True
-                if self._unmet is not None:
-                    self._unmet(self, listing)
-        else:
-            self._behind = False
+            # Once per episode: one ends when a minute (or the target, if longer)
+            # passed with every listing within the target, so a parent whose
+            # listings hover about it says it once.
+            now = self._clock.now()
+            quiet = latency if latency > _EPISODE else _EPISODE
+            if now - self._behind > quiet and self._unmet is not None:
+                self._unmet(self, listing)
+            self._behind = now
         # A twentieth of the target for what the estimate cannot see: a slot to wait
         # for, a page more, the counts call before the listing.
         gap = latency * 0.95 - listing
