@@ -209,8 +209,8 @@ class _ClientBase:
         raise NotImplementedError
 
     def _sending(self, spec: OperationSpec) -> Callable[[], None]:
-        """Emit botocore's ``before-send`` as a real client does before each request:
-        whoever times requests (a rate budget) sees this one leave now."""
+        """Emit botocore's ``before-send`` as a real client does before each request,
+        so handlers registered on the client see this one leave now."""
         emit = self.meta.events.emit
         event = f"before-send.{self.meta.service_model.service_id.hyphenize()}.{spec.name}"
 
