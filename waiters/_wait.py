@@ -147,23 +147,24 @@ async def wait_for(
     target_execution = resolve_execution(target, operation, params)
     if client is not None:
         target_execution = target_execution.bind(client)
+    # The poller's own options: a shared poller's already, or the lone one's to build.
+    poller_options: dict[str, Any] = {
+        "session": session,
+        "region_name": region_name,
+        "endpoint_url": endpoint_url,
+        "client_config": client_config,
+        "clock": clock,
+        "budgets": budgets,
+        "rng": rng,
+        "logger": logger,
+        "call_timeout": call_timeout,
+        "log_responses": log_responses,
+        "log_sensitive": log_sensitive,
+        "clients": clients,
+        "meter_provider": meter_provider,
+    }
     if poller is not None:
-        conflicts = {
-            "session": session,
-            "region_name": region_name,
-            "endpoint_url": endpoint_url,
-            "client_config": client_config,
-            "clock": clock,
-            "budgets": budgets,
-            "rng": rng,
-            "logger": logger,
-            "call_timeout": call_timeout,
-            "log_responses": log_responses,
-            "log_sensitive": log_sensitive,
-            "clients": clients,
-            "meter_provider": meter_provider,
-        }
-        given = [name for name, value in conflicts.items() if value is not None]
+        given = [name for name, value in poller_options.items() if value is not None]
         if given:
             raise InvalidExecution(
                 f"wait_for(poller=...): {', '.join(given)} belong to the poller; "
@@ -189,19 +190,10 @@ async def wait_for(
             not_found_grace=not_found_grace,
             follow_retries=follow_retries,
             poller_options={
-                "session": session,
-                "region_name": region_name,
-                "endpoint_url": endpoint_url,
-                "client_config": client_config,
-                "clock": clock,
-                "budgets": budgets,
-                "rng": rng,
-                "logger": logger,
+                **poller_options,
                 "call_timeout": DEFAULT_CALL_TIMEOUT if call_timeout is None else call_timeout,
                 "log_responses": bool(log_responses),
                 "log_sensitive": bool(log_sensitive),
-                "clients": clients,
-                "meter_provider": meter_provider,
             },
         )
     if raise_on_failure:
