@@ -93,29 +93,29 @@ class CallStats:
         #: Tallies counted in, each with its figures when following began.
         self._followed: dict[CallStats, tuple[int, int, int]] | None = None
 
+    def _with_followed(self, own: int, field: int) -> int:
+        """*own* plus what each followed tally recorded of figure *field* since following."""
+        if not self._followed:
+            return own
+        return own + sum(t._figures()[field] - base[field] for t, base in self._followed.items())
+
+    def _figures(self) -> tuple[int, int, int]:
+        return self._calls, self._throttles, self._errors
+
     @property
     def calls(self) -> int:
         """Calls made."""
-        found = self._calls
-        if self._followed:
-            found += sum(t._calls - base for t, (base, _, _) in self._followed.items())
-        return found
+        return self._with_followed(self._calls, 0)
 
     @property
     def throttles(self) -> int:
         """Calls the service throttled."""
-        found = self._throttles
-        if self._followed:
-            found += sum(t._throttles - base for t, (_, base, _) in self._followed.items())
-        return found
+        return self._with_followed(self._throttles, 1)
 
     @property
     def errors(self) -> int:
         """Calls that failed transiently."""
-        found = self._errors
-        if self._followed:
-            found += sum(t._errors - base for t, (_, _, base) in self._followed.items())
-        return found
+        return self._with_followed(self._errors, 2)
 
     def record(self, answer: Answer) -> None:
         self._calls += 1
@@ -130,7 +130,7 @@ class CallStats:
         """Count every call *tally* records from now on, until :meth:`unfollow`."""
         if self._followed is None:
             self._followed = {}
-        self._followed.setdefault(tally, (tally._calls, tally._throttles, tally._errors))
+        self._followed.setdefault(tally, tally._figures())
 
     def unfollow(self, tally: CallStats) -> None:
         """Keep what *tally* recorded while followed; count nothing more of it."""
