@@ -19,6 +19,7 @@ import pytest
 import structlog
 from botocore.config import Config
 
+from tests.test_budget import _most_in_any_window
 from waiters import Backoff, BudgetConfig, BudgetRegistry, Poller, execution, wait_all, wait_for
 from waiters._accounts import PENDING_ACCOUNT
 from waiters.simulator import Lifecycle, Simulator
@@ -332,14 +333,6 @@ def _accounts_of(budgets: BudgetRegistry) -> list[str]:
     return sorted({s.key[0] for s in budgets.stats() if s.key[3] == "DescribeJobExecution"})
 
 
-def _most_in_a_second(times: list[float]) -> int:
-    ordered = sorted(times)
-    return max(
-        (sum(1 for t in ordered[i:] if t < start + 1.0) for i, start in enumerate(ordered)),
-        default=0,
-    )
-
-
 @pytest.mark.parametrize("keys", [2, 3])
 def test_keys_of_one_account_never_exceed_its_rate_while_it_is_learned(keys: int) -> None:
     """Reported: three access keys of one account on a 20 calls/s budget put 29 calls in
@@ -382,7 +375,7 @@ def test_keys_of_one_account_never_exceed_its_rate_while_it_is_learned(keys: int
 
     arrived = anyio.run(main)
     assert len(arrived) >= 40
-    assert _most_in_a_second(arrived) <= 20
+    assert _most_in_any_window(arrived) <= 20
 
 
 def test_keys_of_one_account_never_exceed_its_rate_when_lookups_answer_apart(
@@ -436,4 +429,4 @@ def test_keys_of_one_account_never_exceed_its_rate_when_lookups_answer_apart(
 
     arrived = anyio.run(main)
     assert len(arrived) >= 10
-    assert _most_in_a_second(arrived) <= 4
+    assert _most_in_any_window(arrived) <= 4
