@@ -25,6 +25,8 @@ from botocore.endpoint import Endpoint
 from botocore.httpsession import URLLib3Session
 from urllib3 import PoolManager, Timeout
 
+from ._twin import twin
+
 __all__ = ["bounded_client", "close"]
 
 
@@ -49,7 +51,7 @@ def bounded_client(client: Any, timeout: float) -> Any | None:
         or not isinstance(session, URLLib3Session)
     ):
         return None
-    own_session = _shallow_copy(session)
+    own_session = twin(session)
     # URLLib3Session hands its timeout to the pools it creates, not to each
     # request: a pool manager of the copy's own is the one place to set it.
     own_session._timeout = _tighter(getattr(session, "_timeout", None), timeout)
@@ -57,12 +59,12 @@ def bounded_client(client: Any, timeout: float) -> Any | None:
     manager = PoolManager(**own_session._get_pool_manager_kwargs())
     manager.pool_classes_by_scheme = own_session._pool_classes_by_scheme
     own_session._manager = manager
-    own_endpoint = _shallow_copy(endpoint)
+    own_endpoint = twin(endpoint)
     own_endpoint.http_session = own_session
     # Asked of the retry handlers through the shared event hooks, which would
     # also spend the original's retry quota: never asked at all.
     own_endpoint._needs_retry = _no_retry
-    bounded = _shallow_copy(client)
+    bounded = twin(client)
     bounded._endpoint = own_endpoint
     return bounded
 
@@ -74,14 +76,6 @@ def close(bounded: Any) -> None:
     its connection is then closed rather than put back in the closed pool.
     """
     bounded._endpoint.http_session.close()
-
-
-def _shallow_copy(original: Any) -> Any:
-    # Not copy.copy: it asks a half-made client for __setstate__, and a
-    # client's __getattr__ then recurses looking for its own attributes.
-    twin = object.__new__(type(original))
-    twin.__dict__.update(original.__dict__)
-    return twin
 
 
 def _no_retry(*args: Any, **kwargs: Any) -> bool:
