@@ -38,7 +38,8 @@ printing one JSON object on stdout:
 
 ``scaling``
     The three figures of the "constant work per call" claim in one run,
-    each point in a fresh process: ``batch`` at N=10,000 and N=100,000 and
+    each point in a fresh process: ``batch`` at N=10,000 and N=100,000
+    (``--rounds`` times each, alternating; the median run of each size) and
     ``lone`` at N=1,000 on 10 calls/s, with their ratios.
 
 ``memory --system S --n N``
@@ -582,17 +583,32 @@ def _fresh(*args: str) -> dict[str, Any]:
     return figures
 
 
-def measure_scaling(small: int, large: int, lone: int, rate: float) -> dict[str, Any]:
-    at_small = _fresh("batch", "--n", str(small))
-    at_large = _fresh("batch", "--n", str(large))
+def measure_scaling(small: int, large: int, lone: int, rate: float, rounds: int) -> dict[str, Any]:
+    # A point at 10,000 lasts about 1.5 s, and whether the collector's full
+    # pass over the whole heap falls inside it moves it by a third: each size
+    # runs *rounds* times, alternating, and the ratio is of the medians.
+    runs: dict[int, list[dict[str, Any]]] = {small: [], large: []}
+    for _ in range(rounds):
+        for n in (small, large):
+            runs[n].append(_fresh("batch", "--n", str(n)))
+    at_small, at_large = (_median_run(runs[n]) for n in (small, large))
     lone_figures = _fresh("lone", "--n", str(lone), "--rate", str(rate))
     return {
         "batch": [at_small, at_large],
+        "batch_rounds": {
+            str(n): [r["client_us_per_execution"] for r in point] for n, point in runs.items()
+        },
         "batch_large_over_small": at_large["client_us_per_execution"]
         / at_small["client_us_per_execution"],
         "lone": lone_figures,
         "lone_over_batch_cpu_per_call": lone_figures["cpu_per_call_ratio"],
     }
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run whose client CPU per execution is the median (the lower middle one)."""
+    ordered = sorted(runs, key=lambda run: float(run["client_us_per_execution"]))
+    return ordered[(len(ordered) - 1) // 2]
 
 
 async def _served(fleet: Any, operation: str) -> int:
@@ -710,6 +726,7 @@ def main(argv: list[str] | None = None) -> int:
     scaling.add_argument("--large", type=int, default=100_000)
     scaling.add_argument("--lone", type=int, default=1000)
     scaling.add_argument("--rate", type=float, default=10.0)
+    scaling.add_argument("--rounds", type=int, default=3, help="runs of each batch size")
     memory = sub.add_parser("memory", help="RSS per waiting execution")
     memory.add_argument("--system", choices=MEMORY_SYSTEMS, required=True)
     memory.add_argument("--n", type=int, required=True)
@@ -725,7 +742,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.what == "lone":
         result = measure_lone(args.n, args.rate, args.polls, args.rounds)
     elif args.what == "scaling":
-        result = measure_scaling(args.small, args.large, args.lone, args.rate)
+        result = measure_scaling(args.small, args.large, args.lone, args.rate, args.rounds)
     else:
         result = measure_memory(args.system, args.n, args.delay)
     print(json.dumps(result))
