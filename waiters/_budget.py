@@ -421,7 +421,10 @@ class RateBudget:
             return paced
         # Sent in another order than granted (a first call opening its
         # connection, a thread hand-off): the window is about send times.
-        kth = heapq.nlargest(limit, (slot.sent_by(now) for slot in recent))[-1]
+        if len(recent) == limit:  # the usual full window: its earliest send
+            kth = min([slot.sent_by(now) for slot in recent])
+        else:
+            kth = heapq.nlargest(limit, [slot.sent_by(now) for slot in recent])[-1]
         free = kth + self._span
         return free if free > paced else paced
 
