@@ -98,7 +98,9 @@ class Batch:
         self._ready: deque[Outcome] = deque()
         #: The first callback that raised, and what it raised.
         self._callback_error: tuple[str, BaseException] | None = None
-        self._arrived = anyio.Event()
+        #: Set when an outcome arrives; made by an iterator waiting for one (most
+        #: batches are never iterated, and an event costs a lookup of the library).
+        self._arrived: anyio.Event | None = None
         if not executions:
             self._close()
 
@@ -174,7 +176,8 @@ class Batch:
         if self.record is not None:
             self.record(outcome)
         self._ready.append(outcome)
-        self._arrived.set()
+        if self._arrived is not None:
+            self._arrived.set()
         if self.on_outcome is not None:
             try:
                 self.on_outcome(outcome)
@@ -225,7 +228,8 @@ class Batch:
     def _close(self) -> None:
         if not self.done.is_set():
             self.done.set()
-            self._arrived.set()
+            if self._arrived is not None:
+                self._arrived.set()
 
     def __aiter__(self) -> AsyncIterator[Outcome]:
         return self._iterate()
@@ -237,8 +241,8 @@ class Batch:
                 yield ready.popleft()
             if self.done.is_set():
                 return
-            self._arrived = anyio.Event()
-            await self._arrived.wait()
+            arrived = self._arrived = anyio.Event()
+            await arrived.wait()
 
     async def wait(self) -> BatchResult:
         """Wait for every outcome; returns them in the order the executions were given.

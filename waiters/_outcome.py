@@ -135,9 +135,9 @@ class Outcome:
 def error_for(outcome: Outcome) -> WaiterError | None:
     """The exception a failed outcome raises (None for success)."""
     kind = outcome.kind
-    what = outcome.execution.describe()
     if kind is OutcomeKind.SUCCEEDED:
         return None
+    what = outcome.execution.describe()
     if kind in (OutcomeKind.FAILED, OutcomeKind.CANCELLED):
         message = f"{what} ended {outcome.state}"
         cls: type[WaiterError] = ExecutionFailed

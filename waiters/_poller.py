@@ -86,6 +86,8 @@ FROM_POLLER = FromPoller()
 
 #: Retries of a listing that failed transiently (the deadline bounds them).
 _LIST_RETRY = Backoff(min_delay=0.25, max_delay=5.0)
+#: Distinct sets of per-wait options whose validated WaitOptions a poller keeps.
+_WAIT_OPTIONS_CACHED = 64
 
 
 def in_event_loop() -> bool:
@@ -198,6 +200,7 @@ class Poller:
         follow_retries: bool = True,
         failure_reasons: bool = False,
     ) -> None:
+        self._wait_options_cache: dict[tuple[tuple[str, type, Any], ...], WaitOptions] = {}
         self.wait_options = WaitOptions(
             timeout=timeout,
             backoff=backoff if backoff is not None else Backoff(),
@@ -632,7 +635,19 @@ class Poller:
             changes["keep_responses"] = keep_responses
         if not changes:
             return self.wait_options
-        return dataclasses.replace(self.wait_options, **changes)
+        # Every lone wait asks with the same few options: validated once each. The
+        # types are in the key, or True would pass as an already checked 1.
+        key = tuple((name, type(value), value) for name, value in changes.items())
+        try:
+            cached = self._wait_options_cache.get(key)
+        except TypeError:  # an unhashable value: validated below, which names it
+            return dataclasses.replace(self.wait_options, **changes)
+        if cached is None:
+            cached = dataclasses.replace(self.wait_options, **changes)
+            if len(self._wait_options_cache) >= _WAIT_OPTIONS_CACHED:
+                self._wait_options_cache.clear()
+            self._wait_options_cache[key] = cached
+        return cached
 
     # --- listing a parent -----------------------------------------------------------------
 
@@ -834,7 +849,9 @@ class Poller:
             operation=group.spec.operation,
             latency=self.options.latency_target,
             seconds=round(listing, 3),
-            reason=f"listing the parent's executions takes {listing:.3g}s at the budget's rate",
+            reason=(
+                f"listing the parent's executions takes {listing:.3g}s or more at the budget's rate"
+            ),
         )
 
     async def _learn_account(self, client: Any) -> None:
