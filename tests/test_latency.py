@@ -121,6 +121,42 @@ def test_a_sweep_slower_than_the_target_is_reported_once() -> None:
     assert "listing" in unmet[0]["reason"]
 
 
+@pytest.mark.parametrize(
+    "running",
+    [(0.0, 0.0), (0.5, 3.0), (2.0, 8.0)],
+    ids=["ended-before-the-first-listing", "ending-during-it", "ending-during-the-next"],
+)
+def test_a_slow_listing_is_reported_whichever_listing_it_is(running: tuple[float, float]) -> None:
+    """600 executions to list at 1 call/s take 6 pages, about 6 s, against a 1 s target.
+    However the rollout goes, the first listing (that may see every ending), or the
+    sweep that sees the last one and ends every wait, is reported as it runs: once,
+    never left unsaid because no sweep came after it."""
+    lifecycle = Lifecycle(pending=(0.0, 0.0), running=running, mix={"SUCCEEDED": 1.0})
+
+    async def main() -> int:
+        fleet = Fleet(seed=11, clock=anyio.current_time)
+        ids = fleet.add_iot_job("job", things=600, lifecycle=lifecycle)
+        await anyio.sleep(0.01 if running == (0.0, 0.0) else 0.0)
+        async with (
+            fleet.async_client("iot") as client,
+            Poller(
+                budgets=BudgetRegistry(BudgetConfig(initial_rate=1.0, max_rate=1.0)),
+                latency=1.0,
+                timeout=3600,
+            ) as poller,
+        ):
+            result = await poller.wait_all([Execution(JOB, i, client) for i in ids])
+        return sum(1 for o in result.outcomes if o.kind == "succeeded")
+
+    with capture_logs() as events:
+        succeeded = MockClock().run(main)
+    assert succeeded == 600
+    unmet = _unmet(events)
+    assert len(unmet) == 1, unmet
+    assert unmet[0]["operation"] == "ListJobExecutionsForJob"
+    assert unmet[0]["seconds"] >= 1.0
+
+
 def test_describe_calls_the_budget_cannot_afford_are_reported_once() -> None:
     """100 executions described at least every 2 s need 50 calls/s; the budget allows 2.
     The poller says so once per episode, naming the rate and the queue."""

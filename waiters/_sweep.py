@@ -152,6 +152,8 @@ class Group:
         self._unmet = unmet
         #: When a listing last took the latency target or longer.
         self._behind = -math.inf
+        #: When the sweep (or first listing) under way started, for the target.
+        self._listing_started = -math.inf
         self._straggler_limit = straggler_limit
         self._describe_one = describe
         self._done = done
@@ -251,7 +253,7 @@ class Group:
             self._prune()
             if len(self.members) <= self._straggler_limit:
                 break
-            started = clock.now()
+            started = self._listing_started = clock.now()
             try:
                 await self._sweep()
             except _SweepFailed:
@@ -271,18 +273,24 @@ class Group:
         # listing (or this sweep, if longer) foretells.
         listing = took if took > self._full_took else self._full_took
         if listing >= latency:
-            # Once per episode: one ends when a minute (or the target, if longer)
-            # passed with every listing within the target, so a parent whose
-            # listings hover about it says it once.
-            now = self._clock.now()
-            quiet = latency if latency > _EPISODE else _EPISODE
-            if now - self._behind > quiet and self._unmet is not None:
-                self._unmet(self, listing)
-            self._behind = now
+            self._behind_by(listing, latency)
         # A twentieth of the target for what the estimate cannot see: a slot to wait
         # for, a page more, the counts call before the listing.
         gap = latency * 0.95 - listing
         return gap if gap < self._interval else self._interval
+
+    def _behind_by(self, listing: float, latency: float) -> None:
+        """A listing takes *listing* seconds, the *latency* target or longer: say so.
+
+        Once per episode: one ends when a minute (or the target, if longer)
+        passed with every listing within the target, so a parent whose
+        listings hover about it says it once.
+        """
+        now = self._clock.now()
+        quiet = latency if latency > _EPISODE else _EPISODE
+        if now - self._behind > quiet and self._unmet is not None:
+            self._unmet(self, listing)
+        self._behind = now
 
     def _prune(self) -> None:
         """Drop the members whose wait ended since the last sweep (and only those)."""
@@ -406,7 +414,7 @@ class Group:
         Later sweeps read only what changed; counts taken before this listing
         make the first of them catch whatever ended while it ran.
         """
-        started = self._clock.now()
+        started = self._listing_started = self._clock.now()
         counts = await self._counts() if self._counter is not None else None
         await self._list_status(None)
         self._full_took = self._clock.now() - started
@@ -604,6 +612,11 @@ class Group:
                     continue
                 state = spec.item_status.search(item)
                 self._apply(key, None if state is None else str(state), item, now)
+            latency = self._latency
+            if latency is not None and now - self._listing_started >= latency:
+                # Said as soon as it is known, not once the sweep is over: the
+                # listing that is too slow may be the first, or end every wait.
+                self._behind_by(now - self._listing_started, latency)
             token = response.get(spec.token)
             if not token:
                 return seen
