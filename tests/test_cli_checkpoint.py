@@ -60,7 +60,7 @@ def _iot(sim: Simulator, job: str, schedule: Any, count: int = 2) -> list[str]:
 
 
 def _key(record: dict[str, Any]) -> str:
-    return record["execution"]["ExecutionId"]
+    return str(record["execution"]["ExecutionId"])
 
 
 def _final(sim: Simulator, ids: dict[str, str]) -> str:
