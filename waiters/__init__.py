@@ -15,6 +15,7 @@ if typing.TYPE_CHECKING:
     from ._batch import Batch
     from ._budget import BudgetConfig, BudgetRegistry, BudgetStats
     from ._calls import POLL_RETRY_CONFIG
+    from ._checkpoint import Checkpoint
     from ._clock import Clock, LoopClock
     from ._errors import (
         CallbackError,
@@ -56,6 +57,7 @@ _LAZY = {
     "BudgetRegistry": "._budget",
     "BudgetStats": "._budget",
     "POLL_RETRY_CONFIG": "._calls",
+    "Checkpoint": "._checkpoint",
     "Clock": "._clock",
     "LoopClock": "._clock",
     "CallbackError": "._errors",
@@ -109,6 +111,7 @@ __all__ = (
     "BudgetRegistry",
     "BudgetStats",
     "CallbackError",
+    "Checkpoint",
     "Clock",
     "DefinitionError",
     "Execution",

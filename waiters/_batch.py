@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 
 import anyio
 
 from ._attempt import CallStats
+from ._checkpoint import (
+    REASON_LIMIT,
+    STATE_LIMIT,
+    Checkpoint,
+    SavedOutcome,
+    SeenState,
+    execution_key,
+)
 from ._clock import Clock
+from ._ending import log_group_of
 from ._errors import CallbackError
 from ._events import Events
 from ._execution import Execution
@@ -56,6 +66,8 @@ class Batch:
         it raised (a ``BaseException`` too); other batches are not affected.
     :param record: the poller's own record of each outcome (metrics), called
         before the callbacks; ``None`` (the default) without metrics.
+    :param deadline_at: the batch's absolute deadline in epoch seconds, as
+        :meth:`checkpoint` records it, or ``None`` for none (the default).
     """
 
     def __init__(
@@ -71,8 +83,10 @@ class Batch:
         on_transition: Callable[[Execution, Transition], None] | None,
         on_outcome: Callable[[Outcome], None] | None,
         record: Callable[[Outcome], None] | None = None,
+        deadline_at: float | None = None,
     ) -> None:
         self.executions = executions
+        self.deadline_at = deadline_at
         self.record = record
         self.duplicates = duplicates
         self.settings = settings
@@ -101,10 +115,17 @@ class Batch:
         #: Set when an outcome arrives; made by an iterator waiting for one (most
         #: batches are never iterated, and an event costs a lookup of the library).
         self._arrived: anyio.Event | None = None
+        #: Checkpoint records of the outcomes so far, and how many outcomes they cover:
+        #: made as checkpoints are taken, each outcome once.
+        self._saved: list[SavedOutcome] = []
+        self._saved_upto = 0
+        #: Each execution's position and checkpoint key (made by the first checkpoint).
+        self._index: dict[Execution, int] | None = None
+        self._keys: tuple[str, ...] | None = None
         if not executions:
             self._close()
 
-    def track(self, execution: Execution, now: float) -> Tracker:
+    def track(self, execution: Execution, now: float, seen: SeenState | None = None) -> Tracker:
         """A tracker for *execution* that reports to this batch (called by the engine).
 
         :meth:`Poller.submit` calls it once per execution before scheduling
@@ -114,9 +135,51 @@ class Batch:
         :param execution: one of this batch's :attr:`executions`.
         :param now: the time on the batch's clock (seconds) at which its wait
             starts: its deadline and its ``elapsed`` count from here.
+        :param seen: what a checkpoint says was seen of it, or ``None``
+            (default): the wait goes on from that state, which it does not
+            report as a transition again.
         """
         tracker = self.trackers[execution] = Tracker(execution, self, now)
+        if seen is not None:
+            tracker.resume(seen.state, seen.attempt, seen.log_group)
+            self.states[_UNSEEN] -= 1
+            self.kinds[None] -= 1
+            self.states[seen.state] = self.states.get(seen.state, 0) + 1
+            self.kinds[tracker.kind] = self.kinds.get(tracker.kind, 0) + 1
         return tracker
+
+    def restore(self, outcomes: Mapping[Execution, Outcome]) -> None:
+        """Take outcomes a checkpoint holds (called by the engine, before any tracker).
+
+        They count as this batch's (in :meth:`result`, :meth:`progress`, the
+        fail-fast rule, :meth:`checkpoint`) but are not reported again: no
+        iterator and no callback sees them.
+
+        :param outcomes: each execution's restored :class:`Outcome` (no
+            response, history or exception), by execution.
+        """
+        for execution, outcome in outcomes.items():
+            self.outcomes[execution] = outcome
+            self.states[_UNSEEN] -= 1
+            self.kinds[None] -= 1
+            self.results[outcome.kind] = self.results.get(outcome.kind, 0) + 1
+            if self.fail_fast is not None:
+                self.failures += self.fail_fast.counts(outcome)
+        if len(self.outcomes) == len(self.executions):
+            self._close()
+
+    def judge(self) -> None:
+        """Judge the fail-fast rule on the outcomes restored from a checkpoint (the engine's).
+
+        Called once every execution left is tracked: the rule tripped before
+        the checkpoint was taken abandons the rest, as it did then.
+        """
+        if (
+            self.fail_fast is not None
+            and self.outcomes
+            and self.fail_fast.tripped(self.failures, len(self.outcomes), len(self.executions))
+        ):
+            self.abandon("fail-fast threshold reached")
 
     # --- what trackers report (the Watch protocol) -------------------------------------
 
@@ -225,6 +288,44 @@ class Batch:
                 tracker.abandon(now, reason)
         self._close()
 
+    def checkpoint(self) -> Checkpoint:
+        """A :class:`~waiters.Checkpoint` of this batch now, to resume its wait elsewhere.
+
+        Cheap enough to take every few seconds: each outcome is made into its
+        compact record once, the first call makes each execution's key, and
+        each call then walks the executions still waiting (their last state).
+        Its size is bounded per execution (see :class:`~waiters.Checkpoint`):
+        ``abandoned`` outcomes are left out, so a resumed wait waits on them again.
+        """
+        index, keys = self._index, self._keys
+        if index is None or keys is None:
+            index = self._index = {e: i for i, e in enumerate(self.executions)}
+            keys = self._keys = tuple(execution_key(e) for e in self.executions)
+        saved = self._saved
+        for execution, outcome in itertools.islice(self.outcomes.items(), self._saved_upto, None):
+            if outcome.kind is not OutcomeKind.ABANDONED:
+                saved.append(_saved(index[execution], outcome))
+        self._saved_upto = len(self.outcomes)
+        seen = []
+        for execution, tracker in self.trackers.items():
+            if tracker.outcome is None and tracker.state is not None:
+                ending = execution.machine.ending
+                seen.append(
+                    SeenState(
+                        index=index[execution],
+                        state=tracker.state[:STATE_LIMIT],
+                        attempt=tracker.attempt,
+                        log_group=(
+                            (log_group_of(ending, tracker.response) or tracker.log_group)
+                            if ending is not None
+                            else None
+                        ),
+                    )
+                )
+        return Checkpoint(
+            executions=keys, deadline=self.deadline_at, outcomes=tuple(saved), seen=tuple(seen)
+        )
+
     def _close(self) -> None:
         if not self.done.is_set():
             self.done.set()
@@ -298,3 +399,18 @@ class Batch:
 
     def __repr__(self) -> str:
         return f"<Batch {len(self.outcomes)}/{len(self.executions)} finished>"
+
+
+def _saved(index: int, outcome: Outcome) -> SavedOutcome:
+    reason = outcome.reason
+    if reason is not None and len(reason) > REASON_LIMIT:
+        reason = reason[: REASON_LIMIT - 1] + "…"
+    state = outcome.state
+    return SavedOutcome(
+        index=index,
+        kind=outcome.kind,
+        state=state[:STATE_LIMIT] if state is not None else None,
+        reason=reason,
+        attempts=outcome.attempts,
+        elapsed=outcome.elapsed,
+    )

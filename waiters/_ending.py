@@ -98,7 +98,7 @@ async def read_ending(
     if endpoint is None:
         vanish(f"no {spec.service} client to read its log (give the poller a session or clients=)")
         return
-    group = log_group_of(spec, tracker.response)
+    group = log_group_of(spec, tracker.response) or tracker.log_group
     if group is None:
         vanish("no log group is configured for it, so no log says how it ended")
         return

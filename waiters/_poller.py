@@ -31,6 +31,7 @@ from ._batch import Batch
 from ._budget import BudgetRegistry, budget_key, default_budgets
 from ._calls import Failure, FailureKind, check_endpoint_url, open_client
 from ._calls import client_config as client_config_for
+from ._checkpoint import Checkpoint, SeenState, resume_plan
 from ._clock import Clock, LoopClock, bound_clock
 from ._ending import read_ending
 from ._errors import (
@@ -166,6 +167,10 @@ class Poller:
     :param meter_provider: the OpenTelemetry ``MeterProvider`` to record
         metrics with (default: the global one, a no-op until the application
         configures an SDK; nothing at all without ``waiters[metrics]``).
+    :param wall_clock: a function returning the time in epoch seconds
+        (default ``time.time``), read once on entry to map the poller's clock
+        to epoch time: checkpoints' absolute deadlines and metrics' timestamps.
+        Tests on a virtual clock give one that moves with it.
     :raises InvalidOption: an option of the wrong type or out of range,
         naming it and the value.
     """
@@ -199,6 +204,7 @@ class Poller:
         meter_provider: Any = None,
         follow_retries: bool = True,
         failure_reasons: bool = False,
+        wall_clock: Callable[[], float] | None = None,
     ) -> None:
         self._wait_options_cache: dict[tuple[tuple[str, type, Any], ...], WaitOptions] = {}
         self.wait_options = WaitOptions(
@@ -247,6 +253,13 @@ class Poller:
         self.rng = rng if rng is not None else random.Random()
         self.events = Events(logger, responses=log_responses, sensitive=log_sensitive)
         self._metrics = metrics_for(meter_provider)
+        if wall_clock is not None and not callable(wall_clock):
+            raise InvalidOption(
+                f"wall_clock must be a function returning epoch seconds, got {wall_clock!r}",
+                option="wall_clock",
+                value=wall_clock,
+            )
+        self._wall_clock = wall_clock if wall_clock is not None else time.time
         self._wall_offset = 0.0
         #: Every call this poller made.
         self.stats = CallStats()
@@ -313,7 +326,7 @@ class Poller:
             self._metrics.watch(self.budgets)
         # Wall time as this poller's clock sees it: service timestamps are
         # compared with it, so a virtual clock's hours give true latencies.
-        self._wall_offset = time.time() - self.clock.now()
+        self._wall_offset = self._wall_clock() - self.clock.now()
         return self
 
     async def __aexit__(
@@ -376,6 +389,7 @@ class Poller:
         immediate: bool = False,
         keep_responses: bool | None = None,
         follow_retries: bool | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> Batch:
         """Start waiting on *executions*; returns the :class:`Batch` at once.
 
@@ -396,11 +410,22 @@ class Poller:
         :param keep_responses: keep every answer (default: the poller's).
         :param follow_retries: follow a failure the parent retries to the next
             attempt (default: the poller's; see :class:`WaitOptions`).
+        :param checkpoint: resume the wait a :class:`~waiters.Checkpoint`
+            (``batch.checkpoint()`` of a batch of these same executions, in
+            this process or another) describes, or ``None`` (default). Its
+            outcomes are the batch's from the start, and are not reported
+            again (no iterator or ``on_outcome`` sees them); executions it
+            saw go on from their last state, so one the service no longer
+            knows ended (never ``not_found``); its absolute deadline is the
+            batch's (one already past times the rest out at once).
         :raises InvalidExecution: an item is not an :class:`Execution`, or is
             unbound and the poller has no session.
         :raises InvalidOption: *executions* is not an iterable, an option of
             the wrong type or out of range, *fail_fast* is not a
-            :class:`FailFast`, or a callback is not a plain callable; naming it.
+            :class:`FailFast`, or a callback is not a plain callable; a
+            *checkpoint* that is not a :class:`~waiters.Checkpoint`, is of
+            another batch, or is given with *timeout* (it holds the
+            deadline); naming it.
         :raises RuntimeError: the poller is not running, or was closed (by
             another task) before the batch was under way; nothing of it is
             left running.
@@ -414,6 +439,27 @@ class Poller:
         submitted = self.clock.now()
         check_bools(immediate=immediate)
         check_flags(keep_responses=keep_responses)
+        if checkpoint is not None:
+            if not isinstance(checkpoint, Checkpoint):
+                raise InvalidOption(
+                    f"checkpoint must be a Checkpoint or None, got {checkpoint!r}",
+                    option="checkpoint",
+                    value=checkpoint,
+                )
+            if not isinstance(timeout, FromPoller):
+                raise InvalidOption(
+                    f"timeout and checkpoint: give one, not both (the checkpoint holds the "
+                    f"deadline, {checkpoint.deadline!r}; got timeout={timeout!r})",
+                    option="timeout",
+                    value=timeout,
+                )
+            # What is left of the checkpoint's deadline, from the moment the deadlines
+            # of this batch start (submitted); one already past leaves nothing.
+            timeout = (
+                None
+                if checkpoint.deadline is None
+                else max(0.0, checkpoint.deadline - (submitted + self._wall_offset))
+            )
         options = self._wait_options(
             timeout, backoff, not_found_grace, keep_responses, follow_retries
         )
@@ -431,7 +477,12 @@ class Poller:
                 unique[item] = None
         if fail_fast is not None and fail_fast.states is not None:
             _check_fail_fast_states(fail_fast.states, unique)
-        lanes = [await self._lane_for(e) for e in unique]
+        restored: Mapping[Execution, Outcome] = {}
+        seen: Mapping[Execution, SeenState] = {}
+        if checkpoint is not None:
+            restored, seen = resume_plan(checkpoint, list(unique))
+        waiting = [e for e in unique if e not in restored]
+        lanes = [await self._lane_for(e) for e in waiting]
         settings = WaitSettings(
             backoff=self._paced(options.backoff),
             timeout=options.deadline_in,
@@ -450,8 +501,15 @@ class Poller:
             on_transition=on_transition,
             on_outcome=on_outcome,
             record=self._record_outcome if self._metrics is not None else None,
+            deadline_at=(
+                submitted + options.deadline_in + self._wall_offset
+                if options.deadline_in is not None
+                else None
+            ),
         )
-        if not unique:
+        if restored:
+            batch.restore(restored)
+        if not waiting:
             return batch
         deadlines = self._deadlines
         if deadlines is None or self._task_group is not task_group:
@@ -461,8 +519,8 @@ class Poller:
         now = self.clock.now()
         low = settings.min_delay
         observe = self.options.batch
-        for execution, lane in zip(batch.executions, lanes, strict=True):
-            tracker = batch.track(execution, submitted)
+        for execution, lane in zip(waiting, lanes, strict=True):
+            tracker = batch.track(execution, submitted, seen.get(execution))
             self._share(tracker)
             deadlines.add(tracker)
             rate = lane.endpoint.budget.rate
@@ -471,6 +529,8 @@ class Poller:
             spec = execution.machine.batch
             if observe and spec is not None and spec.parent_from is None:
                 self._join_group(lane, tracker, execution.params[spec.parent], task_group)
+        if restored:
+            batch.judge()
         return batch
 
     @checked_keywords()
@@ -534,7 +594,8 @@ class Poller:
         :param executions: the executions (an iterable of :class:`Execution`).
         :param kwargs: the keyword options of :meth:`submit` (``timeout``,
             ``backoff``, ``not_found_grace``, ``fail_fast``,
-            ``on_transition``, ``on_outcome``, ``immediate``, ``keep_responses``).
+            ``on_transition``, ``on_outcome``, ``immediate``, ``keep_responses``,
+            ``checkpoint``).
         :raises CallbackError: a callback raised; the batch went on, and the
             error carries the whole result.
         :raises InvalidExecution: as :meth:`submit` raises it.

@@ -109,6 +109,7 @@ class Tracker:
         "kind",
         "known",
         "listed",
+        "log_group",
         "not_found",
         "on_end",
         "outcome",
@@ -179,6 +180,24 @@ class Tracker:
         #: When the service stopped reporting it, while its ending is looked up elsewhere.
         self.ending_since: float | None = None
         self.unreachable_since: float | None = None
+        #: Where its ending is read, as a checkpoint kept it (its answers name it otherwise).
+        self.log_group: str | None = None
+
+    def resume(self, state: str, attempt: float | None, log_group: str | None) -> None:
+        """Go on from what a checkpoint says was seen of it: *state*, its retry *attempt*,
+        and the *log_group* its ending is read from; no transition is reported.
+
+        Seen, so a "not found" now means it ended (see ``_gone``), never that
+        it was never there.
+        """
+        machine = self.execution.machine
+        self.seen = True
+        self.state = state
+        self.kind = machine.states.get(state)
+        if self.kind is not None:
+            self.known = state
+        self.attempt = attempt
+        self.log_group = log_group
 
     # --- answers -----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import difflib
 import re
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
@@ -170,6 +171,47 @@ def deadline(text: str) -> float | None:
             f"invalid duration {text!r} (use 90s, 30m, 2h, seconds or none)"
         )
     return value
+
+
+def moment(text: str) -> float:
+    """An absolute time: ISO 8601 with a zone (``2030-01-02T03:04:05Z``) or epoch seconds."""
+    cleaned = text.strip()
+    try:
+        seconds = float(cleaned)
+    except ValueError:
+        pass
+    else:
+        if seconds != seconds or seconds in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"invalid time {text!r} (not a finite number)")
+        return seconds
+    try:
+        parsed = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid time {text!r} (use ISO 8601 with a zone, 2030-01-02T03:04:05Z, "
+            "or epoch seconds)"
+        ) from None
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"invalid time {text!r}: no zone; add one (Z, +02:00), or the deadline would "
+            "depend on the machine's local time"
+        )
+    return parsed.timestamp()
+
+
+class _Given(argparse.Action):
+    """Store the value, and that the flag was given (``<dest>_given``): a default and
+    an explicit value that equals it mean different things beside --deadline-at."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_given", True)
 
 
 def _parse_duration(text: str) -> float | None:
@@ -331,6 +373,7 @@ def _add_polling(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--timeout",
         type=deadline,
+        action=_Given,
         default=_WAIT.timeout,
         metavar="DURATION",
         help="give up on executions still running after this long: 90s, 30m, 2h, 1h30m, "
@@ -484,6 +527,21 @@ def build_parser(*, simulator: bool = True) -> Parser:
         help="every execution of PARENT, listed through the type's list call (repeatable)",
     )
     _add_polling(wait)
+    resuming = wait.add_argument_group("resuming")
+    resuming.add_argument(
+        "--deadline-at",
+        type=moment,
+        metavar="TIME",
+        help="give up at this absolute time: ISO 8601 with a zone (2030-01-02T03:04:05Z) "
+        "or epoch seconds; not with --timeout",
+    )
+    resuming.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="keep the wait's progress in FILE (replaced atomically, at most every second "
+        "and on exit); run the same command again after a kill and it resumes from FILE: "
+        "same deadline, outcomes already shown not shown again, states already seen kept",
+    )
     _add_aws(wait)
     _add_output(wait)
 

@@ -26,16 +26,21 @@ import structlog
 from waiters import (
     BatchResult,
     BudgetRegistry,
+    Checkpoint,
     Execution,
     FailFast,
+    InvalidOption,
     Outcome,
     OutcomeKind,
     Poller,
     PollerOptions,
+    Transition,
     WaitOptions,
 )
 
+from ._checkpoint import CheckpointFile, Saver, restore_tally
 from ._display import Report, Summary
+from ._errors import UsageError
 from ._exit import ExitCode, exit_code_for, for_signal
 from ._signals import process_signals
 
@@ -165,6 +170,10 @@ class RunOptions:
     fail_fast: FailFast | None = None
     #: Outcome kinds the exit code counts as success (``--accept vanished``).
     accept: frozenset[str] = frozenset()
+    #: Where the wait's progress is kept (``--checkpoint``), or None.
+    checkpoint: CheckpointFile | None = None
+    #: What that file held when the command started: the wait resumes from it.
+    resume: Checkpoint | None = None
 
 
 async def wait_and_report(
@@ -214,17 +223,36 @@ async def wait_and_report(
         # rather than cancelling the wait with nothing to report.
         early: list[str] = []
         interrupts.graceful = early.append
+        saver = Saver(options.checkpoint, report.on_outcome) if options.checkpoint else None
         try:
             batch = await poller.submit(
                 executions,
-                timeout=_left(wait.deadline_in, started),
                 fail_fast=options.fail_fast,
-                on_transition=report.on_transition,
-                on_outcome=report.on_outcome,
+                on_transition=(
+                    _both(report.on_transition, saver.on_transition)
+                    if saver is not None
+                    else report.on_transition
+                ),
+                on_outcome=saver.on_outcome if saver is not None else report.on_outcome,
+                # A resumed wait's deadline is the checkpoint's.
+                **(
+                    {"checkpoint": options.resume}
+                    if options.resume is not None
+                    else {"timeout": _left(wait.deadline_in, started)}
+                ),
             )
+        except InvalidOption as exc:
+            interrupts.graceful = None
+            if exc.option == "checkpoint" and options.checkpoint is not None:
+                raise UsageError(
+                    f"--checkpoint {options.checkpoint.path}: not this command's wait: {exc}"
+                ) from None
+            raise
         except BaseException:
             interrupts.graceful = None
             raise
+        if options.resume is not None:
+            restore_tally(report, batch)
         report.attach(batch, options.budgets)
         report.on_output_error = lambda: batch.abandon("stdout cannot be written")
         interrupts.graceful = batch.abandon
@@ -233,12 +261,18 @@ async def wait_and_report(
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(report.live)
+                if saver is not None:
+                    saver.batch = batch
+                    tasks.start_soon(saver.run)
                 result = await batch.wait()
                 report.stop()
+                tasks.cancel_scope.cancel()
         finally:
             # The batch is over: a signal from here on cancels nothing (that would lose
             # the outcomes), it only makes the summary say it was interrupted.
             interrupts.graceful = _ignore
+            if saver is not None:
+                saver.final()
         progress = batch.progress()
     if interrupts.signum is not None:
         code: int = for_signal(interrupts.signum)
@@ -288,6 +322,16 @@ async def wait_and_report(
 
 def _ignore(reason: str) -> None:
     pass
+
+
+def _both(
+    first: Callable[[Execution, Transition], None], second: Callable[[Execution, Transition], None]
+) -> Callable[[Execution, Transition], None]:
+    def both(execution: Execution, transition: Transition) -> None:
+        first(execution, transition)
+        second(execution, transition)
+
+    return both
 
 
 class Calls(Protocol):

@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO, cast
@@ -42,6 +43,7 @@ from waiters import (
     default_registry,
 )
 
+from ._checkpoint import CheckpointFile
 from ._console import Console
 from ._display import Report, Summary
 from ._errors import UsageError, one_line, reading
@@ -275,7 +277,58 @@ def _listing(
 # --- the command ---------------------------------------------------------------------------
 
 
+def _deadline(args: argparse.Namespace, resuming: bool) -> float | None:
+    """The wait's timeout in seconds from now: ``--timeout``, or what is left to ``--deadline-at``.
+
+    Resuming, the checkpoint's deadline wins (the first run's own), so a
+    ``--deadline-at`` past by now is no error: what is left times out.
+    """
+    at: float | None = args.deadline_at
+    if at is None:
+        return cast("float | None", args.timeout)
+    if getattr(args, "timeout_given", False):
+        raise UsageError(
+            "--deadline-at and --timeout: give one, not both (--deadline-at is an absolute "
+            f"time, --timeout a duration from now; got --deadline-at {_iso(at)} and "
+            f"--timeout {args.timeout}s)"
+        )
+    left: float = at - time.time()
+    if left <= 0 and not resuming:
+        raise UsageError(
+            f"--deadline-at: {_iso(at)} is in the past (it is now {_iso(time.time())})"
+        )
+    return max(left, 0.0)
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return (
+        datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    )
+
+
+def _checkpoint(args: argparse.Namespace) -> tuple[CheckpointFile | None, Any]:
+    """The ``--checkpoint`` file, and the checkpoint it holds (None: a first run)."""
+    if not args.checkpoint:
+        return None, None
+    file = CheckpointFile(args.checkpoint)
+    resume = file.read()
+    file.check_writable()
+    if resume is not None:
+        _log.info(
+            "waiters.cli.resuming",
+            path=args.checkpoint,
+            executions=len(resume.executions),
+            finished=resume.finished,
+            deadline=resume.deadline,
+        )
+    return file, resume
+
+
 def _options(args: argparse.Namespace, machine: StateMachine) -> RunOptions:
+    file, resume = _checkpoint(args)
+    timeout = _deadline(args, resume is not None)
     try:
         backoff = Backoff(min_delay=args.min_delay, max_delay=args.max_delay)
     except InvalidOption as exc:
@@ -307,9 +360,7 @@ def _options(args: argparse.Namespace, machine: StateMachine) -> RunOptions:
         BudgetConfig(initial_rate=min(5.0, rate), max_rate=rate, min_rate=min(0.2, rate))
     )
     return RunOptions(
-        wait=WaitOptions(
-            timeout=args.timeout, backoff=backoff, not_found_grace=args.not_found_grace
-        ),
+        wait=WaitOptions(timeout=timeout, backoff=backoff, not_found_grace=args.not_found_grace),
         poller=PollerOptions(
             concurrency=args.concurrency,
             failure_reasons=args.failure_reasons,
@@ -318,6 +369,8 @@ def _options(args: argparse.Namespace, machine: StateMachine) -> RunOptions:
         budgets=budgets,
         fail_fast=fail_fast,
         accept=frozenset(args.accept),
+        checkpoint=file,
+        resume=resume,
     )
 
 

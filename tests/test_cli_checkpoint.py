@@ -1,0 +1,296 @@
+"""``waiters wait --checkpoint FILE`` and ``--deadline-at``, run as a pipeline step would.
+
+Each test runs ``python -m waiters.cli`` in a child process against the
+simulator served from a thread of this process on 127.0.0.1. The kill test
+SIGKILLs a command mid-run and runs it again: the union of what both showed,
+and the rerun's summary, hold every execution exactly once, as the
+simulator's ground truth says it ended.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_cli import (
+    QUICK,
+    REPO,
+    RUNNING_FOREVER,
+    _base_env,
+    _command,
+    json_lines,
+    run_cli,
+    summary_of,
+)
+from waiters import Checkpoint
+from waiters.simulator import Simulator
+
+WORKFLOW = "w-0000000000000ck01"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    with Simulator(seed=18, speed=1.0).in_thread() as running:
+        yield running
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return _base_env(tmp_path) | {
+        "AWS_ACCESS_KEY_ID": "AKIASIMULATOR0000000",
+        "AWS_SECRET_ACCESS_KEY": "not-checked",
+    }
+
+
+def _wait_args(sim: Simulator, type_name: str) -> list[str]:
+    return ["wait", type_name, "--endpoint-url", sim.endpoint_url, *QUICK, "--output", "json"]
+
+
+def _iot(sim: Simulator, job: str, schedule: Any, count: int = 2) -> list[str]:
+    ids = sim.fleet.add("iot-job-execution", count, parent=job, schedule=schedule)
+    return ["--param", f"jobId={job}", *(f"--execution=thingName={i['thingName']}" for i in ids)]
+
+
+def _key(record: dict[str, Any]) -> str:
+    return str(record["execution"]["ExecutionId"])
+
+
+def _final(sim: Simulator, ids: dict[str, str]) -> str:
+    states = [s for s, _ in sim.fleet.truth("transfer-execution", **ids)]
+    return [s for s in states if s not in (None, "<GONE>")][-1]
+
+
+def test_a_killed_command_run_again_shows_every_outcome_exactly_once(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    """SIGKILL mid-run, the same command again: every Transfer run exactly once, as it
+    ended; those seen running before the kill and gone by the rerun are read from their
+    log, never not_found."""
+    fleet = sim.fleet
+    early = fleet.add(
+        "transfer-execution",
+        3,
+        parent=WORKFLOW,
+        schedule=[("IN_PROGRESS", 0.0), ("COMPLETED", 6.0)],
+    )
+    # These end while no command watches them.
+    unwatched = fleet.add(
+        "transfer-execution",
+        3,
+        parent=WORKFLOW,
+        schedule=[("IN_PROGRESS", 0.0), ("EXCEPTION", 11.0)],
+    )
+    late = fleet.add(
+        "transfer-execution",
+        2,
+        parent=WORKFLOW,
+        schedule=[("IN_PROGRESS", 0.0), ("COMPLETED", 20.0)],
+    )
+    added = time.monotonic()
+    everyone = [*early, *unwatched, *late]
+    file = tmp_path / "rollout.checkpoint"
+    command = [
+        *_wait_args(sim, "transfer-execution"),
+        *(f"--execution=ExecutionId={i['ExecutionId']},WorkflowId={WORKFLOW}" for i in everyone),
+        "--timeout",
+        "2m",
+        "--checkpoint",
+        str(file),
+    ]
+    process = subprocess.Popen(
+        _command(*command),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    assert process.stdout is not None
+    shown: list[dict[str, Any]] = []
+    unwatched_ids = {i["ExecutionId"] for i in unwatched}
+    try:
+        # Until the early runs are shown (so saved) and the others saved as seen running.
+        give_up = time.monotonic() + 30
+        while time.monotonic() < give_up:
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else ""
+            shown.append(json.loads(line))
+            if sum(1 for r in shown if r["event"] == "outcome") < len(early):
+                continue
+            break
+        saved = Checkpoint.from_json(file.read_bytes())
+        seen_before_kill = {
+            json.loads(saved.executions[s.index].split(" ", 1)[1])["ExecutionId"]
+            for s in saved.seen
+        }
+        assert unwatched_ids <= seen_before_kill, saved
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        process.stdout.close()
+        if process.stderr is not None:
+            process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    killed = [r for r in shown if r["event"] == "outcome"]
+    assert {_key(r) for r in killed} == {i["ExecutionId"] for i in early}
+    # The unwatched runs end, and Transfer forgets them, before the rerun.
+    time.sleep(max(0.0, added + 11.5 - time.monotonic()))
+
+    rerun = run_cli(*command, env=env, timeout=90)
+    assert rerun.returncode == 1, rerun.stderr[-2000:]  # the EXCEPTION runs failed
+    records = json_lines(rerun.stdout)
+    again = [r for r in records if r["event"] == "outcome"]
+    both = [_key(r) for r in killed + again]
+    assert sorted(both) == sorted(i["ExecutionId"] for i in everyone)  # each exactly once
+    summary = summary_of(rerun)
+    by_id = {o["params"]["ExecutionId"]: o for o in summary["outcomes"]}
+    assert len(by_id) == len(summary["outcomes"]) == len(everyone)
+    expected = {"COMPLETED": "succeeded", "EXCEPTION": "failed"}
+    for ids in everyone:
+        outcome = by_id[ids["ExecutionId"]]
+        assert outcome["outcome"] == expected[_final(sim, ids)], outcome
+        assert outcome["state"] == _final(sim, ids)
+
+
+def test_a_finished_command_run_again_shows_the_same_outcomes_and_exit_code(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    file = tmp_path / "done.checkpoint"
+    args = [
+        *_wait_args(sim, "iot-job-execution"),
+        *_iot(sim, "ck-done", [("QUEUED", 0.0), ("IN_PROGRESS", 0.1), ("FAILED", 0.4)]),
+        "--checkpoint",
+        str(file),
+    ]
+    first = run_cli(*args, env=env)
+    assert first.returncode == 1, first.stderr
+    second = run_cli(*args, env=env)
+    assert second.returncode == 1, second.stderr
+    assert not [r for r in json_lines(second.stdout) if r["event"] in ("outcome", "transition")]
+    outcomes = [
+        {k: o[k] for k in ("params", "outcome", "state")} for o in summary_of(first)["outcomes"]
+    ]
+    assert [
+        {k: o[k] for k in ("params", "outcome", "state")} for o in summary_of(second)["outcomes"]
+    ] == outcomes
+
+
+def test_a_checkpoint_of_another_command_is_a_usage_error_naming_the_file(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    file = tmp_path / "other.checkpoint"
+    done = [("QUEUED", 0.0), ("SUCCEEDED", 0.1)]
+    first = run_cli(
+        *_wait_args(sim, "iot-job-execution"),
+        *_iot(sim, "ck-one", done),
+        "--checkpoint",
+        str(file),
+        env=env,
+    )
+    assert first.returncode == 0, first.stderr
+    other = run_cli(
+        *_wait_args(sim, "iot-job-execution"),
+        *_iot(sim, "ck-two", done),
+        "--checkpoint",
+        str(file),
+        env=env,
+    )
+    assert other.returncode == 2
+    assert f"--checkpoint {file}: not this command's wait" in other.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("not json at all", "not a JSON document"),
+        ('{"format": "terraform-state"}', "checkpoint.format"),
+        ('{"format": "waiters-checkpoint", "version": 99}', "checkpoint.version"),
+    ],
+)
+def test_a_corrupt_or_foreign_checkpoint_file_is_a_usage_error(
+    sim: Simulator, env: dict[str, str], tmp_path: Path, content: str, says: str
+) -> None:
+    file = tmp_path / "bad.checkpoint"
+    file.write_text(content)
+    result = run_cli(
+        *_wait_args(sim, "iot-job-execution"),
+        "--param",
+        "jobId=j",
+        "--param",
+        "thingName=t",
+        "--checkpoint",
+        str(file),
+        env=env,
+    )
+    assert result.returncode == 2
+    assert f"--checkpoint {file}:" in result.stderr and says in result.stderr
+
+
+def test_deadline_at_with_timeout_is_refused_naming_both(
+    sim: Simulator, env: dict[str, str]
+) -> None:
+    result = run_cli(
+        *_wait_args(sim, "iot-job-execution"),
+        "--param",
+        "jobId=j",
+        "--param",
+        "thingName=t",
+        "--deadline-at",
+        str(time.time() + 600),
+        "--timeout",
+        "1h",
+        env=env,
+    )
+    assert result.returncode == 2
+    assert "--deadline-at and --timeout" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("2001-01-01T00:00:00Z", "is in the past"),
+        ("2030-01-01T00:00:00", "no zone"),
+        ("next tuesday", "invalid time"),
+    ],
+)
+def test_a_bad_deadline_at_is_refused(
+    sim: Simulator, env: dict[str, str], value: str, says: str
+) -> None:
+    result = run_cli(
+        *_wait_args(sim, "iot-job-execution"),
+        "--param",
+        "jobId=j",
+        "--param",
+        "thingName=t",
+        "--deadline-at",
+        value,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert "--deadline-at" in result.stderr and says in result.stderr
+
+
+def test_deadline_at_ends_the_wait_at_that_time(sim: Simulator, env: dict[str, str]) -> None:
+    """An ISO time with a zone, 4 s from now: a run that never ends times out then (exit 3)."""
+    at = datetime.fromtimestamp(time.time() + 4, tz=UTC).isoformat()
+    started = time.monotonic()
+    result = run_cli(
+        *_wait_args(sim, "iot-job-execution"),
+        *_iot(sim, "ck-at", RUNNING_FOREVER, 1),
+        "--deadline-at",
+        at,
+        env=env,
+    )
+    took = time.monotonic() - started
+    assert result.returncode == 3, result.stderr
+    (outcome,) = summary_of(result)["outcomes"]
+    assert outcome["outcome"] == "wait_timeout"
+    assert 4 - 0.5 <= took <= 4 + 10, took
