@@ -68,12 +68,17 @@ def _final(sim: Simulator, ids: dict[str, str]) -> str:
     return [s for s in states if s not in (None, "<GONE>")][-1]
 
 
+@pytest.mark.parametrize(
+    ("by", "workflow"), [("execution", WORKFLOW), ("all-of", "w-0000000000000ck02")]
+)
 def test_a_killed_command_run_again_shows_every_outcome_exactly_once(
-    sim: Simulator, env: dict[str, str], tmp_path: Path
+    sim: Simulator, env: dict[str, str], tmp_path: Path, by: str, workflow: str
 ) -> None:
     """SIGKILL mid-run, the same command again: every Transfer run exactly once, as it
     ended; those seen running before the kill and gone by the rerun are read from their
-    log, never not_found."""
+    log, never not_found. Named one by one, or as ``--all-of`` the workflow: Transfer
+    lists only runs in progress, so the rerun resumes what the first run listed."""
+    WORKFLOW = workflow  # noqa: N806 - the module's default, per variant
     fleet = sim.fleet
     early = fleet.add(
         "transfer-execution",
@@ -99,7 +104,11 @@ def test_a_killed_command_run_again_shows_every_outcome_exactly_once(
     file = tmp_path / "rollout.checkpoint"
     command = [
         *_wait_args(sim, "transfer-execution"),
-        *(f"--execution=ExecutionId={i['ExecutionId']},WorkflowId={WORKFLOW}" for i in everyone),
+        *(
+            [f"--execution=ExecutionId={i['ExecutionId']},WorkflowId={WORKFLOW}" for i in everyone]
+            if by == "execution"
+            else ["--all-of", WORKFLOW]
+        ),
         "--timeout",
         "2m",
         "--checkpoint",

@@ -14,6 +14,7 @@ outcomes and state changes, at most once a second, and once more on exit.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -23,11 +24,20 @@ from typing import Any
 import anyio
 import structlog
 
-from waiters import Batch, Checkpoint, Execution, InvalidOption, Outcome, Transition
+from waiters import (
+    Batch,
+    Checkpoint,
+    Execution,
+    InvalidExecution,
+    InvalidOption,
+    Outcome,
+    StateMachine,
+    Transition,
+)
 
 from ._errors import UsageError
 
-__all__ = ["CheckpointFile", "Saver", "restore_tally"]
+__all__ = ["CheckpointFile", "Saver", "executions_of", "restore_tally"]
 
 _log = structlog.get_logger("waiters.cli")
 #: Seconds between two saves, at least: a save writes the whole checkpoint.
@@ -87,6 +97,36 @@ class CheckpointFile:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
+
+
+def executions_of(
+    file: CheckpointFile, checkpoint: Checkpoint, machine: StateMachine
+) -> list[Execution]:
+    """The executions the checkpointed run waited on, in its order, from their keys.
+
+    A rerun of ``--all-of`` resumes these rather than listing the parent
+    again: the listing may differ by now (Transfer lists only executions in
+    progress), and the wait is the one the first run started.
+
+    :raises UsageError: a key is not an execution of *machine* (naming the file).
+    """
+    executions = []
+    for key in checkpoint.executions:
+        kind, _, text = key.partition(" ")
+        try:
+            params = json.loads(text)
+        except ValueError:
+            params = None
+        if kind != machine.name or not isinstance(params, dict):
+            raise UsageError(
+                f"--checkpoint {file.path}: not this command's wait: it holds {key[:200]!r}, "
+                f"not a {machine.name}"
+            )
+        try:
+            executions.append(Execution(machine, params))
+        except InvalidExecution as exc:
+            raise UsageError(f"--checkpoint {file.path}: {exc}") from None
+    return executions
 
 
 class Saver:

@@ -43,7 +43,7 @@ from waiters import (
     default_registry,
 )
 
-from ._checkpoint import CheckpointFile
+from ._checkpoint import CheckpointFile, executions_of
 from ._console import Console
 from ._display import Report, Summary
 from ._errors import UsageError, one_line, reading
@@ -474,7 +474,13 @@ def run_wait(
                 client = clients[machine.service]
                 bound = [execution.bind(client) for execution in executions]
                 listing = None
-                if args.all_of:
+                if args.all_of and options.resume is not None and options.checkpoint:
+                    # What the first run listed, not a new listing: see executions_of.
+                    bound = [
+                        execution.bind(client)
+                        for execution in executions_of(options.checkpoint, options.resume, machine)
+                    ]
+                elif args.all_of:
                     common = _typed(machine, shared, "--param")
                     listing = _listing(
                         machine,
