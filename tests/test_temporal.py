@@ -138,8 +138,16 @@ class WorkerProcess:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "waiters.temporal", "--address", self.address]
-                + ["--task-queue", self.task_queue],
+                [
+                    sys.executable,
+                    "-m",
+                    "waiters.temporal",
+                    "--address",
+                    self.address,
+                    "--task-queue",
+                    self.task_queue,
+                    "--verbose",
+                ],
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
@@ -152,9 +160,11 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, no last heartbeat, as a crashed host."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
+        process = self.process
+        assert process is not None and process.stdout is not None
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
 
     def stop(self) -> None:
         process = self.process
@@ -226,9 +236,7 @@ async def _start(rig: Rig, rollout: RolloutInput, name: str) -> WorkflowHandle[A
     )
 
 
-def _targets(
-    fleet: Fleet, *, per_shard: int, lifecycle: Lifecycle, each: int = 3
-) -> list[Target]:
+def _targets(fleet: Fleet, *, per_shard: int, lifecycle: Lifecycle, each: int = 3) -> list[Target]:
     """Executions of three types in every (account, region): an IoT job of *per_shard*
     things, and *each* SiteWise and Snow executions, described one by one."""
     targets = []
@@ -252,7 +260,7 @@ def test_a_rollout_across_three_accounts_and_two_regions(rig: Rig) -> None:
     """Every outcome is the ground truth, and each account stays within its own budget."""
     # Each type's default mix: 90% success, 10% failure. SiteWise and Snow executions
     # are described one by one, more often than the budget allows: it sets the pace.
-    lifecycle = Lifecycle(pending=(0, 10), running=(30, 100))
+    lifecycle = Lifecycle(pending=(0, 10), running=(20, 60))
     targets = _targets(rig.fleet, per_shard=24, lifecycle=lifecycle, each=12)
     rollout = RolloutInput(
         targets=targets,
@@ -298,13 +306,13 @@ def test_a_killed_worker_loses_no_outcome_and_keeps_the_deadline(rig: Rig) -> No
         Target(type="sitewise-execution", params=ids, account=ACCOUNT_IDS[0], region=REGIONS[0])
         for ids in rig.fleet.add("sitewise-execution", 2, lifecycle=endless)
     ]
-    deadline = time.time() + 16
+    deadline = time.time() + 20
     rollout = RolloutInput(
         targets=targets + stuck,
         accounts=rig.accounts(),
         deadline=deadline,
         polling=QUICK,
-        heartbeat_timeout=3,
+        heartbeat_timeout=5,
     )
 
     async def main() -> tuple[RolloutResult, int, float]:

@@ -52,16 +52,32 @@ PROGRESS_SIGNAL = "waiters.shard_progress"
 _log = structlog.get_logger("waiters")
 
 
-def _session(account: Account) -> Any:
-    import aioboto3
+_LOADER: Any = None
 
-    if account.access_key_id is not None:
-        return aioboto3.Session(
-            aws_access_key_id=account.access_key_id,
-            aws_secret_access_key=account.secret_access_key,
-            aws_session_token=account.session_token,
-        )
-    return aioboto3.Session(profile_name=account.profile)
+
+def _session(account: Account) -> Any:
+    """An aioboto3 session with *account*'s credentials, on the process's one model loader.
+
+    A session of its own per shard keeps accounts apart; the loader is shared
+    because each new one parses every service model again (a fraction of a
+    second of CPU each), and shards starting together would hold up the
+    event loop, and so their heartbeats, for seconds.
+    """
+    global _LOADER  # one per worker process, made on first use
+    import aioboto3
+    import botocore.loaders
+    from aiobotocore.session import AioSession
+
+    if _LOADER is None:
+        _LOADER = botocore.loaders.create_loader()
+    core = AioSession(profile=account.profile)
+    core.register_component("data_loader", _LOADER)
+    return aioboto3.Session(
+        aws_access_key_id=account.access_key_id,
+        aws_secret_access_key=account.secret_access_key,
+        aws_session_token=account.session_token,
+        botocore_session=core,
+    )
 
 
 def _record(index: int, outcome: Outcome) -> OutcomeRecord:
@@ -157,12 +173,17 @@ class _Shard:
 async def _beat(shard: _Shard) -> None:
     """Heartbeat the checkpoint every second; signal the counts when they change."""
     info = activity.info()
-    handle = activity.client().get_workflow_handle(info.workflow_id, run_id=info.workflow_run_id)
+    # Started on its own rather than by a rollout, it has no workflow to tell.
+    handle = (
+        None
+        if info.workflow_id is None
+        else activity.client().get_workflow_handle(info.workflow_id, run_id=info.workflow_run_id)
+    )
     last: tuple[Mapping[str, int], Mapping[str, int]] | None = None
     since = PROGRESS_EVERY
     while True:
         activity.heartbeat(checkpoint_of(shard.done.values(), shard.deadline))
-        if since >= PROGRESS_EVERY:
+        if handle is not None and since >= PROGRESS_EVERY:
             since = 0.0
             progress = shard.progress()
             if (progress.outcomes, progress.waiting) != last:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
+import sys
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -37,6 +40,23 @@ def worker(client: Client, *, task_queue: str = DEFAULT_TASK_QUEUE, **options: A
     )
 
 
+def _log_to_stderr(verbose: bool) -> None:
+    """structlog's lines to stderr, warnings only unless *verbose*: stdout says when the
+    worker is ready and nothing else, and a log line per poll would drown it."""
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(sort_keys=True),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.INFO if verbose else logging.WARNING
+        ),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
 async def _run(address: str, namespace: str, task_queue: str) -> None:
     client = await Client.connect(address, namespace=namespace)
     async with worker(client, task_queue=task_queue):
@@ -54,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--namespace", default="default", help="the Temporal namespace")
     parser.add_argument("--task-queue", default=DEFAULT_TASK_QUEUE, help="the task queue to poll")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log each shard's start and end (stderr)"
+    )
     args = parser.parse_args(argv)
+    _log_to_stderr(args.verbose)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(args.address, args.namespace, args.task_queue))

@@ -126,7 +126,8 @@ class RolloutWorkflow:
         tripped: str | None = None
         pending = set(tasks)
         while pending:
-            done, pending = await workflow.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            done, left = await workflow.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            pending = set(left)
             for task in sorted(done, key=lambda t: tasks[t].key):
                 shard = tasks[task]
                 report = self._report_of(shard, task)
