@@ -181,8 +181,19 @@ async def _beat(shard: _Shard) -> None:
     )
     last: tuple[Mapping[str, int], Mapping[str, int]] | None = None
     since = PROGRESS_EVERY
+    packed, packed_for = "", -1
     while True:
-        activity.heartbeat(checkpoint_of(shard.done.values(), shard.deadline))
+        # Outcomes only ever grow: the same count is the same checkpoint, not made again.
+        if len(shard.done) != packed_for:
+            try:
+                packed = checkpoint_of(shard.done.values(), shard.deadline)
+            except ValueError as exc:
+                # Too large for a heartbeat: a retry would only grow it again.
+                raise ApplicationError(
+                    str(exc), type="CheckpointTooLarge", non_retryable=True
+                ) from None
+            packed_for = len(shard.done)
+        activity.heartbeat(packed)
         if handle is not None and since >= PROGRESS_EVERY:
             since = 0.0
             progress = shard.progress()

@@ -5,10 +5,14 @@ absolute deadline, nothing else: an execution without an outcome in it is
 waited on again by the next attempt, which is how none is lost, and one with
 an outcome is not, which is how none is reported twice. It travels as one
 string: JSON compressed with zlib, then base64. Outcomes repeat the same few
-kinds and states, so a record costs some 30 to 60 bytes once compressed
-(reasons are cut to 512 characters first); Temporal refuses a heartbeat over
-2 MB, which bounds a shard at roughly 30,000 executions, and
-:data:`MAX_CHECKPOINT` refuses larger ones before Temporal does.
+kinds and states, so a record costs about 13 characters once compressed
+(measured: 1,000 outcomes, one in ten failed with a short reason, 13,236
+characters, made in 6 ms); a reason is cut to 512 characters first, so a
+shard whose every outcome has a random 512-character reason of its own costs
+about 510 each (measured the same way). Temporal refuses a heartbeat over 2 MB; :data:`MAX_CHECKPOINT` (1.5
+million characters) refuses one before Temporal does, with an error that says
+to split the account's targets: about 100,000 outcomes of the first kind, or
+2,900 of the second.
 
 Everything here is deterministic and free of I/O: the workflow reads the last
 checkpoint of a shard that timed out too.
