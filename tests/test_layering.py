@@ -54,6 +54,7 @@ def _graph() -> dict[str, dict[str, set[str]]]:
         **_runtime_imports(PACKAGE, "waiters"),
         **_runtime_imports(PACKAGE / "cli", "waiters"),
         **_runtime_imports(PACKAGE / "simulator", "waiters"),
+        **_runtime_imports(PACKAGE / "temporal", "waiters"),
     }
 
 

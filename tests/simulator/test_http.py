@@ -506,6 +506,30 @@ def test_thread_form_starts_and_stops_cleanly() -> None:
         probe.connect(("127.0.0.1", port))
 
 
+def test_request_records_name_the_access_key_that_signed_them() -> None:
+    """Different access keys are different accounts: each request's record says whose it was."""
+    other = "AKIASIMULATOROTHER00"
+    with Simulator(seed=3, record_requests=True).in_thread() as sim:
+        ids: dict[str, Any] = sim.fleet.add_iot_job("job-1", 1)[0]
+        default = sim.client_kwargs()["aws_access_key_id"]
+        for key in (default, other, other):
+            client = boto3.client("iot", **{**sim.client_kwargs(), "aws_access_key_id": key})
+            try:
+                client.describe_job_execution(**ids)
+            finally:
+                client.close()
+        records = sim.fleet.requests
+    assert [(r.operation, r.access_key) for r in records] == [
+        ("iot:DescribeJobExecution", default),
+        ("iot:DescribeJobExecution", other),
+        ("iot:DescribeJobExecution", other),
+    ]
+    # In-process clients sign nothing.
+    fleet = Fleet(seed=3, record_requests=True)
+    fleet.client("iot").describe_job_execution(**fleet.add_iot_job("job-1", 1)[0])
+    assert [r.access_key for r in fleet.requests] == [None]
+
+
 @pytest.mark.asyncio
 async def test_async_form_is_a_context_manager() -> None:
     """async with Simulator() serves on an ephemeral port and closes it on exit."""

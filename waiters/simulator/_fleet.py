@@ -676,7 +676,11 @@ class Fleet:
         return self.handle_spec(spec, params, region)
 
     def handle_spec(
-        self, spec: OperationSpec, params: Mapping[str, Any], region: str | None
+        self,
+        spec: OperationSpec,
+        params: Mapping[str, Any],
+        region: str | None,
+        access_key: str | None = None,
     ) -> Reply:
         """:meth:`handle` for a compiled operation (what the transports call).
 
@@ -694,6 +698,8 @@ class Fleet:
             member name.
         :param region: the region the request was sent to, or ``None`` for
             the fleet's.
+        :param access_key: the access key id that signed the request, kept
+            in its record (default ``None``: unsigned, as in-process calls are).
         """
         if not spec.implemented:
             return Reply(
@@ -707,7 +713,9 @@ class Fleet:
             stats = self._stats
             reply = self._decide(spec, params, region, clock_now, stats.counters[spec.key])
             if stats.records is not None:
-                stats.records.append(RequestRecord(clock_now, region, spec.key, result_of(reply)))
+                stats.records.append(
+                    RequestRecord(clock_now, region, spec.key, result_of(reply), access_key)
+                )
             return reply
 
     def _decide(

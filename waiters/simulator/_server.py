@@ -308,7 +308,7 @@ class Simulator:
                 return _aws_error(
                     protocol, spec.invalid.status, spec.invalid.code, str(exc), request_id
                 )
-        reply = fleet.handle_spec(spec, params, region)
+        reply = fleet.handle_spec(spec, params, region, scope[0])
         if reply.delay > 0:
             await asyncio.sleep(reply.delay)
         if reply.fault == "reset":

@@ -26,6 +26,9 @@ class RequestRecord(NamedTuple):
         client error such as ResourceNotFoundException or a validation
         error); ``"throttled"`` (by the bucket or a forced throttle);
         ``"error_5xx"``, ``"reset"`` or ``"malformed"`` (injected faults).
+    :param access_key: the access key id that signed it, which tells
+        accounts apart (:attr:`Fleet.accounts`); ``None`` for the in-process
+        clients, which sign nothing.
 
     Requests for operations the simulator does not implement, and requests
     refused before an operation is found (credentials, routing), are not
@@ -36,6 +39,7 @@ class RequestRecord(NamedTuple):
     region: str
     operation: str
     result: str
+    access_key: str | None = None
 
 
 class OperationCounter:
