@@ -343,6 +343,54 @@ def test_a_killed_worker_loses_no_outcome_and_keeps_the_deadline(rig: Rig) -> No
     assert done_at <= deadline + 5
 
 
+def test_transfer_runs_seen_before_a_kill_are_not_taken_for_missing(rig: Rig) -> None:
+    """Transfer describes only runs in progress. Runs seen IN_PROGRESS, then the worker
+    killed, then the runs ended (and forgotten) before the retry: the retry resumes
+    from the checkpoint, which says they were seen, so each ends as its log says,
+    never not_found."""
+    fleet = rig.fleet
+    ends_at = 14.0
+    runs = fleet.add(
+        "transfer-execution",
+        4,
+        parent="w-000000000000tmp01",
+        schedule=[("IN_PROGRESS", 0.0), ("COMPLETED", ends_at * SPEED)],  # simulated seconds
+    )
+    added = time.monotonic()
+    targets = [
+        Target(type="transfer-execution", params=ids, account=ACCOUNT_IDS[1], region=REGIONS[0])
+        for ids in runs
+    ]
+    rollout = RolloutInput(
+        targets=targets,
+        accounts=rig.accounts(),
+        deadline=time.time() + 60,
+        polling=QUICK,
+        heartbeat_timeout=3,
+    )
+
+    async def main() -> RolloutResult:
+        handle = await _start(rig, rollout, "transfer-seen")
+        while True:  # every run seen in progress, in a heartbeat
+            progress = await handle.query(RolloutWorkflow.progress)
+            waiting = sum(p.waiting.get("IN_PROGRESS", 0) for p in progress.shards.values())
+            if waiting == len(runs):
+                break
+            assert time.monotonic() - added < ends_at - 3, progress
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.5)  # a heartbeat with what was seen goes out
+        assert time.monotonic() - added < ends_at, "too slow to kill before the runs end"
+        rig.worker.kill()
+        await asyncio.sleep(max(0.0, added + ends_at + 1.0 - time.monotonic()))
+        rig.worker.start()
+        return await handle.result()
+
+    result = asyncio.run(main())
+    assert [o.kind for o in result.outcomes] == ["succeeded"] * len(runs), result.outcomes
+    assert {o.state for o in result.outcomes} == {"COMPLETED"}
+    assert max(report.attempt for report in result.shards.values()) >= 2
+
+
 def test_fail_fast_in_one_shard_cancels_the_others(rig: Rig) -> None:
     """Two failures in one shard stop it; the other shards come back abandoned."""
     failing = Lifecycle(pending=(0, 0), running=(1, 3), mix={"FAILED": 1.0})

@@ -1,15 +1,23 @@
 """A shard's durable progress: the checkpoint it heartbeats, and reading it back.
 
-A checkpoint holds the outcomes the shard has so far and the rollout's
-absolute deadline, nothing else: an execution without an outcome in it is
-waited on again by the next attempt, which is how none is lost, and one with
-an outcome is not, which is how none is reported twice. It travels as one
+A checkpoint holds the outcomes the shard has so far, the rollout's
+absolute deadline, and the checkpoint of the shard's batch
+(:class:`waiters.Checkpoint`: what was seen of each execution the final
+state depends on, such as a Transfer run seen in progress): an execution
+without an outcome in it is waited on again by the next attempt, which is
+how none is lost, one with an outcome is not, which is how none is reported
+twice, and one seen before is not taken for missing. It travels as one
 string: JSON compressed with zlib, then base64. Outcomes repeat the same few
 kinds and states, so a record costs about 13 characters once compressed
 (measured: 1,000 outcomes, one in ten failed with a short reason, 13,236
 characters, made in 6 ms); a reason is cut to 512 characters first, so a
 shard whose every outcome has a random 512-character reason of its own costs
-about 510 each (measured the same way). Temporal refuses a heartbeat over 2 MB; :data:`MAX_CHECKPOINT` (1.5
+about 510 each (measured the same way). The batch's checkpoint adds its
+executions' keys and what was seen of them (see :class:`waiters.Checkpoint`):
+with it, a shard of IoT job executions half ended and half seen running costs
+about 10 to 12 characters per execution (11,860 for 1,000, made in 12 ms;
+297,988 for 30,000, in 405 ms).
+Temporal refuses a heartbeat over 2 MB; :data:`MAX_CHECKPOINT` (1.5
 million characters) refuses one before Temporal does, with an error that says
 to split the account's targets: about 100,000 outcomes of the first kind, or
 2,900 of the second.
@@ -28,12 +36,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import Checkpoint, InvalidOption
 from ._model import OutcomeRecord
 
 __all__ = ["FORMAT", "MAX_CHECKPOINT", "Resumed", "checkpoint_of", "resume_from"]
 
 #: The checkpoint format; a checkpoint of another format is refused, not guessed at.
-FORMAT = "waiters.temporal.checkpoint/1"
+FORMAT = "waiters.temporal.checkpoint/2"
 
 #: The largest checkpoint, in characters, a shard heartbeats: under the
 #: 2 MB Temporal allows a payload, with room for the envelope.
@@ -49,10 +58,12 @@ class Resumed:
 
     :param deadline: the rollout's deadline, epoch seconds.
     :param outcomes: the outcomes so far, by target index.
+    :param batch: the checkpoint of the shard's batch, if it had one.
     """
 
     deadline: float
     outcomes: Mapping[int, OutcomeRecord]
+    batch: Checkpoint | None = None
 
 
 def cut(reason: str | None) -> str | None:
@@ -62,8 +73,13 @@ def cut(reason: str | None) -> str | None:
     return reason[: REASON_LIMIT - 1] + "…"
 
 
-def checkpoint_of(outcomes: Iterable[OutcomeRecord], deadline: float) -> str:
+def checkpoint_of(
+    outcomes: Iterable[OutcomeRecord], deadline: float, batch: Checkpoint | None = None
+) -> str:
     """The checkpoint of a shard with *outcomes* so far and the rollout's *deadline*.
+
+    *batch* is the checkpoint of the shard's batch (``Batch.checkpoint()``),
+    once there is one.
 
     :raises ValueError: the checkpoint is larger than :data:`MAX_CHECKPOINT`
         (a shard too large for one heartbeat), naming the size.
@@ -72,7 +88,14 @@ def checkpoint_of(outcomes: Iterable[OutcomeRecord], deadline: float) -> str:
         [o.index, o.kind, o.state, cut(o.reason), o.attempts, round(o.finished_at, 3)]
         for o in outcomes
     ]
-    data = json.dumps({"format": FORMAT, "deadline": deadline, "outcomes": rows})
+    data = json.dumps(
+        {
+            "format": FORMAT,
+            "deadline": deadline,
+            "outcomes": rows,
+            "batch": None if batch is None else batch.to_json(),
+        }
+    )
     packed = base64.b64encode(zlib.compress(data.encode(), 6)).decode("ascii")
     if len(packed) > MAX_CHECKPOINT:
         raise ValueError(
@@ -117,6 +140,7 @@ def resume_from(details: Sequence[Any]) -> Resumed | None:
             )
             for row in data["outcomes"]
         }
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        batch = None if data["batch"] is None else Checkpoint.from_json(data["batch"])
+    except (KeyError, IndexError, TypeError, ValueError, InvalidOption) as exc:
         raise ValueError(f"the shard checkpoint is corrupt: {exc!r}") from None
-    return Resumed(deadline=deadline, outcomes=outcomes)
+    return Resumed(deadline=deadline, outcomes=outcomes, batch=batch)
