@@ -93,8 +93,8 @@ def _record(index: int, outcome: Outcome) -> OutcomeRecord:
     )
 
 
-def _ended(index: int, kind: OutcomeKind, reason: str) -> OutcomeRecord:
-    return OutcomeRecord(index, kind.value, None, cut(reason), 0, time.time())
+def _ended(index: int, kind: OutcomeKind, reason: str, at: float | None = None) -> OutcomeRecord:
+    return OutcomeRecord(index, kind.value, None, cut(reason), 0, time.time() if at is None else at)
 
 
 def _counts(rule: FailFast, record: OutcomeRecord) -> bool:
@@ -289,7 +289,9 @@ async def _wait(
         reason = "the rollout's deadline passed" if left <= 0 else state.tripped or ""
         for item in undone:
             for index in executions[item]:
-                state.finish(_ended(index, kind, reason))
+                # A wait past its deadline ended at the deadline, however late a
+                # retry (a worker restarted after it) finds out.
+                state.finish(_ended(index, kind, reason, state.deadline if left <= 0 else None))
         return
     polling = shard.polling
     config = BudgetConfig() if polling.max_rate is None else BudgetConfig(max_rate=polling.max_rate)
