@@ -141,7 +141,9 @@ class Saver:
         self.show = show
         self.batch: Batch | None = None
         self._pending: list[Outcome] = []
-        self._changed = False
+        # The first save comes at once: until a file exists, a killed command's rerun
+        # starts a deadline of its own.
+        self._changed = True
         self._wake = anyio.Event()
         self._saved_at = -SAVE_INTERVAL
 
@@ -175,7 +177,9 @@ class Saver:
         if batch is None:
             return
         self._changed = False
-        pending, self._pending = self._pending, []
+        # Taken off the list only once shown: a save cancelled while it writes (the
+        # batch ended meanwhile) leaves them to final(), which shows them.
+        saving = len(self._pending)
         checkpoint = batch.checkpoint()
         try:
             if in_thread:
@@ -186,6 +190,7 @@ class Saver:
             # The wait goes on; a rerun resumes from the last checkpoint that was saved.
             _log.error("waiters.cli.checkpoint_failed", path=str(self.file.path), error=repr(exc))
         self._saved_at = anyio.current_time()
+        pending, self._pending = self._pending[:saving], self._pending[saving:]
         for outcome in pending:
             self.show(outcome)
 
