@@ -306,7 +306,9 @@ def test_a_killed_worker_loses_no_outcome_and_keeps_the_deadline(rig: Rig) -> No
         Target(type="sitewise-execution", params=ids, account=ACCOUNT_IDS[0], region=REGIONS[0])
         for ids in rig.fleet.add("sitewise-execution", 2, lifecycle=endless)
     ]
-    deadline = time.time() + 20
+    # Room for a retry on a loaded machine: a worker restarted after the heartbeat
+    # timeout, then a listing, all before the deadline.
+    deadline = time.time() + 30
     rollout = RolloutInput(
         targets=targets + stuck,
         accounts=rig.accounts(),
