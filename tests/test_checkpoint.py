@@ -163,6 +163,10 @@ def _document(*, drop: str | None = None, **changes: Any) -> str:
             _document(outcomes=[{"i": 0, "kind": "failed", "attempts": 1, "elapsed": -1}]),
             "checkpoint.outcomes[0].elapsed",
         ),
+        (
+            _document(outcomes=[{"i": 0, "kind": "failed", "attempts": -3, "elapsed": 1}]),
+            "checkpoint.outcomes[0].attempts",
+        ),
         (_document(seen=[{"i": 0, "state": "IN_PROGRESS"}]), "checkpoint.seen.index"),
         (_document(seen=[{"i": 1}]), "checkpoint.seen[0].state"),
     ],

@@ -370,12 +370,15 @@ def _outcome_from(where: str, record: Any) -> SavedOutcome:
     elapsed = _field(where, record, "elapsed", (int, float), "seconds")
     if not math.isfinite(elapsed) or elapsed < 0:
         raise _bad(f"{where}.elapsed", "seconds (finite, not negative)", elapsed)
+    attempts = _field(where, record, "attempts", int, "a count of calls")
+    if attempts < 0:
+        raise _bad(f"{where}.attempts", "a count of calls (not negative)", attempts)
     return SavedOutcome(
         index=_field(where, record, "i", int, "an index"),
         kind=kind,
         state=_cut(_field(where, record, "state", (str, type(None)), "a state"), STATE_LIMIT),
         reason=_cut(_field(where, record, "reason", (str, type(None)), "text"), REASON_LIMIT),
-        attempts=_field(where, record, "attempts", int, "a count of calls"),
+        attempts=attempts,
         elapsed=float(elapsed),
     )
 
