@@ -45,7 +45,9 @@ __all__ = ["HEARTBEAT_EVERY", "PROGRESS_EVERY", "PROGRESS_SIGNAL", "wait_shard"]
 #: heartbeat timeout and keeps the newest details meanwhile).
 HEARTBEAT_EVERY = 1.0
 
-#: Seconds between progress reports to the workflow, when the counts changed.
+#: The shortest time between two progress reports of a shard to the workflow,
+#: seconds; the workflow sets a longer one for a large or long rollout
+#: (:attr:`ShardInput.progress_every`), and a shard reports only changed counts.
 PROGRESS_EVERY = 2.0
 
 #: The workflow's signal that takes a :class:`ShardProgress`.
@@ -119,6 +121,7 @@ class _Shard:
         self.tripped: str | None = None
         self.batch: Batch | None = None
         self.indices: dict[Execution, list[int]] = {}
+        self.size = shard.size
         self.sequence = 0
 
     def take(self, outcome: Outcome) -> None:
@@ -134,7 +137,7 @@ class _Shard:
         if rule is None or self.tripped is not None:
             return
         self.failures += _counts(rule, record)
-        if rule.tripped(self.failures, len(self.done), len(self.shard.targets)):
+        if rule.tripped(self.failures, len(self.done), self.size):
             self.tripped = (
                 f"fail-fast threshold reached: {self.failures} failures "
                 f"of {len(self.done)} finished"
@@ -150,12 +153,12 @@ class _Shard:
         if batch is not None:
             waiting = {str(state): count for state, count in batch.progress().states.items()}
         else:
-            unseen = len(self.shard.targets) - len(self.done)
+            unseen = self.size - len(self.done)
             waiting = {"unseen": unseen} if unseen else {}
         self.sequence += 1
         return ShardProgress(
             key=self.shard.key,
-            total=len(self.shard.targets),
+            total=self.size,
             outcomes=dict(outcomes),
             waiting=waiting,
             attempt=self.attempt,
@@ -163,13 +166,17 @@ class _Shard:
         )
 
     def report(self) -> ShardReport:
-        return ShardReport(
-            key=self.shard.key,
-            outcomes=[self.done[index] for index in self.shard.indices],
-            tripped=self.tripped,
-            resumed=self.resumed,
-            attempt=self.attempt,
-        )
+        try:
+            return ShardReport.of(
+                key=self.shard.key,
+                outcomes=[self.done[index] for index in self.shard.all_indices()],
+                tripped=self.tripped,
+                resumed=self.resumed,
+                attempt=self.attempt,
+            )
+        except ValueError as exc:
+            # Too large for a payload: a retry would only find as many again.
+            raise ApplicationError(str(exc), type="ReportTooLarge", non_retryable=True) from None
 
 
 async def _beat(shard: _Shard) -> None:
@@ -182,7 +189,8 @@ async def _beat(shard: _Shard) -> None:
         else activity.client().get_workflow_handle(info.workflow_id, run_id=info.workflow_run_id)
     )
     last: tuple[Mapping[str, int], Mapping[str, int]] | None = None
-    since = PROGRESS_EVERY
+    every = max(PROGRESS_EVERY, shard.shard.progress_every)
+    since = every
     packed, packed_for = "", -1
     took, made_at = 0.0, -math.inf
     while True:
@@ -210,7 +218,7 @@ async def _beat(shard: _Shard) -> None:
             made_at = time.monotonic()
             took = made_at - now
         activity.heartbeat(packed)
-        if handle is not None and since >= PROGRESS_EVERY:
+        if handle is not None and since >= every:
             since = 0.0
             progress = shard.progress()
             if (progress.outcomes, progress.waiting) != last:
@@ -248,11 +256,11 @@ async def wait_shard(shard: ShardInput) -> ShardReport:
         raise ApplicationError(str(exc), type="CorruptCheckpoint", non_retryable=True) from None
     state = _Shard(shard, resumed, info.attempt)
     log = _log.bind(shard=shard.key, attempt=info.attempt)
-    log.info("waiters.temporal.shard_started", targets=len(shard.targets), resumed=state.resumed)
+    log.info("waiters.temporal.shard_started", targets=state.size, resumed=state.resumed)
     # Every valid target's execution, done or not: a batch resumed from its
     # checkpoint is the same batch again (the checkpoint names its executions).
     executions: dict[Execution, list[int]] = {}
-    for index, target in zip(shard.indices, shard.targets, strict=True):
+    for index, target in shard.items():
         try:
             item = execution(target.type, **target.params)
         except InvalidExecution as exc:

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from ._activity import wait_shard
+from ._codec import DATA_CONVERTER
 from ._workflow import RolloutWorkflow
 
 __all__ = ["DEFAULT_TASK_QUEUE", "main", "worker"]
@@ -26,7 +27,10 @@ DEFAULT_TASK_QUEUE = "waiters"
 def worker(client: Client, *, task_queue: str = DEFAULT_TASK_QUEUE, **options: Any) -> Worker:
     """A Temporal ``Worker`` running :class:`RolloutWorkflow` and its shard activity.
 
-    :param client: a connected ``temporalio.client.Client``.
+    :param client: a connected ``temporalio.client.Client``, connected with
+        ``data_converter=DATA_CONVERTER`` (:mod:`waiters.temporal`) so that
+        payloads over 16 kB travel compressed, as the clients that start
+        rollouts must be too.
     :param task_queue: the task queue to poll (default ``"waiters"``).
     :param options: further keyword arguments of ``temporalio.worker.Worker``
         (``max_concurrent_activities``, ``identity``, ...).
@@ -58,7 +62,7 @@ def _log_to_stderr(verbose: bool) -> None:
 
 
 async def _run(address: str, namespace: str, task_queue: str) -> None:
-    client = await Client.connect(address, namespace=namespace)
+    client = await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
     async with worker(client, task_queue=task_queue):
         print(f"waiters worker polling {task_queue!r} on {address}", flush=True)  # noqa: T201
         await asyncio.Event().wait()
