@@ -312,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument(
-        "--speed", type=float, default=10.0, help="simulated seconds per real second (10)"
+        "--speed", type=float, default=1.0, help="simulated seconds per real second (1)"
     )
     parser.add_argument(
         "--pending", type=float, default=10.0, help="longest queued time, simulated s (10)"

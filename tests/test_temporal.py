@@ -592,8 +592,8 @@ def test_a_rollout_of_100_000_executions_fits_in_temporal_payloads() -> None:
 
     rollout_size, shard_size, report_size, result_size = asyncio.run(sizes())
     assert rollout_size < limit / 8, rollout_size
-    assert shard_size < 8 * 1024, shard_size
-    assert report_size < 8 * 1024, report_size
+    assert shard_size < 64 * 1024, shard_size
+    assert report_size < 16 * 1024, report_size
     assert result_size < limit / 4, result_size
     assert result.outcomes == records
 

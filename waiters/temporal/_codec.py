@@ -2,11 +2,13 @@
 
 Temporal refuses a payload over 2 MB (and a gRPC message over 4 MB). A
 rollout's input, its shards' inputs and reports, and its result are JSON
-that repeats the same few names, which zlib shrinks five to tenfold: with
-this codec on the client that starts a rollout and on every worker, a
-rollout of 100,000 targets named one by one (12 MB of JSON) travels as
-about 1 MB. :class:`~waiters.temporal.TargetGroup` and the packed outcomes
-keep payloads small without it; the codec is for what they do not cover.
+that repeats the same few names, which zlib shrinks manyfold: with this
+codec on the client that starts a rollout and on every worker, a rollout
+of 100,000 IoT job executions named one by one (13.9 MB of JSON) travels
+as 300 kB, and as :class:`~waiters.temporal.TargetGroup` s (1.4 MB) as
+19 kB (measured). Groups and the packed outcomes keep payloads under the
+limit without it, with less room; the codec is what makes targets named one
+by one fit.
 
 Payloads under :data:`COMPRESS_ABOVE` bytes are left as they are, and a
 payload this codec did not compress is decoded as it is: a client without

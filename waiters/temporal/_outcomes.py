@@ -1,12 +1,14 @@
 """One outcome as JSON, and many packed column by column: how results stay small.
 
 A rollout's result holds an outcome per execution. As JSON objects, one
-per outcome, 100,000 outcomes are about 10 MB, five times the 2 MB Temporal
-allows a payload. Packed, each column is written on its own (kinds, states
-and reasons as positions in tables of their distinct values, indices and
-times as differences from the one before) and the whole compressed with
-zlib, then base64: outcomes alike in all but their index and time cost
-about 3 characters each (measured: see :data:`MAX_PACKED`).
+per outcome, 100,000 outcomes are about 12.5 MB, six times the 2 MB
+Temporal allows a payload. Packed, each column is written on its own
+(kinds, states and reasons as positions in tables of their distinct
+values, indices and times as differences from the one before) and the
+whole compressed with zlib, then base64. Measured on 100,000 IoT job
+outcomes, one in ten failed with a short reason: 590,616 characters when
+they finished in any order over an hour (about 6 per outcome; packed in
+0.24 s, unpacked in 0.8 s), 233,388 when in the order of their indices.
 
 Everything here is deterministic and free of I/O: the workflow packs the
 rollout's result.
@@ -32,11 +34,9 @@ __all__ = ["FORMAT", "MAX_PACKED", "OutcomeRecord", "pack", "unpack"]
 FORMAT = "waiters.temporal.outcomes/1"
 
 #: The largest packed text, in characters, a shard report or a result may be:
-#: under the 2 MB Temporal allows a payload, with room for the rest. Measured
-#: (IoT job executions, one in ten failed with a short reason, finishing
-#: over an hour): 100,000 outcomes pack into about 330,000 characters, so
-#: about 450,000 outcomes fit; with a distinct 512-character reason each,
-#: about 2,900.
+#: under the 2 MB Temporal allows a payload, with room for the rest. By the
+#: measures above about 250,000 outcomes fit in one rollout; with a distinct
+#: incompressible 512-character reason each, about 3,500.
 MAX_PACKED = 1_500_000
 
 
