@@ -77,7 +77,7 @@ def _busiest(times: list[float], width: float = 1.0) -> int:
 class _Worker:
     """``python -m waiters.temporal`` in a process of its own, its log in a file."""
 
-    def __init__(self, address: str, task_queue: str, log: Path) -> None:
+    def __init__(self, address: str, task_queue: str, log: Path, max_shards: int) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.log = log
         with log.open("w") as stderr:
@@ -90,6 +90,8 @@ class _Worker:
                     address,
                     "--task-queue",
                     task_queue,
+                    "--max-shards",
+                    str(max_shards),
                     "--verbose",
                 ],
                 stdout=subprocess.PIPE,
@@ -265,8 +267,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             task_queue = f"bench-{uuid.uuid4().hex}"
             workers = []
             try:
+                # Each worker takes its share of the shards: the first to poll
+                # would otherwise take up to Temporal's 100 activities.
+                share = args.max_shards or -(-args.accounts // args.workers)
                 for n in range(args.workers):
-                    workers.append(_Worker(address, task_queue, work / f"worker-{n}.log"))
+                    log = work / f"worker-{n}.log"
+                    workers.append(_Worker(address, task_queue, log, share))
                 ran = asyncio.run(_rollout(address, sim, args, task_queue))
                 cpu = [round(w.cpu(), 2) for w in workers]
                 shards = [w.shards() for w in workers]
@@ -282,6 +288,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "per_account": args.per_account,
             "executions": args.accounts * args.per_account,
             "workers": args.workers,
+            "max_shards": args.max_shards or -(-args.accounts // args.workers),
             "speed": args.speed,
             "lifecycle_service_s": _lifecycle(args),
             "max_rate": args.max_rate,
@@ -325,6 +332,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--deadline", type=float, default=900.0, help="the rollout's deadline, s from now (900)"
+    )
+    parser.add_argument(
+        "--max-shards",
+        type=int,
+        help="shards each worker runs at once (default: accounts / workers, rounded up)",
     )
     parser.add_argument("--seed", type=int, default=18, help="the simulator's seed (18)")
     args = parser.parse_args(argv)
