@@ -182,13 +182,23 @@ async def _rollout(
     handle = await client.start_workflow(
         RolloutWorkflow.run, rollout, id=f"bench-{uuid.uuid4().hex}", task_queue=task_queue
     )
-    queries = 0
+    from temporalio.service import RPCError
+
+    # The progress query, every 5 s, as a dashboard would ask it: answered by a
+    # worker between its shards' work, so under load some time out.
+    queries: list[float] = []
+    unanswered = 0
     task = asyncio.ensure_future(handle.result())
     while not task.done():
         await asyncio.wait({task}, timeout=5.0)
         if not task.done():
-            await handle.query(RolloutWorkflow.progress)
-            queries += 1
+            asked = time.monotonic()
+            try:
+                await handle.query(RolloutWorkflow.progress)
+            except RPCError:
+                unanswered += 1
+            else:
+                queries.append(time.monotonic() - asked)
     result = task.result()
     wall = time.monotonic() - started
     history = await handle.fetch_history()
@@ -198,7 +208,11 @@ async def _rollout(
         "result": result,
         "wall_s": wall,
         "create_s": made,
-        "queries": queries,
+        "queries": {
+            "answered": len(queries),
+            "unanswered": unanswered,
+            "slowest_s": round(max(queries, default=0.0), 2),
+        },
         "history_events": len(history.events),
         "input_payload_bytes": sizes[0],
         "result_payload_bytes": sizes[1],
