@@ -672,6 +672,17 @@ def test_the_codec_compresses_large_payloads_and_leaves_small_ones() -> None:
         ZlibCodec(level=0)
 
 
+def test_the_worker_command_refuses_a_share_of_no_shards(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from waiters.temporal._worker import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--max-shards", "0"])
+    assert stopped.value.code == 2
+    assert "--max-shards must be at least 1, got 0" in capsys.readouterr().err
+
+
 def test_the_core_never_imports_temporalio() -> None:
     """Importing waiters and waiting on an execution loads no Temporal module."""
     script = """
