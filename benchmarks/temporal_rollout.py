@@ -92,7 +92,6 @@ class _Worker:
                     task_queue,
                     "--max-shards",
                     str(max_shards),
-                    "--verbose",
                 ],
                 stdout=subprocess.PIPE,
                 stderr=stderr,
@@ -108,12 +107,6 @@ class _Worker:
 
     def cpu(self) -> float:
         return _cpu_seconds(self.process.pid)
-
-    def shards(self) -> int:
-        """Shard attempts this worker started (its log's ``shard_started`` events)."""
-        return sum(
-            "waiters.temporal.shard_started" in line for line in self.log.read_text().splitlines()
-        )
 
     def stop(self) -> None:
         process = self.process
@@ -289,7 +282,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     workers.append(_Worker(address, task_queue, log, share))
                 ran = asyncio.run(_rollout(address, sim, args, task_queue))
                 cpu = [round(w.cpu(), 2) for w in workers]
-                shards = [w.shards() for w in workers]
             finally:
                 for w in workers:
                     w.stop()
@@ -311,7 +303,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "wall_s": round(ran["wall_s"], 2),
         "create_s": round(ran["create_s"], 2),
         "worker_cpu_s": cpu,
-        "worker_shard_attempts": shards,
+        # A shard retried (its worker too slow to heartbeat, say) reports attempt > 1.
+        "shard_attempts": sum(r.attempt for r in ran["result"].shards.values()),
+        "shards_resumed_outcomes": sum(r.resumed for r in ran["result"].shards.values()),
         "progress_queries": ran["queries"],
         "history_events": ran["history_events"],
         "input_payload_bytes": ran["input_payload_bytes"],

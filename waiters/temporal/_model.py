@@ -75,7 +75,8 @@ class Account:
     credential chain.
 
     :param name: how executions name this account (``Target.account``); any
-        non-empty string, such as the account id.
+        non-empty string, such as the account id. With access keys, a 12-digit
+        account id here spares each shard start a GetCallerIdentity call.
     :param access_key_id: an access key id (default ``None``).
     :param secret_access_key: its secret; required with *access_key_id*.
     :param session_token: the session token of temporary credentials (default ``None``).
