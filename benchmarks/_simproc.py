@@ -33,6 +33,8 @@ class SimulatorProcess:
         error_5xx: probability of an injected 5xx answer.
         counts_lag: seconds IoT DescribeJob counts lag behind the executions.
         cpu: pin the process to this CPU, so it never competes with the client.
+        speed: service time runs this much faster than real time (default 1).
+        record_requests: keep a record of every request, for :meth:`requests`.
     """
 
     def __init__(
@@ -43,8 +45,14 @@ class SimulatorProcess:
         error_5xx: float = 0.0,
         counts_lag: float = 0.0,
         cpu: int | None = None,
+        speed: float = 1.0,
+        record_requests: bool = False,
     ) -> None:
         command = [sys.executable, "-m", "waiters.simulator", "--port", "0", "--seed", str(seed)]
+        if speed != 1.0:
+            command += ["--speed", repr(speed)]
+        if record_requests:
+            command.append("--record-requests")
         if rate is not None:
             # Burst = rate: a token bucket as AWS documents its per-API limits.
             command += ["--rate", repr(rate), "--burst", repr(rate)]
@@ -134,6 +142,13 @@ class SimulatorProcess:
         answer = self._call("GET", f"/_simulator/truth?type={kind}")
         executions: list[dict[str, Any]] = answer["executions"]
         return executions
+
+    def requests(self) -> list[list[Any]]:
+        """Every request so far (``record_requests``): ``[clock_time, region, operation,
+        result, access_key]`` each, in real time (``time.time()``)."""
+        answer = self._call("GET", "/_simulator/requests")
+        records: list[list[Any]] = answer["requests"]
+        return records
 
     def stats(self) -> dict[str, dict[str, Any]]:
         """Per ``service:Operation``: served, throttled, faulted, errors."""

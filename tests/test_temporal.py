@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from shutil import which
 from typing import Any
@@ -29,23 +30,31 @@ import pytest
 
 from tests.test_budget import _most_in_any_window
 from tests.test_poller import _TERMINAL_KIND
+from waiters import InvalidOption
 from waiters.simulator import Fleet, Lifecycle, Simulator
 
 temporalio = pytest.importorskip("temporalio", reason="waiters[temporal] is not installed")
 
 from temporalio.client import Client, WorkflowHandle  # noqa: E402
 
-from waiters.temporal import (  # noqa: E402
+from waiters.temporal import (  # noqa: E402  # noqa: E402
+    DATA_CONVERTER,
     Account,
     FailFastRule,
+    OutcomeRecord,
     Polling,
     RolloutInput,
     RolloutResult,
     RolloutWorkflow,
+    ShardReport,
     Target,
+    TargetGroup,
+    ZlibCodec,
 )
+from waiters.temporal._activity import PROGRESS_EVERY  # noqa: E402
 from waiters.temporal._durable import checkpoint_of, resume_from  # noqa: E402
-from waiters.temporal._model import OutcomeRecord  # noqa: E402
+from waiters.temporal._outcomes import pack, unpack  # noqa: E402
+from waiters.temporal._workflow import PROGRESS_SIGNALS, progress_interval, shards_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = ("AKIAACCOUNTONE000001", "AKIAACCOUNTTWO000002", "AKIAACCOUNTTHREE0003")
@@ -116,7 +125,7 @@ async def _until_serving(address: str, server: subprocess.Popen[bytes]) -> None:
     limit = time.monotonic() + 30
     while True:
         try:
-            client = await Client.connect(address)
+            client = await Client.connect(address, data_converter=DATA_CONVERTER)
             await client.count_workflows()
             return
         except Exception:
@@ -215,11 +224,11 @@ def rig(temporal_address: str, tmp_path: Path) -> Iterator[Rig]:
             worker.stop()
 
 
-def _check_truth(fleet: Fleet, targets: list[Target], result: RolloutResult) -> None:
+def _check_truth(fleet: Fleet, targets: list[Target], outcomes: list[OutcomeRecord]) -> None:
     """Every target has exactly one outcome, in order, and it is the execution's true ending."""
-    assert [o.index for o in result.outcomes] == list(range(len(targets)))
+    assert [o.index for o in outcomes] == list(range(len(targets)))
     truth = {(t, tuple(sorted(ids.items()))): states for t, ids, states in fleet.executions()}
-    for target, outcome in zip(targets, result.outcomes, strict=True):
+    for target, outcome in zip(targets, outcomes, strict=True):
         states = truth[target.type, tuple(sorted(target.params.items()))]
         final = [s for s, _ in states if s is not None][-1]
         assert outcome.state == final, (target, outcome, states)
@@ -227,7 +236,7 @@ def _check_truth(fleet: Fleet, targets: list[Target], result: RolloutResult) -> 
 
 
 async def _start(rig: Rig, rollout: RolloutInput, name: str) -> WorkflowHandle[Any, RolloutResult]:
-    client = await Client.connect(rig.address)
+    client = await Client.connect(rig.address, data_converter=DATA_CONVERTER)
     return await client.start_workflow(
         RolloutWorkflow.run,
         rollout,
@@ -256,26 +265,45 @@ def _targets(fleet: Fleet, *, per_shard: int, lifecycle: Lifecycle, each: int = 
     return targets
 
 
+def _grouped(targets: list[Target]) -> tuple[list[Target], list[TargetGroup]]:
+    """*targets* but IoT job executions, and those as one group per job."""
+    singles = [t for t in targets if t.type != "iot-job-execution"]
+    things: dict[tuple[str, str, str], list[str]] = {}
+    for t in targets:
+        if t.type == "iot-job-execution":
+            things.setdefault((t.params["jobId"], t.account, t.region), []).append(
+                t.params["thingName"]
+            )
+    groups = [
+        TargetGroup("iot-job-execution", {"jobId": job}, account, region, "thingName", names)
+        for (job, account, region), names in things.items()
+    ]
+    return singles, groups
+
+
 def test_a_rollout_across_three_accounts_and_two_regions(rig: Rig) -> None:
     """Every outcome is the ground truth, and each account stays within its own budget."""
     # Each type's default mix: 90% success, 10% failure. SiteWise and Snow executions
     # are described one by one, more often than the budget allows: it sets the pace.
     lifecycle = Lifecycle(pending=(0, 10), running=(20, 60))
-    targets = _targets(rig.fleet, per_shard=24, lifecycle=lifecycle, each=12)
+    # Each job's things given compactly, as one TargetGroup, the rest one by one.
+    singles, groups = _grouped(_targets(rig.fleet, per_shard=24, lifecycle=lifecycle, each=12))
     rollout = RolloutInput(
-        targets=targets,
+        targets=singles,
+        groups=groups,
         accounts=rig.accounts(),
         deadline=time.time() + 60,
         polling=QUICK,
         heartbeat_timeout=5,
     )
+    targets = singles + [target for group in groups for target in group.targets()]
 
     async def main() -> RolloutResult:
         handle = await _start(rig, rollout, "three-accounts")
         return await handle.result()
 
     result = asyncio.run(main())
-    _check_truth(rig.fleet, targets, result)
+    _check_truth(rig.fleet, targets, result.outcomes)
     assert result.tripped is None
     assert set(result.shards) == {f"{a}/{r}" for a in ACCOUNT_IDS for r in REGIONS}
     by_budget: defaultdict[tuple[str | None, str, str], list[float]] = defaultdict(list)
@@ -332,14 +360,14 @@ def test_a_killed_worker_loses_no_outcome_and_keeps_the_deadline(rig: Rig) -> No
     result, finished_before_kill, _ = asyncio.run(main())
     done_at = time.time()
     assert finished_before_kill > 0
-    assert len(result.outcomes) == len(targets) + len(stuck)
-    ended = RolloutResult(result.outcomes[: len(targets)], {}, None, {})
-    _check_truth(rig.fleet, targets, ended)
+    outcomes = result.outcomes
+    assert len(outcomes) == len(targets) + len(stuck)
+    _check_truth(rig.fleet, targets, outcomes[: len(targets)])
     # The shards the kill interrupted were retried and resumed from their checkpoints.
     assert max(report.attempt for report in result.shards.values()) >= 2
     assert sum(report.resumed for report in result.shards.values()) > 0
     # The deadline held: still running at it, these ended at it.
-    for outcome in result.outcomes[len(targets) :]:
+    for outcome in outcomes[len(targets) :]:
         assert outcome.kind == "wait_timeout", outcome
         assert deadline - 1 <= outcome.finished_at <= deadline + 2, (outcome, deadline)
     assert done_at <= deadline + 5
@@ -463,6 +491,198 @@ def test_checkpoints_round_trip_and_refuse_what_is_not_one() -> None:
     foreign = base64.b64encode(zlib.compress(json.dumps({"format": "other"}).encode())).decode()
     with pytest.raises(ValueError, match="not of format"):
         resume_from([foreign])
+
+
+def _records(count: int, *, seed: int = 18, over: float = 3600.0) -> list[OutcomeRecord]:
+    """*count* outcomes of IoT job executions as a rollout ends them: one in ten failed
+    with a short reason, finishing in any order over *over* seconds (to the millisecond)."""
+    draw = random.Random(seed)
+    start_ms = 1_800_000_000_000
+    records = []
+    for index in range(count):
+        failed = draw.random() < 0.1
+        records.append(
+            OutcomeRecord(
+                index=index,
+                kind="failed" if failed else "succeeded",
+                state="FAILED" if failed else "SUCCEEDED",
+                reason="device reported: flash write failed" if failed else None,
+                attempts=draw.randint(1, 4),
+                finished_at=(start_ms + draw.randrange(int(over * 1000))) / 1000,
+            )
+        )
+    return records
+
+
+def test_outcomes_pack_into_one_string_and_back() -> None:
+    records = _records(2_000)[::3]  # indices with gaps, as a shard's are
+    packed = pack(records)
+    assert unpack(packed) == records
+    assert unpack(pack([])) == []
+    report = ShardReport.of("a/r", records, None, 3, 2)
+    assert report.outcomes == records and (report.resumed, report.attempt) == (3, 2)
+    assert ShardReport("a/r").outcomes == []
+    with pytest.raises(ValueError, match="corrupt"):
+        unpack("not base64!")
+    with pytest.raises(ValueError, match="corrupt"):
+        unpack(packed[:-8] + "AAAAAAAA")
+    import base64
+    import json
+    import zlib
+
+    foreign = base64.b64encode(zlib.compress(json.dumps({"format": "other"}).encode())).decode()
+    with pytest.raises(ValueError, match="not of format"):
+        unpack(foreign)
+
+
+def test_outcomes_too_many_for_one_payload_are_refused_by_name() -> None:
+    """Distinct incompressible reasons: a few thousand outcomes pass MAX_PACKED."""
+    draw = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+    records = [
+        OutcomeRecord(i, "failed", "FAILED", "".join(draw.choices(letters, k=512)), 1, 1.8e9)
+        for i in range(5_000)
+    ]
+    with pytest.raises(ValueError, match=r"5000 outcomes pack into \d+ characters, over the"):
+        pack(records)
+
+
+def _big_rollout(accounts: int, per_account: int) -> RolloutInput:
+    """*accounts* accounts, each with an IoT job of *per_account* things, as groups."""
+    names = [f"{100000000000 + n}" for n in range(accounts)]
+    return RolloutInput(
+        targets=[],
+        groups=[
+            TargetGroup(
+                "iot-job-execution",
+                {"jobId": f"job-{name}"},
+                name,
+                "us-east-1",
+                "thingName",
+                [f"thing-{i:05d}" for i in range(1, per_account + 1)],
+            )
+            for name in names
+        ],
+        accounts=[
+            Account(
+                name=name,
+                access_key_id=f"AKIA{name}0000",
+                secret_access_key="simulator-secret",
+                endpoint_url="http://127.0.0.1:8000",
+            )
+            for name in names
+        ],
+        deadline=2e9,
+    )
+
+
+def test_a_rollout_of_100_000_executions_fits_in_temporal_payloads() -> None:
+    """The input (100 groups of 1,000 things), each shard's input and report, and the
+    result of 100,000 outcomes are each well under Temporal's 2 MB per payload."""
+    limit = 2 * 1024 * 1024
+    rollout = _big_rollout(100, 1_000)
+    assert rollout.size == 100_000
+    shards = shards_of(rollout, now=2e9 - 3600)
+    records = _records(100_000)
+    result = RolloutResult.of(records, dict(Counter(r.kind for r in records)), None, {})
+    first = shards[0]
+    report = ShardReport.of(first.key, [records[i] for i in first.all_indices()])
+
+    async def sizes() -> list[int]:
+        payloads = await DATA_CONVERTER.encode([rollout, first, report, result])
+        return [payload.ByteSize() for payload in payloads]
+
+    rollout_size, shard_size, report_size, result_size = asyncio.run(sizes())
+    assert rollout_size < limit / 8, rollout_size
+    assert shard_size < 64 * 1024, shard_size
+    assert report_size < 16 * 1024, report_size
+    assert result_size < limit / 4, result_size
+    assert result.outcomes == records
+
+
+def test_target_groups_stand_for_their_targets_after_the_others() -> None:
+    accounts = [Account(name="a"), Account(name="b")]
+    singles = [
+        Target("sitewise-execution", {"executionId": "e1"}, "b", "r1"),
+        Target("snow-execution", {"jobId": "j", "taskId": "t"}, "a", "r1"),
+    ]
+    groups = [
+        TargetGroup("iot-job-execution", {"jobId": "j1"}, "a", "r1", "thingName", ["t1", "t2"]),
+        TargetGroup("iot-job-execution", {"jobId": "j2"}, "b", "r1", "thingName", ["t3"]),
+        TargetGroup("iot-job-execution", {"jobId": "j3"}, "a", "r1", "thingName", ["t4"]),
+    ]
+    rollout = RolloutInput(targets=singles, groups=groups, accounts=accounts, deadline=2e9)
+    assert rollout.size == 6
+    every = singles + [target for group in groups for target in group.targets()]
+    shards = shards_of(rollout)
+    assert [shard.key for shard in shards] == ["a/r1", "b/r1"]
+    seen = sorted(item for shard in shards for item in shard.items())
+    assert [index for index, _ in seen] == list(range(6))
+    assert [target for _, target in seen] == every
+    assert shards[0].all_indices() == [1, 2, 3, 5] and shards[0].size == 4
+    assert every[3] == Target("iot-job-execution", {"jobId": "j1", "thingName": "t2"}, "a", "r1")
+    with pytest.raises(InvalidOption, match=r"TargetGroup\.account"):
+        RolloutInput(
+            targets=[], groups=[replace(groups[0], account="c")], accounts=accounts, deadline=2e9
+        )
+    with pytest.raises(InvalidOption, match=r"TargetGroup\.vary"):
+        TargetGroup("iot-job-execution", {"thingName": "x"}, "a", "r1", "thingName", ["t1"])
+    with pytest.raises(InvalidOption, match=r"TargetGroup\.values"):
+        TargetGroup("iot-job-execution", {}, "a", "r1", "thingName", "t1")  # type: ignore[arg-type]
+
+
+def test_progress_signals_stay_within_a_budget_whatever_the_rollout() -> None:
+    """At most PROGRESS_SIGNALS signals in all: the interval grows with shards and length."""
+    assert progress_interval(3, 60) == PROGRESS_EVERY
+    assert progress_interval(100, 3600) == pytest.approx(72.0)
+    assert progress_interval(3, 86_400) == pytest.approx(51.84)
+    for shards, seconds in [(1, 60), (3, 3600), (100, 3600), (100, 86_400), (5_000, 600)]:
+        interval = progress_interval(shards, seconds)
+        assert interval >= PROGRESS_EVERY
+        assert shards * seconds / interval <= max(PROGRESS_SIGNALS, shards * seconds / 2)
+    rollout = _big_rollout(100, 2)
+    assert [s.progress_every for s in shards_of(rollout, now=2e9 - 3600)] == [72.0] * 100
+    chosen = replace(rollout, progress_every=5.0)
+    assert {s.progress_every for s in shards_of(chosen, now=2e9 - 3600)} == {5.0}
+    with pytest.raises(InvalidOption, match=r"RolloutInput\.progress_every"):
+        replace(rollout, progress_every=0.5)
+
+
+def test_the_codec_compresses_large_payloads_and_leaves_small_ones() -> None:
+    from temporalio.api.common.v1 import Payload
+
+    from waiters.temporal._codec import ENCODING
+
+    codec = ZlibCodec(above=100)
+    small = Payload(metadata={"encoding": b"json/plain"}, data=b'"hello"')
+    large = Payload(metadata={"encoding": b"json/plain"}, data=b'"' + b"ab" * 5_000 + b'"')
+
+    async def run() -> None:
+        encoded = await codec.encode([small, large])
+        assert encoded[0] == small
+        assert encoded[1].metadata["encoding"] == ENCODING
+        assert encoded[1].ByteSize() < large.ByteSize() / 20
+        assert await codec.decode(encoded) == [small, large]
+        broken = Payload(metadata={"encoding": ENCODING}, data=b"not zlib")
+        with pytest.raises(ValueError, match="binary/zlib is corrupt"):
+            await codec.decode([broken])
+
+    asyncio.run(run())
+    with pytest.raises(ValueError, match=r"ZlibCodec\.above"):
+        ZlibCodec(above=-1)
+    with pytest.raises(ValueError, match=r"ZlibCodec\.level"):
+        ZlibCodec(level=0)
+
+
+def test_the_worker_command_refuses_a_share_of_no_shards(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from waiters.temporal._worker import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--max-shards", "0"])
+    assert stopped.value.code == 2
+    assert "--max-shards must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_the_core_never_imports_temporalio() -> None:

@@ -11,13 +11,18 @@ In a worker::
 
 (or ``python -m waiters.temporal --address HOST:PORT``), and where the rollout starts::
 
+    client = await Client.connect(address, data_converter=DATA_CONVERTER)
     result = await client.execute_workflow(
         RolloutWorkflow.run, rollout, id="rollout-7", task_queue="waiters"
     )
 
-A :class:`RolloutInput` names :class:`Target` executions across
+where ``client`` in the worker is connected with the same
+:data:`DATA_CONVERTER` (it compresses payloads over 16 kB).
+A :class:`RolloutInput` names :class:`Target` executions (or
+:class:`TargetGroup` s of them, a job's things in one entry) across
 :class:`Account` s and regions, an absolute deadline and a
-:class:`FailFastRule`; the :class:`RolloutResult` holds every outcome once.
+:class:`FailFastRule`; the :class:`RolloutResult` holds every outcome once,
+packed (:attr:`RolloutResult.outcomes` reads them).
 The core package never imports this one, nor ``temporalio``.
 """
 
@@ -28,6 +33,7 @@ from temporalio import workflow
 # the engine under them) is imported once, outside it.
 with workflow.unsafe.imports_passed_through():
     from ._activity import wait_shard
+    from ._codec import DATA_CONVERTER, ZlibCodec
     from ._model import (
         Account,
         FailFastRule,
@@ -39,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         ShardProgress,
         ShardReport,
         Target,
+        TargetGroup,
     )
     from ._worker import DEFAULT_TASK_QUEUE, worker
 
@@ -48,6 +55,7 @@ from ._workflow import RolloutWorkflow
 activities = [wait_shard]
 
 __all__ = (
+    "DATA_CONVERTER",
     "DEFAULT_TASK_QUEUE",
     "Account",
     "FailFastRule",
@@ -60,6 +68,8 @@ __all__ = (
     "ShardProgress",
     "ShardReport",
     "Target",
+    "TargetGroup",
+    "ZlibCodec",
     "activities",
     "wait_shard",
     "worker",

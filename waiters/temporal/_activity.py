@@ -12,6 +12,7 @@ the deadline is the rollout's, not a new one.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -45,7 +46,9 @@ __all__ = ["HEARTBEAT_EVERY", "PROGRESS_EVERY", "PROGRESS_SIGNAL", "wait_shard"]
 #: heartbeat timeout and keeps the newest details meanwhile).
 HEARTBEAT_EVERY = 1.0
 
-#: Seconds between progress reports to the workflow, when the counts changed.
+#: The shortest time between two progress reports of a shard to the workflow,
+#: seconds; the workflow sets a longer one for a large or long rollout
+#: (:attr:`ShardInput.progress_every`), and a shard reports only changed counts.
 PROGRESS_EVERY = 2.0
 
 #: The workflow's signal that takes a :class:`ShardProgress`.
@@ -53,8 +56,13 @@ PROGRESS_SIGNAL = "waiters.shard_progress"
 
 _log = structlog.get_logger("waiters")
 
+#: Shard activities running in this process: their checkpoints share one CPU budget.
+_running = 0
+
 
 _LOADER: Any = None
+
+_ACCOUNT_ID = re.compile(r"\d{12}")
 
 
 def _session(account: Account) -> Any:
@@ -64,6 +72,13 @@ def _session(account: Account) -> Any:
     because each new one parses every service model again (a fraction of a
     second of CPU each), and shards starting together would hold up the
     event loop, and so their heartbeats, for seconds.
+
+    With access keys and an :attr:`Account.name` that is a 12-digit account
+    id, the credentials carry it: the Poller keys its budgets by account and
+    would otherwise learn it with GetCallerIdentity, through a botocore
+    session of its own that loads its models anew, a third of a second of
+    CPU per shard start (measured: a third of two workers' CPU in a rollout
+    of 100 shards).
     """
     global _LOADER  # one per worker process, made on first use
     import aioboto3
@@ -74,10 +89,12 @@ def _session(account: Account) -> Any:
         _LOADER = botocore.loaders.create_loader()
     core = AioSession(profile=account.profile)
     core.register_component("data_loader", _LOADER)
+    known = account.access_key_id is not None and _ACCOUNT_ID.fullmatch(account.name)
     return aioboto3.Session(
         aws_access_key_id=account.access_key_id,
         aws_secret_access_key=account.secret_access_key,
         aws_session_token=account.session_token,
+        aws_account_id=account.name if known else None,
         botocore_session=core,
     )
 
@@ -119,6 +136,7 @@ class _Shard:
         self.tripped: str | None = None
         self.batch: Batch | None = None
         self.indices: dict[Execution, list[int]] = {}
+        self.size = shard.size
         self.sequence = 0
 
     def take(self, outcome: Outcome) -> None:
@@ -134,7 +152,7 @@ class _Shard:
         if rule is None or self.tripped is not None:
             return
         self.failures += _counts(rule, record)
-        if rule.tripped(self.failures, len(self.done), len(self.shard.targets)):
+        if rule.tripped(self.failures, len(self.done), self.size):
             self.tripped = (
                 f"fail-fast threshold reached: {self.failures} failures "
                 f"of {len(self.done)} finished"
@@ -150,12 +168,12 @@ class _Shard:
         if batch is not None:
             waiting = {str(state): count for state, count in batch.progress().states.items()}
         else:
-            unseen = len(self.shard.targets) - len(self.done)
+            unseen = self.size - len(self.done)
             waiting = {"unseen": unseen} if unseen else {}
         self.sequence += 1
         return ShardProgress(
             key=self.shard.key,
-            total=len(self.shard.targets),
+            total=self.size,
             outcomes=dict(outcomes),
             waiting=waiting,
             attempt=self.attempt,
@@ -163,13 +181,17 @@ class _Shard:
         )
 
     def report(self) -> ShardReport:
-        return ShardReport(
-            key=self.shard.key,
-            outcomes=[self.done[index] for index in self.shard.indices],
-            tripped=self.tripped,
-            resumed=self.resumed,
-            attempt=self.attempt,
-        )
+        try:
+            return ShardReport.of(
+                key=self.shard.key,
+                outcomes=[self.done[index] for index in self.shard.all_indices()],
+                tripped=self.tripped,
+                resumed=self.resumed,
+                attempt=self.attempt,
+            )
+        except ValueError as exc:
+            # Too large for a payload: a retry would only find as many again.
+            raise ApplicationError(str(exc), type="ReportTooLarge", non_retryable=True) from None
 
 
 async def _beat(shard: _Shard) -> None:
@@ -182,19 +204,26 @@ async def _beat(shard: _Shard) -> None:
         else activity.client().get_workflow_handle(info.workflow_id, run_id=info.workflow_run_id)
     )
     last: tuple[Mapping[str, int], Mapping[str, int]] | None = None
-    since = PROGRESS_EVERY
+    every = max(PROGRESS_EVERY, shard.shard.progress_every)
+    since = every
     packed, packed_for = "", -1
     took, made_at = 0.0, -math.inf
     while True:
         # Outcomes only ever grow: the same count is the same checkpoint, not made again.
-        # What the batch saw changes it too; a checkpoint costs time in proportion to
-        # the shard (about 13 ms per 1,000 executions), so for that alone it is made
-        # again at most once per ten times what the last one took: a tenth of a CPU
-        # at most, every second for shards of up to about 7,000 executions.
+        # What the batch saw changes it too. A checkpoint costs time in proportion to
+        # the shard (about 13 ms per 1,000 executions), and one worker process runs
+        # many shards on one CPU: each shard makes its checkpoint again at most once
+        # per ten times what its last one took times the shards running here, so
+        # that checkpoints take a tenth of the process's CPU at most, however many
+        # shards it runs (50 shards of 1,000 executions would otherwise want all of
+        # it, and starve the heartbeats until Temporal retries the shards). Between
+        # two, the heartbeat repeats the last: a retry waits again on what ended
+        # since, and reports it once, from the attempt that reports.
         batch = shard.batch
         now = time.monotonic()
-        seen_changed = batch is not None and now - made_at >= max(HEARTBEAT_EVERY, 10 * took)
-        if seen_changed or len(shard.done) != packed_for:
+        due = now - made_at >= max(HEARTBEAT_EVERY, 10 * took * max(1, _running))
+        changed = batch is not None or len(shard.done) != packed_for
+        if packed_for < 0 or (changed and due):
             try:
                 packed = checkpoint_of(
                     shard.done.values(),
@@ -210,7 +239,7 @@ async def _beat(shard: _Shard) -> None:
             made_at = time.monotonic()
             took = made_at - now
         activity.heartbeat(packed)
-        if handle is not None and since >= PROGRESS_EVERY:
+        if handle is not None and since >= every:
             since = 0.0
             progress = shard.progress()
             if (progress.outcomes, progress.waiting) != last:
@@ -246,13 +275,22 @@ async def wait_shard(shard: ShardInput) -> ShardReport:
         resumed = resume_from(info.heartbeat_details)
     except ValueError as exc:
         raise ApplicationError(str(exc), type="CorruptCheckpoint", non_retryable=True) from None
-    state = _Shard(shard, resumed, info.attempt)
-    log = _log.bind(shard=shard.key, attempt=info.attempt)
-    log.info("waiters.temporal.shard_started", targets=len(shard.targets), resumed=state.resumed)
+    global _running  # the count of this process's shards, see _beat
+    _running += 1
+    try:
+        return await _wait_shard(shard, resumed, info.attempt)
+    finally:
+        _running -= 1
+
+
+async def _wait_shard(shard: ShardInput, resumed: Resumed | None, attempt: int) -> ShardReport:
+    state = _Shard(shard, resumed, attempt)
+    log = _log.bind(shard=shard.key, attempt=attempt)
+    log.info("waiters.temporal.shard_started", targets=state.size, resumed=state.resumed)
     # Every valid target's execution, done or not: a batch resumed from its
     # checkpoint is the same batch again (the checkpoint names its executions).
     executions: dict[Execution, list[int]] = {}
-    for index, target in zip(shard.indices, shard.targets, strict=True):
+    for index, target in shard.items():
         try:
             item = execution(target.type, **target.params)
         except InvalidExecution as exc:

@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 with workflow.unsafe.imports_passed_through():
     from .. import OutcomeKind
-    from ._activity import PROGRESS_SIGNAL, wait_shard
+    from ._activity import PROGRESS_EVERY, PROGRESS_SIGNAL, wait_shard
     from ._durable import cut, resume_from
     from ._model import (
         OutcomeRecord,
@@ -30,31 +30,89 @@ with workflow.unsafe.imports_passed_through():
         shard_key,
     )
 
-__all__ = ["REPORT_GRACE", "RolloutWorkflow", "shards_of"]
+__all__ = [
+    "PROGRESS_SIGNALS",
+    "REPORT_GRACE",
+    "RolloutWorkflow",
+    "progress_interval",
+    "shards_of",
+]
 
 #: Seconds past the deadline a shard has to hand its outcomes back (the
 #: Poller's last call at the deadline may take a call timeout to answer).
 REPORT_GRACE = 60.0
 
+#: The progress signals a whole rollout may send, however many shards it has
+#: and however long it lasts (see :func:`progress_interval`).
+PROGRESS_SIGNALS = 5_000
 
-def shards_of(rollout: RolloutInput) -> list[ShardInput]:
-    """The rollout's targets split by (account, region), in order of shard id."""
+
+def progress_interval(shards: int, seconds: float) -> float:
+    """Seconds between a shard's progress signals, for *shards* shards over *seconds*.
+
+    Each signal is an event in the workflow's history (and, unless it
+    arrives with others, a workflow task of three more), and Temporal ends a
+    workflow whose history passes 50,000 events. A shard signals at most
+    every :data:`PROGRESS_EVERY` seconds, and only when its counts
+    changed; the interval grows with the shards and the rollout's length so
+    that the rollout sends at most :data:`PROGRESS_SIGNALS` signals in all:
+    at most 5,000 signal events and 15,000 workflow-task events, whatever
+    the rollout's size (before, each shard signalled every 2 s: 1,800
+    signals per shard-hour, so 100 shards passed the limit in 17 minutes on
+    signal events alone). A shard-hour now costs at most 3,600 / interval
+    signals, that is 5,000 x 3,600 / (shards x rollout seconds) once over the
+    2 s floor: 1,667 for 3 shards over an hour, 50 for 100 shards over an
+    hour (a signal every 72 s), 69 for 3 shards over a day. The price is
+    freshness: the counts the progress query returns are up to an interval
+    old (a shard's last counts arrive with its report). Heartbeats cost no
+    history: Temporal keeps only a shard's last one.
+    """
+    if shards <= 0:
+        return PROGRESS_EVERY
+    return max(PROGRESS_EVERY, shards * max(seconds, 0.0) / PROGRESS_SIGNALS)
+
+
+def shards_of(rollout: RolloutInput, *, now: float | None = None) -> list[ShardInput]:
+    """The rollout's executions split by (account, region), in order of shard id.
+
+    :param now: the workflow's time, epoch seconds, from which each shard's
+        progress interval is reckoned unless the rollout sets one (default:
+        the deadline, which gives the shortest interval).
+    """
     accounts = {account.name: account for account in rollout.accounts}
-    groups: dict[str, tuple[str, str, list[int]]] = {}
+    singles: dict[str, list[int]] = {}
+    grouped: dict[str, list[int]] = {}
+    places: dict[str, tuple[str, str]] = {}
     for index, target in enumerate(rollout.targets):
         key = shard_key(target.account, target.region)
-        groups.setdefault(key, (target.account, target.region, []))[2].append(index)
+        places[key] = (target.account, target.region)
+        singles.setdefault(key, []).append(index)
+    starts: list[int] = []
+    start = len(rollout.targets)
+    for position, group in enumerate(rollout.groups):
+        key = shard_key(group.account, group.region)
+        places[key] = (group.account, group.region)
+        grouped.setdefault(key, []).append(position)
+        starts.append(start)
+        start += len(group)
+    deadline = rollout.deadline_epoch
+    every = rollout.progress_every
+    if every is None:
+        every = progress_interval(len(places), deadline - (deadline if now is None else now))
     return [
         ShardInput(
             account=accounts[account],
             region=region,
-            indices=indices,
-            targets=[rollout.targets[i] for i in indices],
-            deadline=rollout.deadline_epoch,
+            indices=singles.get(key, []),
+            targets=[rollout.targets[i] for i in singles.get(key, [])],
+            deadline=deadline,
             fail_fast=rollout.fail_fast,
             polling=rollout.polling,
+            groups=[rollout.groups[p] for p in grouped.get(key, [])],
+            starts=[starts[p] for p in grouped.get(key, [])],
+            progress_every=every,
         )
-        for key, (account, region, indices) in sorted(groups.items())
+        for key, (account, region) in sorted(places.items())
     ]
 
 
@@ -65,7 +123,7 @@ def _filled(
     by_index = {record.index: record for record in known}
     return [
         by_index.get(index) or OutcomeRecord(index, kind.value, None, cut(reason), 0, now)
-        for index in shard.indices
+        for index in shard.all_indices()
     ]
 
 
@@ -102,9 +160,9 @@ class RolloutWorkflow:
                 type="InvalidRollout",
                 non_retryable=True,
             )
-        shards = shards_of(rollout)
+        shards = shards_of(rollout, now=now)
         for shard in shards:
-            total = len(shard.targets)
+            total = shard.size
             self._progress[shard.key] = ShardProgress(shard.key, total, waiting={"unseen": total})
         tasks: dict[asyncio.Task[ShardReport], ShardInput] = {}
         for shard in shards:
@@ -123,6 +181,7 @@ class RolloutWorkflow:
             )
             tasks[handle] = shard
         reports: dict[str, ShardReport] = {}
+        outcomes: list[OutcomeRecord] = []
         tripped: str | None = None
         pending = set(tasks)
         while pending:
@@ -132,25 +191,27 @@ class RolloutWorkflow:
                 shard = tasks[task]
                 report = self._report_of(shard, task)
                 reports[shard.key] = report
-                self._finished(shard, report)
+                records = report.outcomes
+                outcomes.extend(records)
+                self._finished(shard, report, records)
                 if report.tripped is not None and tripped is None:
                     tripped = f"{shard.key}: {report.tripped}"
                     for other in pending:
                         other.cancel()
-        outcomes = sorted(
-            (record for report in reports.values() for record in report.outcomes),
-            key=lambda record: record.index,
-        )
+        outcomes.sort(key=lambda record: record.index)
         counts = Counter(record.kind for record in outcomes)
-        return RolloutResult(
-            outcomes=outcomes,
-            counts=dict(sorted(counts.items())),
-            tripped=tripped,
-            shards={
-                key: ShardReport(r.key, [], r.tripped, r.resumed, r.attempt)
-                for key, r in sorted(reports.items())
-            },
-        )
+        try:
+            return RolloutResult.of(
+                outcomes=outcomes,
+                counts=dict(sorted(counts.items())),
+                tripped=tripped,
+                shards={
+                    key: ShardReport(r.key, "", r.tripped, r.resumed, r.attempt)
+                    for key, r in sorted(reports.items())
+                },
+            )
+        except ValueError as exc:
+            raise ApplicationError(str(exc), type="ResultTooLarge", non_retryable=True) from None
 
     def _report_of(self, shard: ShardInput, task: asyncio.Task[ShardReport]) -> ShardReport:
         """The shard's report, or, if its activity gave none, its last checkpoint filled in."""
@@ -172,16 +233,18 @@ class RolloutWorkflow:
                 resumed = None
             known = [] if resumed is None else list(resumed.outcomes.values())
             workflow.logger.warning("shard %s ended without a report: %s", shard.key, why)
-            return ShardReport(
+            return ShardReport.of(
                 shard.key, _filled(shard, known, kind, why, now), None, len(known), 0
             )
 
-    def _finished(self, shard: ShardInput, report: ShardReport) -> None:
+    def _finished(
+        self, shard: ShardInput, report: ShardReport, records: list[OutcomeRecord]
+    ) -> None:
         last = self._progress[shard.key]
         self._progress[shard.key] = ShardProgress(
             key=shard.key,
-            total=len(shard.targets),
-            outcomes=dict(Counter(record.kind for record in report.outcomes)),
+            total=shard.size,
+            outcomes=dict(Counter(record.kind for record in records)),
             waiting={},
             attempt=max(last.attempt, report.attempt),
             sequence=last.sequence,
