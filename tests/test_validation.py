@@ -403,3 +403,30 @@ def test_every_backoff_lets_time_pass(low: float | timedelta, extra: float) -> N
     outcome = MockClock().run(main)
     assert outcome.kind == "wait_timeout"
     assert len(client.calls) <= 1.0 / seconds + 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    region=st.one_of(
+        st.text(min_size=1, max_size=70),
+        st.from_regex(r"[a-z]{2}-[a-z]+-[0-9]", fullmatch=True),
+        st.sampled_from(["not a region!", "123", "-eu", "eu-", "eu_west_1", "x" * 64]),
+    )
+)
+def test_a_region_botocore_would_refuse_is_refused_when_given(region: str) -> None:
+    """A region that is not a DNS host label fails where it is given, naming it, not at
+    the first call (a tester's Temporal rollout with region "not a region!" hung:
+    every retry failed opening its client). The rule is botocore's own."""
+    from botocore.exceptions import InvalidRegionError
+    from botocore.utils import validate_region_name
+
+    try:
+        validate_region_name(region)
+        botocore_refuses = False
+    except InvalidRegionError:
+        botocore_refuses = True
+    if botocore_refuses:
+        with pytest.raises(InvalidOption, match="region_name"):
+            Poller(region_name=region)
+    else:
+        Poller(region_name=region)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -45,7 +46,11 @@ __all__ = [
     "check_bools",
     "check_flags",
     "check_poller",
+    "check_region",
 ]
+
+#: A region name as botocore accepts one: a DNS host label, not all digits.
+_HOST_LABEL = re.compile(r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)$")
 
 #: One hour, in seconds. ``timeout=None`` waits as long as the execution runs.
 DEFAULT_TIMEOUT = 3600.0
@@ -59,6 +64,21 @@ MAX_LATENCY = 3600.0
 #: Seconds between the starts of a parent's list sweeps without a latency
 #: target: chosen from the benchmarks (see :class:`PollerOptions`).
 DEFAULT_SWEEP_INTERVAL = 6.0
+
+
+def check_region(name: str, value: Any) -> str:
+    """*value* if it is a region name botocore accepts: a DNS host label, not all digits.
+
+    botocore refuses any other when it opens a client
+    (``botocore.utils.validate_region_name``); refused here, before any call.
+
+    :raises InvalidOption: naming *name* and the value.
+    """
+    instance(name, value, str, "a string")
+    if not _HOST_LABEL.match(value):
+        message = f"{name} must name a region such as 'eu-west-1', got {value!r}"
+        raise InvalidOption(message, option=name, value=value)
+    return str(value)
 
 
 def check_flags(**values: object) -> None:
@@ -99,10 +119,7 @@ def check_poller(
     if session is not None:
         methods("session", session, ("client",), "a boto3 or aioboto3 session")
     if region_name is not None:
-        instance("region_name", region_name, str, "a string")
-        if not region_name:
-            message = f"region_name must name a region such as 'eu-west-1', got {region_name!r}"
-            raise InvalidOption(message, option="region_name", value=region_name)
+        check_region("region_name", region_name)
     if budgets is not None:
         instance("budgets", budgets, BudgetRegistry, "a BudgetRegistry")
     if clock is not None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import DEFAULT_MIN_FINISHED, FailFast, OutcomeKind
+from .._options import check_region
 from .._validate import instance, invalid, number
 from ._outcomes import OutcomeRecord, pack, unpack
 
@@ -132,7 +133,7 @@ class Target:
     def __post_init__(self) -> None:
         _text("Target.type", self.type)
         _text("Target.account", self.account)
-        _text("Target.region", self.region)
+        check_region("Target.region", self.region)
         if not isinstance(self.params, Mapping) or not all(isinstance(k, str) for k in self.params):
             raise invalid("Target.params", "a dict of parameter names to values", self.params)
 
@@ -169,7 +170,7 @@ class TargetGroup:
     def __post_init__(self) -> None:
         _text("TargetGroup.type", self.type)
         _text("TargetGroup.account", self.account)
-        _text("TargetGroup.region", self.region)
+        check_region("TargetGroup.region", self.region)
         _text("TargetGroup.vary", self.vary)
         if not isinstance(self.params, Mapping) or not all(isinstance(k, str) for k in self.params):
             raise invalid("TargetGroup.params", "a dict of parameter names to values", self.params)
