@@ -91,13 +91,13 @@ def test_a_killed_command_run_again_shows_every_outcome_exactly_once(
         "transfer-execution",
         3,
         parent=WORKFLOW,
-        schedule=[("IN_PROGRESS", 0.0), ("EXCEPTION", 11.0)],
+        schedule=[("IN_PROGRESS", 0.0), ("EXCEPTION", 14.0)],
     )
     late = fleet.add(
         "transfer-execution",
         2,
         parent=WORKFLOW,
-        schedule=[("IN_PROGRESS", 0.0), ("COMPLETED", 20.0)],
+        schedule=[("IN_PROGRESS", 0.0), ("COMPLETED", 24.0)],
     )
     added = time.monotonic()
     everyone = [*early, *unwatched, *late]
@@ -135,11 +135,17 @@ def test_a_killed_command_run_again_shows_every_outcome_exactly_once(
             if sum(1 for r in shown if r["event"] == "outcome") < len(early):
                 continue
             break
-        saved = Checkpoint.from_json(file.read_bytes())
-        seen_before_kill = {
-            json.loads(saved.executions[s.index].split(" ", 1)[1])["ExecutionId"]
-            for s in saved.seen
-        }
+        # The scenario needs the unwatched runs saved as seen running before the kill:
+        # on a slow machine the first polls of some may come after the early outcomes.
+        while True:
+            saved = Checkpoint.from_json(file.read_bytes())
+            seen_before_kill = {
+                json.loads(saved.executions[s.index].split(" ", 1)[1])["ExecutionId"]
+                for s in saved.seen
+            }
+            if unwatched_ids <= seen_before_kill or time.monotonic() > added + 12.0:
+                break
+            time.sleep(0.1)
         assert unwatched_ids <= seen_before_kill, saved
     finally:
         process.send_signal(signal.SIGKILL)
@@ -151,7 +157,7 @@ def test_a_killed_command_run_again_shows_every_outcome_exactly_once(
     killed = [r for r in shown if r["event"] == "outcome"]
     assert {_key(r) for r in killed} == {i["ExecutionId"] for i in early}
     # The unwatched runs end, and Transfer forgets them, before the rerun.
-    time.sleep(max(0.0, added + 11.5 - time.monotonic()))
+    time.sleep(max(0.0, added + 14.5 - time.monotonic()))
 
     rerun = run_cli(*command, env=env, timeout=90)
     assert rerun.returncode == 1, rerun.stderr[-2000:]  # the EXCEPTION runs failed
