@@ -410,7 +410,9 @@ def test_every_backoff_lets_time_pass(low: float | timedelta, extra: float) -> N
     region=st.one_of(
         st.text(min_size=1, max_size=70),
         st.from_regex(r"[a-z]{2}-[a-z]+-[0-9]", fullmatch=True),
-        st.sampled_from(["not a region!", "123", "-eu", "eu-", "eu_west_1", "x" * 64]),
+        st.sampled_from(
+            ["not a region!", "123", "-eu", "eu-", "eu_west_1", "x" * 64, "\n", "eu-west-1\n"]
+        ),
     )
 )
 def test_a_region_botocore_would_refuse_is_refused_when_given(region: str) -> None:
@@ -425,7 +427,10 @@ def test_a_region_botocore_would_refuse_is_refused_when_given(region: str) -> No
         botocore_refuses = False
     except InvalidRegionError:
         botocore_refuses = True
-    if botocore_refuses:
+    # botocore's pattern ends in "$", which also lets a trailing newline through
+    # ("eu-west-1\n", "\n"): no region either, so those are refused here too.
+    refused = botocore_refuses or region.endswith("\n")
+    if refused:
         with pytest.raises(InvalidOption, match="region_name"):
             Poller(region_name=region)
     else:

@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 #: A region name as botocore accepts one: a DNS host label, not all digits.
-_HOST_LABEL = re.compile(r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)$")
+_HOST_LABEL = re.compile(r"(?![0-9]+\Z)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
 
 #: One hour, in seconds. ``timeout=None`` waits as long as the execution runs.
 DEFAULT_TIMEOUT = 3600.0
@@ -75,7 +75,7 @@ def check_region(name: str, value: Any) -> str:
     :raises InvalidOption: naming *name* and the value.
     """
     instance(name, value, str, "a string")
-    if not _HOST_LABEL.match(value):
+    if not _HOST_LABEL.fullmatch(value):
         message = f"{name} must name a region such as 'eu-west-1', got {value!r}"
         raise InvalidOption(message, option=name, value=value)
     return str(value)
