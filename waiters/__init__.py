@@ -48,6 +48,7 @@ if typing.TYPE_CHECKING:
         load_machines,
         machine_from_botocore_waiter,
     )
+    from ._sqs import DEFAULT_EVENT_STALENESS, SqsEvents
     from ._wait import wait_for, wait_for_sync
 
 _LAZY = {
@@ -94,12 +95,15 @@ _LAZY = {
     "default_registry": "._registry",
     "load_machines": "._registry",
     "machine_from_botocore_waiter": "._registry",
+    "DEFAULT_EVENT_STALENESS": "._sqs",
+    "SqsEvents": "._sqs",
     "wait_for": "._wait",
     "wait_for_sync": "._wait",
 }
 
 __all__ = (
     "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_EVENT_STALENESS",
     "DEFAULT_MIN_FINISHED",
     "DEFAULT_NOT_FOUND_GRACE",
     "DEFAULT_TIMEOUT",
@@ -129,6 +133,7 @@ __all__ = (
     "PollerOptions",
     "Progress",
     "ServiceError",
+    "SqsEvents",
     "StateKind",
     "StateMachine",
     "Transition",

@@ -152,7 +152,9 @@ class Endpoint:
         are called in worker threads.
     :param method: the client method (``describe_job_execution``).
     :param operation: the operation's name in the model, for messages.
-    :param machine: the definition whose error rules classify failures.
+    :param machine: the definition whose error rules classify failures
+        (``None`` for a call of no execution type's, such as SQS's: the
+        generic rules alone).
     :param budget: the shared :class:`~waiters.BudgetStats` source for this
         account, region and operation.
     :param clock: the wait's clock (deadlines).
@@ -186,7 +188,7 @@ class Endpoint:
         client: Any,
         method: str,
         operation: str,
-        machine: StateMachine,
+        machine: StateMachine | None,
         budget: RateBudget,
         clock: Clock,
         call_timeout: float,
@@ -315,7 +317,8 @@ class Endpoint:
         return Answer(None, failure, exc)
 
     def __repr__(self) -> str:
-        return f"<Endpoint {self.machine.service}.{self.operation} {self.budget!r}>"
+        service = self.budget.key[2]
+        return f"<Endpoint {service}.{self.operation} {self.budget!r}>"
 
 
 _TOO_LATE = Answer(

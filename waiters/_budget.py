@@ -616,16 +616,19 @@ class BudgetRegistry:
         #: Lookups under way (their events belong to the running event loop).
         self.account_lookups: dict[tuple[str, str | None], anyio.Event] = {}
 
-    def get(self, key: BudgetKey, now: float) -> RateBudget:
+    def get(self, key: BudgetKey, now: float, default: BudgetConfig | None = None) -> RateBudget:
         """The budget for *key*, bound to the running event loop whose clock reads *now*.
 
         Made on first use, with the configuration of ``operations[operation]``
-        if there is one, else *config*. When the running event loop is not
+        if there is one, else *default* if given, else *config*. When the running event loop is not
         the one the registry last served, every budget is first carried over
         to this loop's clock (see the class description).
 
         :param key: ``(account, region, service, operation)``.
         :param now: the running loop's clock time, in seconds.
+        :param default: the configuration of a budget made here when the
+            registry has none of the operation's own (the caller's, such as
+            :class:`~waiters.SqsEvents`'s).
         """
         run = _current_run()
         if run is not self._run:
@@ -635,7 +638,8 @@ class BudgetRegistry:
                 budget.rebase(now)
         found = self._budgets.get(key)
         if found is None:
-            found = self._budgets[key] = RateBudget(key, self.config_for(key[3]), now)
+            config = self.operations.get(key[3]) or default or self.config
+            found = self._budgets[key] = RateBudget(key, config, now)
         return found
 
     def rekey(
@@ -657,8 +661,11 @@ class BudgetRegistry:
             budget takes over its next slot and recent calls (default
             ``False``: *old* is moved or merged away).
         """
+        # A budget made for the account keeps the configuration the old one was made with.
+        before = self._budgets.get(old)
+        default = before.config if before is not None else None
         if shared:
-            budget = self.get(new, now)
+            budget = self.get(new, now, default)
             pending = self._budgets.get(old)
             if pending is not None and pending is not budget:
                 budget.take_over(pending)
@@ -667,7 +674,7 @@ class BudgetRegistry:
         existing = self._budgets.get(new)
         if existing is None:
             if moved is None:
-                return self.get(new, now)
+                return self.get(new, now, default)
             moved.key = new
             self._budgets[new] = moved
             return moved

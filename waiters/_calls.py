@@ -171,7 +171,7 @@ class Failure:
         return f"{self.code}: {self.message}" if self.message else self.code
 
 
-def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
+def classify(exc: BaseException, machine: StateMachine | None) -> Failure | None:
     """What a call's exception means; None for an exception that is not the service's.
 
     A service error is, in this order: throttling (always: it never ends a
@@ -192,7 +192,11 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
         status = metadata.get("HTTPStatusCode")
         if code in THROTTLING_CODES or status == 429:
             return Failure(FailureKind.THROTTLED, code, message, status, None)
-        acceptor = machine.accept_error(code, status) if machine.acceptors else None
+        acceptor = (
+            machine.accept_error(code, status)
+            if machine is not None and machine.acceptors
+            else None
+        )
         if acceptor is not None:
             return _accepted(acceptor, code or str(status), message, status)
         if code in IDENTITY_CODES or code in AUTHORIZATION_CODES:
@@ -202,10 +206,10 @@ def classify(exc: BaseException, machine: StateMachine) -> Failure | None:
                 code,
                 message,
                 status,
-                machine.error_rule(code),
+                machine.error_rule(code) if machine is not None else None,
                 about_caller=code in IDENTITY_CODES,
             )
-        rule = machine.error_rule(code)
+        rule = machine.error_rule(code) if machine is not None else None
         if rule is not None:
             kind = {
                 ErrorAction.RETRY: FailureKind.TRANSIENT,

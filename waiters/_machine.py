@@ -23,6 +23,7 @@ from typing import Any
 from jmespath.exceptions import JMESPathError
 
 from ._errors import DefinitionError
+from ._eventspec import EventSpec, compile_events, format_reason
 from ._paths import Path, PathSyntaxError
 from ._schema import check_definition, definition_error
 
@@ -411,6 +412,9 @@ class StateMachine:
         compiler derives them from *transitions*).
     :param retries: where a parent says a failed execution is retried (IoT
         jobs' retry configuration), or ``None`` (the default).
+    :param events: how the type's status-change events read (the
+        definition's ``[events]``), or ``None`` when it publishes none (the
+        default).
     """
 
     name: str
@@ -433,6 +437,7 @@ class StateMachine:
     ending: EndingSpec | None = None
     sole_endings: Mapping[str, str] = field(default_factory=dict)
     retries: RetrySpec | None = None
+    events: EventSpec | None = None
     #: Identifying, then optional, parameters.
     parameters: tuple[ParamSpec, ...] = field(init=False)
 
@@ -545,12 +550,7 @@ class StateMachine:
                 except AcceptorError:
                     return None
             return None
-        value = self.reason.search(response)
-        if value is None or value in ({}, [], ""):
-            return None
-        if isinstance(value, Mapping):
-            return ", ".join(f"{key}={value[key]}" for key in sorted(value))
-        return str(value)
+        return format_reason(self.reason.search(response))
 
     def error_rule(self, code: str) -> ErrorRule | None:
         """What the definition's ``errors`` table says of an error code, if anything.
@@ -878,6 +878,7 @@ def compile_definition(
         ending=ending,
         sole_endings=_sole_endings(states, transitions),
         retries=_retries(check, data.get("retries"), model, states, identity_names, optional_names),
+        events=compile_events(data.get("events"), source=source, identity=identity_names),
     )
 
 

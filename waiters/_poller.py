@@ -28,7 +28,7 @@ from ._accounts import IDENTITY_TIMEOUT, PENDING_ACCOUNT, Accounts
 from ._attempt import Answer, CallStats, Endpoint
 from ._backoff import MIN_DELAY, Backoff
 from ._batch import Batch
-from ._budget import BudgetRegistry, budget_key, default_budgets
+from ._budget import BudgetConfig, BudgetRegistry, budget_key, default_budgets
 from ._calls import Failure, FailureKind, check_endpoint_url, open_client
 from ._calls import client_config as client_config_for
 from ._checkpoint import Checkpoint, SeenState, resume_plan
@@ -43,9 +43,10 @@ from ._errors import (
     WaitTimeout,
 )
 from ._events import Events
+from ._eventspec import Event, payloads
 from ._execution import Execution, validate_listing
 from ._keywords import checked_keywords, suggestion
-from ._machine import StateMachine
+from ._machine import StateKind, StateMachine
 from ._metrics import metrics_for
 from ._options import (
     DEFAULT_CALL_TIMEOUT,
@@ -59,10 +60,12 @@ from ._options import (
     check_poller,
 )
 from ._outcome import Outcome, OutcomeKind, Transition, error_for
+from ._pace import Pace
 from ._progress import BatchResult, FailFast
 from ._registry import default_registry
 from ._scheduler import Deadlines, Lane
-from ._sweep import Group
+from ._sqs import Listener, SqsEvents, Verdict
+from ._sweep import Group, identity_of
 from ._tracker import Tracker, WaitSettings, share
 
 __all__ = ["FROM_POLLER", "FromPoller", "Poller", "in_event_loop", "wait_all", "wait_all_sync"]
@@ -171,6 +174,15 @@ class Poller:
         (default ``time.time``), read once on entry to map the poller's clock
         to epoch time: checkpoints' absolute deadlines and metrics' timestamps.
         Tests on a virtual clock give one that moves with it.
+    :param events: an event source (:class:`SqsEvents`) through which the
+        executions of types with an ``[events]`` section (IoT job and command
+        executions) are heard as they change (default ``None``: polling
+        alone). While it is heard, polling is the safety net: each waiting
+        execution is still observed once every ``events.staleness`` seconds
+        (a Describe, or a listing of its parent's running executions); when
+        it fails or falls silent (``waiters.events_unhealthy``), polling
+        returns to its normal cadence until it is heard again
+        (``waiters.events_healthy``).
     :raises InvalidOption: an option of the wrong type or out of range,
         naming it and the value.
     """
@@ -205,6 +217,7 @@ class Poller:
         follow_retries: bool = True,
         failure_reasons: bool = False,
         wall_clock: Callable[[], float] | None = None,
+        events: SqsEvents | None = None,
     ) -> None:
         self._wait_options_cache: dict[tuple[tuple[str, type, Any], ...], WaitOptions] = {}
         self.wait_options = WaitOptions(
@@ -260,8 +273,33 @@ class Poller:
                 value=wall_clock,
             )
         self._wall_clock = wall_clock if wall_clock is not None else time.time
+        if events is not None and not isinstance(events, SqsEvents):
+            raise InvalidOption(
+                f"events must be an SqsEvents or None, got {events!r}",
+                option="events",
+                value=events,
+            )
+        if events is not None and events.client is None and session is None:
+            raise InvalidOption(
+                "events: SqsEvents(client=...) is needed when the Poller has no session "
+                "to open an SQS client from",
+                option="events",
+                value=events,
+            )
+        self._source = events
+        #: The safety net while the source is heard (made on entry, on the loop).
+        self._net: Pace | None = None
+        #: The waits each event may be about, by (type, identity), with their lanes;
+        #: finished ones are pruned as events come and as it grows.
+        self._hearing: dict[tuple[str, tuple[Any, ...]], list[tuple[Tracker, Lane]]] = {}
+        self._hearing_pruned_at = 0
+        #: The types waited on that have events, with their identity parameter names.
+        self._heard_types: dict[str, tuple[StateMachine, tuple[str, ...]]] = {}
+        #: The running listener, if any (its figures are for tests and reports).
+        self.listener: Listener | None = None
         self._wall_offset = 0.0
-        #: Every call this poller made.
+        #: Every call this poller made about executions (an event queue's calls
+        #: are its listener's: ``listener.stats``).
         self.stats = CallStats()
         self._endpoints: dict[tuple[int, str], Endpoint] = {}
         self._lanes: dict[tuple[int, str], Lane] = {}
@@ -314,6 +352,9 @@ class Poller:
             clock=self.clock, grace=self.options.call_limit, expired=_expire
         )
         self._task_group.start_soon(self._deadlines.run)
+        if self._source is not None:
+            self._net = Pace(self._source.staleness_seconds)
+            self._task_group.start_soon(self._listen, self._source)
         self._accounts = Accounts(
             self.events,
             self.budgets.known_accounts,
@@ -351,6 +392,8 @@ class Poller:
         self._groups.clear()
         self._forming.clear()
         self._live.clear()
+        self._hearing.clear()
+        self._heard_types.clear()
         self._deadlines = None
         try:
             await stack.__aexit__(exc_type, exc, tb)
@@ -489,6 +532,7 @@ class Poller:
             not_found_grace=options.grace,
             keep_responses=options.keep_responses,
             follow_retries=options.follow_retries,
+            pace=self._net,
         )
         batch = Batch(
             list(unique),
@@ -523,6 +567,8 @@ class Poller:
             tracker = batch.track(execution, submitted, seen.get(execution))
             self._share(tracker)
             deadlines.add(tracker)
+            if self._net is not None and execution.machine.events is not None:
+                self._hear_of(tracker, lane)
             rate = lane.endpoint.budget.rate
             spread = 0.0 if immediate else self.rng.random() * min(low, len(unique) / rate)
             lane.push(tracker, now + spread)
@@ -952,21 +998,23 @@ class Poller:
     def _endpoint(
         self,
         client: Any,
-        machine: StateMachine,
+        machine: StateMachine | None,
         operation: str,
         method: str,
         *,
         service: str | None = None,
         expects_members: bool = True,
+        config: BudgetConfig | None = None,
     ) -> Endpoint:
         key = (id(client), operation)
         endpoint = self._endpoints.get(key)
         if endpoint is None:
             now = self._pace.now()
             account, final = self._accounts.provisional(client)
-            budget = self.budgets.get(
-                budget_key(account, client, service or machine.service, operation), now
-            )
+            if service is None:
+                assert machine is not None
+                service = machine.service
+            budget = self.budgets.get(budget_key(account, client, service, operation), now, config)
             if not final and id(client) not in self._learning:
                 self._learning.add(id(client))
                 self._running().start_soon(self._learn_account, client)
@@ -1188,6 +1236,164 @@ class Poller:
                 return {}
             await self.clock.sleep_until(self.clock.now() + self.rng.uniform(0.5, 2.0))
 
+    # --- events ----------------------------------------------------------------------------
+
+    def _hear_of(self, tracker: Tracker, lane: Lane) -> None:
+        """Let events about *tracker*'s execution reach it."""
+        machine = tracker.execution.machine
+        if machine.name not in self._heard_types:
+            names = tuple(param.name for param in machine.identity)
+            self._heard_types[machine.name] = (machine, names)
+        key = (machine.name, identity_of(machine, tracker.execution.params))
+        self._hearing.setdefault(key, []).append((tracker, lane))
+        hearing = self._hearing
+        if len(hearing) > 2 * self._hearing_pruned_at + 1024:
+            # Amortised: the map never holds many more finished waits than live ones.
+            for stale in [k for k, waits in hearing.items() if all(t.outcome for t, _ in waits)]:
+                del hearing[stale]
+            self._hearing_pruned_at = len(hearing)
+
+    async def _listen(self, source: SqsEvents) -> None:
+        """Consume the event source until the poller closes; its failures are logged."""
+        client = source.client
+        if client is None:
+            try:
+                client = await self._client_for_service("sqs")
+            except Exception as exc:  # noqa: BLE001 - polling goes on without events
+                self.events.log.warning(
+                    "waiters.events_unhealthy",
+                    queue=source.queue_url,
+                    reason=f"cannot open an SQS client: {type(exc).__name__}: {exc}",
+                )
+                return
+        endpoints = {
+            operation: self._endpoint(
+                client,
+                None,
+                operation,
+                method,
+                service="sqs",
+                expects_members=False,
+                config=source.budget,
+            )
+            for operation, method in (
+                ("ReceiveMessage", "receive_message"),
+                ("DeleteMessageBatch", "delete_message_batch"),
+                ("ChangeMessageVisibilityBatch", "change_message_visibility_batch"),
+            )
+        }
+        net = self._net
+        assert net is not None
+        listener = self.listener = Listener(
+            source,
+            receive=endpoints["ReceiveMessage"],
+            delete=endpoints["DeleteMessageBatch"],
+            release=endpoints["ChangeMessageVisibilityBatch"],
+            handle=self._hear,
+            heard=self._heard,
+            clock=self.clock,
+            rng=self.rng,
+            events=self.events,
+            call_limit=self.options.call_limit,
+        )
+        await listener.run()
+
+    def _heard(self, healthy: bool) -> None:
+        """The source is heard again, or not: polling slows to the net, or comes back."""
+        net = self._net
+        if net is None or not net.heard(healthy) or healthy:
+            return
+        # Polls spaced for the net come due at the normal cadence now, spread over the
+        # backoff's floor so they do not all go at once.
+        now = self.clock.now()
+        for lane in list(self._lanes.values()):
+            for tracker in lane.waiting():
+                due = tracker.due
+                if tracker.execution.machine.events is not None:
+                    due = min(due, now + self.rng.random() * tracker.watch.settings.min_delay)
+                lane.push(tracker, due)
+
+    async def _hear(self, body: str) -> Verdict:
+        """Enter the events one message carries; say what became of them."""
+        verdict = Verdict.FOREIGN
+        for payload in payloads(body):
+            for machine, names in list(self._heard_types.values()):
+                spec = machine.events
+                assert spec is not None
+                event = spec.read(payload, names)
+                if event is None:
+                    continue
+                if verdict is Verdict.FOREIGN:
+                    verdict = Verdict.NOBODY
+                key = (machine.name, event.key)
+                waits = self._hearing.get(key)
+                if not waits:
+                    continue
+                live = [(t, lane) for t, lane in waits if t.outcome is None]
+                if not live:
+                    del self._hearing[key]
+                    continue
+                if len(live) < len(waits):
+                    self._hearing[key] = live
+                for tracker, _ in live:
+                    group = tracker.group
+                    if group is not None and machine.retries is not None:
+                        # A sweep reads the parent's retries before it judges a retried
+                        # state; so does an event, so its members need no Describe.
+                        await group.know_allowance((event.state,))
+                        break
+                now = self.clock.now()
+                for tracker, lane in live:
+                    if tracker.outcome is None:
+                        self._take_event(lane, tracker, event, now)
+                verdict = Verdict.TAKEN
+        return verdict
+
+    def _take_event(self, lane: Lane, tracker: Tracker, event: Event, now: float) -> None:
+        """Enter one event for one wait (a failure ends that wait alone, as for answers)."""
+        try:
+            group = tracker.group
+            if tracker.listed and group is not None:
+                group.take_event(tracker, event, now)
+                return
+            machine = tracker.execution.machine
+            retries = machine.retries
+            if retries is not None and retries.attempt is not None:
+                named = tracker.execution.params.get(retries.attempt)
+                if named is not None and event.attempt is not None and event.attempt != named:
+                    return  # about another attempt than the one this wait names
+            kind = machine.kind_of(event.state)
+            if (
+                kind is not None
+                and kind.terminal
+                and kind is not StateKind.SUCCEEDED
+                and event.reason is None
+                and machine.reason is not None
+            ):
+                # The outcome says why, as a Describe would: one reads it, now.
+                lane.push(tracker, now)
+                return
+            before = tracker.attempt
+            decision = tracker.on_event(event, now)
+            if isinstance(decision, Outcome):
+                return
+            if tracker.retry_check:
+                self._running().start_soon(
+                    self._guarded, tracker, self._check_retries(lane, tracker)
+                )
+                return
+            if (
+                before is not None
+                and tracker.attempt is not None
+                and tracker.attempt > before
+                and self._rejoin(lane, tracker)
+            ):
+                return
+            if not tracker.listed:
+                lane.push(tracker, tracker.next_due(now))
+        except Exception as exc:  # noqa: BLE001 - see _guarded: it ends this wait alone
+            tracker.finish(OutcomeKind.ERROR, now, reason=f"{type(exc).__name__}: {exc}", error=exc)
+
     def _record_outcome(self, outcome: Outcome) -> None:
         assert self._metrics is not None
         self._metrics.outcome(outcome, wall=self.clock.now() + self._wall_offset)
@@ -1244,6 +1450,7 @@ class Poller:
             unmet=self._sweep_unmet,
             allowance=partial(self._allowances.get, (id(client), parent)),
             read_allowance=partial(self._allowance_for, lane),
+            pace=self._net if machine.events is not None else None,
         )
         for member in forming:
             if member.outcome is None:

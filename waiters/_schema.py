@@ -315,6 +315,21 @@ _RETRIES = Table(
     required=frozenset({"operation", "parent", "criteria", "failure_type", "count", "states"}),
 )
 
+_EVENTS = Table(
+    {
+        "available": Flag(),
+        "topic": Text("the MQTT topic filter the service publishes on"),
+        "match": Entries(_SCALAR, "a table PATH = constant"),
+        "identity": Entries(_PATH, "a table PARAM = path"),
+        "identity_transform": Entries(Text("a transform name"), "a table PARAM = transform"),
+        "status": _PATH,
+        "reason": _PATH,
+        "attempt": _PATH,
+        "version": _PATH,
+        "order": _PATH,
+    },
+)
+
 #: Every key of a definition (TOML or JSON, or botocore's waiters-2.json
 #: converted), with what its value must be.
 DEFINITION = Table(
@@ -343,6 +358,7 @@ DEFINITION = Table(
         "batch": _BATCH,
         "ending": _ENDING,
         "retries": _RETRIES,
+        "events": _EVENTS,
     },
     "a table of keys",
     frozenset({"name", "service", "operation"}),

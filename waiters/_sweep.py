@@ -41,7 +41,9 @@ from ._backoff import Backoff
 from ._calls import FailureKind
 from ._clock import Clock
 from ._events import Events
+from ._eventspec import Event
 from ._machine import BatchSpec, StateKind, StateMachine
+from ._pace import Pace
 from ._tracker import Tracker
 
 __all__ = ["Group", "identity_of"]
@@ -93,6 +95,10 @@ class Group:
     :param read_allowance: reads them (once per parent, shared with the
         Describe path), on behalf of a member; awaited when a sweep sees a
         retried state before they are known, so its members need no Describe.
+    :param pace: the safety net while an event source is heard: then the
+        members' events report their changes, and a listing of the running
+        statuses every ``pace.bound`` seconds catches what an event missed
+        (``None``: the type has no events, or the poller no source).
     """
 
     def __init__(
@@ -116,8 +122,10 @@ class Group:
         unmet: Callable[[Group, float], None] | None = None,
         allowance: Callable[[], Mapping[str, int] | None] = lambda: None,
         read_allowance: Callable[[Tracker], Awaitable[object]] | None = None,
+        pace: Pace | None = None,
     ) -> None:
         assert machine.batch is not None
+        self._pace = pace
         self.machine = machine
         self.spec: BatchSpec = machine.batch
         self.parent = parent
@@ -188,6 +196,7 @@ class Group:
         if tracker not in waits:
             waits.append(tracker)
             tracker.on_end = self._finished.append
+            tracker.group = self
             owner = tracker.watch.stats
             if not self._owners[owner]:
                 owner.follow(self._tally)
@@ -204,6 +213,7 @@ class Group:
         if not waits:
             del self.members[key]
         tracker.on_end = None
+        tracker.group = None
         owner = tracker.watch.stats
         self._owners[owner] -= 1
         if not self._owners[owner]:
@@ -253,6 +263,13 @@ class Group:
             self._prune()
             if len(self.members) <= self._straggler_limit:
                 break
+            pace = self._pace
+            if pace is not None and pace.bound is not None:
+                try:
+                    await self._safety_net(pace, pace.bound)
+                except _SweepFailed:
+                    break
+                continue
             started = self._listing_started = clock.now()
             try:
                 await self._sweep()
@@ -262,6 +279,28 @@ class Group:
             self._release_unseen(now)
             # Back to back when a sweep takes longer than the interval.
             await clock.sleep_until(max(started + self._gap(now - started), clock.now()))
+
+    async def _safety_net(self, pace: Pace, bound: float) -> None:
+        """While events are heard: list the running statuses once every *bound* seconds.
+
+        Events report the members' changes; this listing catches what a lost
+        one hid, so no member goes unobserved longer than the bound. Woken
+        early when the source is no longer heard (back to sweeps), and for
+        members whose not-found grace ended unseen.
+        """
+        clock = self._clock
+        due = self._last_full + bound - self._full_took
+        now = clock.now()
+        if now < due:
+            wake = due
+            if self._unseen and self._unseen[0][0] < wake:
+                wake = self._unseen[0][0]
+            await pace.sleep_until(clock, wake)
+            self._release_unseen(clock.now())
+            return
+        self._listing_started = now
+        await self._sweep_listing(None)
+        self._release_unseen(clock.now())
 
     def _gap(self, took: float) -> float:
         """Seconds from this sweep's start to the next one's, given this one *took*."""
@@ -332,6 +371,38 @@ class Group:
         for tracker in self._waiting(key):
             self._apply_to(key, tracker, state, item, now)
 
+    def take_event(self, tracker: Tracker, event: Event, now: float) -> None:
+        """Enter an event about a member, as a list item about it would be entered.
+
+        What a list summary cannot say, an event may not either: a failure
+        whose reason is wanted (``failure_reasons``) and absent, or one the
+        parent may retry, is described once; so is a member named by another
+        attempt than the event's.
+        """
+        key = self._member(tracker)
+        if key is None or tracker.outcome is not None:
+            return
+        machine = self.machine
+        named = self._named_attempt(tracker)
+        if named is not None and event.attempt is not None and event.attempt != named:
+            self._describe(key, tracker)
+            return
+        kind = machine.kind_of(event.state)
+        if (
+            kind is not None
+            and kind.terminal
+            and kind is not StateKind.SUCCEEDED
+            and (
+                (self._failure_reasons and machine.reason is not None and event.reason is None)
+                or self._may_retry(tracker, event.state, event.attempt)
+            )
+        ):
+            self._describe(key, tracker)
+            return
+        tracker.on_event(event, now, retries_judged=True)
+        if tracker.pinned is not None and tracker.outcome is None:
+            self._describe(key, tracker)
+
     def _apply_to(
         self, key: tuple[Any, ...], tracker: Tracker, state: str | None, item: Any, now: float
     ) -> None:
@@ -351,7 +422,7 @@ class Group:
             and kind is not StateKind.SUCCEEDED
             and (
                 (self._failure_reasons and machine.reason is not None)
-                or self._may_retry(tracker, state, item)
+                or self._may_retry(tracker, state, self._item_attempt(item))
             )
         ):
             # A list summary does not say why (IoT's lack statusDetails): the one
@@ -378,7 +449,7 @@ class Group:
             return None
         return self.spec.item_attempt.search(item)
 
-    async def _know_allowance(self, states: Iterable[Any]) -> None:
+    async def know_allowance(self, states: Iterable[Any]) -> None:
         """Read the parent's retries first if one of *states* may be retried."""
         spec = self.machine.retries
         if spec is None or self._read_allowance is None or self._allowance() is not None:
@@ -391,8 +462,9 @@ class Group:
                     await self._read_allowance(tracker)
                     return
 
-    def _may_retry(self, tracker: Tracker, state: str | None, item: Any) -> bool:
-        """Whether a new attempt may follow this ending: the Describe path judges it."""
+    def _may_retry(self, tracker: Tracker, state: str | None, attempt: Any) -> bool:
+        """Whether a new attempt may follow this ending (*attempt*, the one it is of, if
+        known): the Describe path judges it."""
         spec = self.machine.retries
         if spec is None or state is None or not tracker.watch.settings.follow_retries:
             return False
@@ -401,8 +473,7 @@ class Group:
         allowance = self._allowance()
         if allowance is None:
             return True  # not read yet: the Describe path reads it
-        attempt = self._item_attempt(item)
-        if not isinstance(attempt, int) or isinstance(attempt, bool):
+        if not isinstance(attempt, int | float) or isinstance(attempt, bool):
             attempt = tracker.attempt
         return spec.left(allowance, state, attempt)
 
@@ -532,7 +603,7 @@ class Group:
             if self._running_seen(k) and k not in still_running and k not in listed
         ]
         if len(ended) <= after[largest] - previous.get(largest, 0):
-            await self._know_allowance((largest,))
+            await self.know_allowance((largest,))
             now = self._clock.now()
             for key in ended:
                 self._apply(key, largest, None, now)
@@ -603,7 +674,7 @@ class Group:
             response = await self._call(self._lister, params)
             # A page with a token and no list member is an empty page, not a broken one.
             items = spec.items.search(response) or ()
-            await self._know_allowance(spec.item_status.search(item) for item in items)
+            await self.know_allowance(spec.item_status.search(item) for item in items)
             now = self._clock.now()
             for item in items:
                 key = machine.summary_identity(item, self.parent)

@@ -22,9 +22,11 @@ from ._attempt import Answer, CallStats
 from ._backoff import Backoff
 from ._calls import Failure, FailureKind
 from ._events import Events
+from ._eventspec import Event
 from ._execution import Execution
 from ._machine import AcceptorError, StateKind
 from ._outcome import Outcome, OutcomeKind, Transition
+from ._pace import Pace
 from ._scrub import scrub
 
 __all__ = ["Tracker", "WaitSettings", "Watch", "share"]
@@ -50,6 +52,7 @@ class WaitSettings:
         "keep_responses",
         "min_delay",
         "not_found_grace",
+        "pace",
         "timeout",
     )
 
@@ -61,8 +64,12 @@ class WaitSettings:
         not_found_grace: float,
         keep_responses: bool = True,
         follow_retries: bool = True,
+        pace: Pace | None = None,
     ) -> None:
         self.backoff = backoff
+        #: While an event source is heard, polls of a seen execution are this
+        #: far apart at least (see Pace); None without events.
+        self.pace = pace
         #: A failure the parent retries is followed to the next attempt.
         self.follow_retries = follow_retries
         self.min_delay: float = backoff.min_delay  # type: ignore[assignment]
@@ -101,8 +108,10 @@ class Tracker:
         "deadline",
         "due",
         "ending_since",
+        "event_order",
         "execution",
         "fresh",
+        "group",
         "hint_at",
         "hint_spent",
         "history",
@@ -177,11 +186,16 @@ class Tracker:
         #: Told when the wait ends (set by the sweeps holding it), so they drop it
         #: without looking through every member.
         self.on_end: Callable[[Tracker], None] | None = None
+        #: The sweeps (a Group) holding it, which take its events too; None when
+        #: it is described.
+        self.group: Any = None
         #: When the service stopped reporting it, while its ending is looked up elsewhere.
         self.ending_since: float | None = None
         self.unreachable_since: float | None = None
         #: Where its ending is read, as a checkpoint kept it (its answers name it otherwise).
         self.log_group: str | None = None
+        #: The newest order (a timestamp or version) of an event taken: older ones are stale.
+        self.event_order: float | None = None
 
     def resume(self, state: str, attempt: float | None, log_group: str | None) -> None:
         """Go on from what a checkpoint says was seen of it: *state*, its retry *attempt*,
@@ -450,6 +464,42 @@ class Tracker:
             return self.finish(_OUTCOME_OF[self.kind], now)
         return None
 
+    def on_event(self, event: Event, now: float, *, retries_judged: bool = False) -> Outcome | None:
+        """Take a status-change event about it; the outcome if it ends the wait.
+
+        An event is an observation like an answer: one older than an answer or
+        event already taken (by attempt and version, then by its order field)
+        changes nothing, and neither does a duplicate. The outcome carries the
+        event's payload as its response, and the event's reason.
+        *retries_judged*: the caller (a parent's sweeps) already knows no retry
+        follows a failure, as for a list item.
+        """
+        if not self.take_order(event.attempt, event.version):
+            return None
+        order = event.order
+        if order is not None:
+            if self.event_order is not None and order < self.event_order:
+                return None
+            self.event_order = order
+        self.polled = now
+        self.seen = True
+        self.not_found = None
+        self.unreachable_since = None
+        machine = self.execution.machine
+        kind = machine.kind_of(event.state)
+        if self.watch.settings.keep_responses or (kind is not None and kind.terminal):
+            self.response = event.payload
+        self.observe(event.state, kind, now)
+        if self.kind is not None and self.kind.terminal:
+            if not retries_judged and self.retry_follows(now):
+                return None
+            outcome = _OUTCOME_OF[self.kind]
+            reason = event.reason
+            if reason is None and outcome in (OutcomeKind.FAILED, OutcomeKind.CANCELLED):
+                reason = f"ended {self.state}; its event gives no reason"
+            return self.finish(outcome, now, reason=reason)
+        return None
+
     def _throttled(self, failure: Failure) -> None:
         events = self.watch.events
         if events.debug:
@@ -574,6 +624,13 @@ class Tracker:
         if hint is not None and now < hint < due:
             # A hint makes a poll sooner, never sooner than the backoff's floor.
             due = max(hint, now + settings.min_delay)
+        pace = settings.pace
+        if pace is not None and pace.bound is not None and self.seen and self.retry_until is None:
+            # Events report its changes: a poll is only the net for a lost one. An
+            # execution not seen yet (or whose retry is due) keeps its cadence.
+            floor = self.polled + pace.bound
+            if due < floor:
+                due = floor
         if due > self.deadline:
             due = self.deadline
         self.due = due
