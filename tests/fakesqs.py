@@ -16,9 +16,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import anyio
-import botocore.exceptions
 
 from waiters._machine import service_model
+from waiters.testing import client_error
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events"
 
@@ -62,13 +62,7 @@ class FakeSqs:
         assert params["QueueUrl"] == QUEUE_URL
         self.receives += 1
         if self.fail:
-            raise botocore.exceptions.ClientError(
-                {
-                    "Error": {"Code": "InternalError", "Message": "the queue is down"},
-                    "ResponseMetadata": {"HTTPStatusCode": 500},
-                },
-                "ReceiveMessage",
-            )
+            raise client_error("InternalError", 500, "ReceiveMessage")
         deadline = anyio.current_time() + params.get("WaitTimeSeconds", 0)
         while True:
             now = anyio.current_time()
