@@ -27,6 +27,8 @@ __all__ = ["Event", "EventSpec", "compile_events", "format_reason", "payloads"]
 
 #: Transforms an identity field may need (an ARN whose last segment is the name).
 _TRANSFORMS = frozenset({"arn_last_segment"})
+#: Units of a change's time, per second.
+_UNITS = {"milliseconds": 1000.0, "seconds": 1.0}
 #: Envelopes unwrapped at most this deep (SNS inside EventBridge is two).
 _MAX_ENVELOPES = 3
 
@@ -45,6 +47,10 @@ class EventSpec:
     :param version: the execution's version number, if the payload has one.
     :param order: the field that orders events of one execution (a
         timestamp or a version number): an event below the newest taken is stale.
+    :param at: when the change happened, if the payload says (epoch time
+        in *at_scale* units per second: 1000 for milliseconds). An event is
+        an observation as of then: a late one is no fresher than its time.
+    :param at_scale: units of *at* per second (1000 for milliseconds, 1 for seconds).
     :param topic: the MQTT topic filter the service publishes them on, for people.
     """
 
@@ -56,6 +62,8 @@ class EventSpec:
     reason: Path | None = None
     attempt: Path | None = None
     version: Path | None = None
+    at: Path | None = None
+    at_scale: float = 1000.0
     topic: str | None = None
 
     def read(self, payload: Mapping[str, Any], names: Sequence[str]) -> Event | None:
@@ -79,6 +87,7 @@ class EventSpec:
         if not isinstance(state, str) or not state:
             return None
         reason = format_reason(self.reason.search(payload)) if self.reason is not None else None
+        at = _number(self.at.search(payload)) if self.at is not None else None
         return Event(
             key=tuple(values),
             state=state,
@@ -86,6 +95,7 @@ class EventSpec:
             attempt=_number(self.attempt.search(payload)) if self.attempt is not None else None,
             version=_number(self.version.search(payload)) if self.version is not None else None,
             order=_number(self.order.search(payload)),
+            at=at / self.at_scale if at is not None else None,
             payload=payload,
         )
 
@@ -100,6 +110,8 @@ class Event:
     attempt: float | None
     version: float | None
     order: float | None
+    #: When the change happened, in epoch seconds, if the payload says.
+    at: float | None
     payload: Mapping[str, Any]
 
 
@@ -218,9 +230,12 @@ def compile_events(
             )
     optional = {
         key: path(raw[key], f"events.{key}") if key in raw else None
-        for key in ("reason", "attempt", "version")
+        for key in ("reason", "attempt", "version", "at")
     }
     topic = raw.get("topic")
+    unit = raw.get("at_unit", "milliseconds")
+    if unit not in _UNITS:
+        raise definition_error(source, "events.at_unit", f"one of {sorted(_UNITS)}", unit)
     return EventSpec(
         match=match,
         identity=ids,
@@ -230,6 +245,8 @@ def compile_events(
         reason=optional["reason"],
         attempt=optional["attempt"],
         version=optional["version"],
+        at=optional["at"],
+        at_scale=_UNITS[unit],
         topic=topic if isinstance(topic, str) else None,
     )
 

@@ -1343,18 +1343,23 @@ class Poller:
                         await group.know_allowance((event.state,))
                         break
                 now = self.clock.now()
+                # When the change happened, on the poller's clock: a late event is an
+                # observation as of then.
+                observed = event.at - self._wall_offset if event.at is not None else None
                 for tracker, lane in live:
                     if tracker.outcome is None:
-                        self._take_event(lane, tracker, event, now)
+                        self._take_event(lane, tracker, event, now, observed)
                 verdict = Verdict.TAKEN
         return verdict
 
-    def _take_event(self, lane: Lane, tracker: Tracker, event: Event, now: float) -> None:
+    def _take_event(
+        self, lane: Lane, tracker: Tracker, event: Event, now: float, observed: float | None
+    ) -> None:
         """Enter one event for one wait (a failure ends that wait alone, as for answers)."""
         try:
             group = tracker.group
             if tracker.listed and group is not None:
-                group.take_event(tracker, event, now)
+                group.take_event(tracker, event, now, observed)
                 return
             machine = tracker.execution.machine
             retries = machine.retries
@@ -1374,7 +1379,7 @@ class Poller:
                 lane.push(tracker, now)
                 return
             before = tracker.attempt
-            decision = tracker.on_event(event, now)
+            decision = tracker.on_event(event, now, observed=observed)
             if isinstance(decision, Outcome):
                 return
             if tracker.retry_check:

@@ -327,6 +327,8 @@ _EVENTS = Table(
         "attempt": _PATH,
         "version": _PATH,
         "order": _PATH,
+        "at": _PATH,
+        "at_unit": Text("milliseconds or seconds"),
     },
 )
 

@@ -371,13 +371,16 @@ class Group:
         for tracker in self._waiting(key):
             self._apply_to(key, tracker, state, item, now)
 
-    def take_event(self, tracker: Tracker, event: Event, now: float) -> None:
+    def take_event(
+        self, tracker: Tracker, event: Event, now: float, observed: float | None = None
+    ) -> None:
         """Enter an event about a member, as a list item about it would be entered.
 
         What a list summary cannot say, an event may not either: a failure
         whose reason is wanted (``failure_reasons``) and absent, or one the
         parent may retry, is described once; so is a member named by another
-        attempt than the event's.
+        attempt than the event's. *observed*: when the change happened, on
+        the poller's clock, if the event says.
         """
         key = self._member(tracker)
         if key is None or tracker.outcome is not None:
@@ -399,7 +402,7 @@ class Group:
         ):
             self._describe(key, tracker)
             return
-        tracker.on_event(event, now, retries_judged=True)
+        tracker.on_event(event, now, retries_judged=True, observed=observed)
         if tracker.pinned is not None and tracker.outcome is None:
             self._describe(key, tracker)
 

@@ -464,7 +464,14 @@ class Tracker:
             return self.finish(_OUTCOME_OF[self.kind], now)
         return None
 
-    def on_event(self, event: Event, now: float, *, retries_judged: bool = False) -> Outcome | None:
+    def on_event(
+        self,
+        event: Event,
+        now: float,
+        *,
+        retries_judged: bool = False,
+        observed: float | None = None,
+    ) -> Outcome | None:
         """Take a status-change event about it; the outcome if it ends the wait.
 
         An event is an observation like an answer: one older than an answer or
@@ -472,7 +479,9 @@ class Tracker:
         changes nothing, and neither does a duplicate. The outcome carries the
         event's payload as its response, and the event's reason.
         *retries_judged*: the caller (a parent's sweeps) already knows no retry
-        follows a failure, as for a list item.
+        follows a failure, as for a list item. *observed*: when the change
+        happened on this tracker's clock, if the event says (a late event
+        counts as an observation as of then, not as of its arrival).
         """
         if not self.take_order(event.attempt, event.version):
             return None
@@ -481,7 +490,9 @@ class Tracker:
             if self.event_order is not None and order < self.event_order:
                 return None
             self.event_order = order
-        self.polled = now
+        seen_at = now if observed is None or observed > now else observed
+        if seen_at > self.polled:
+            self.polled = seen_at
         self.seen = True
         self.not_found = None
         self.unreachable_since = None
