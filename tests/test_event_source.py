@@ -18,6 +18,7 @@ import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from tests.fakesqs import QUEUE_URL, FakeSqs, eventbridge, job_event
 from tests.test_lagging_service import Observed
@@ -27,15 +28,18 @@ from waiters import (
     BudgetRegistry,
     Execution,
     InvalidOption,
+    OutcomeKind,
     Poller,
     SqsEvents,
     default_registry,
 )
 from waiters._eventspec import payloads
+from waiters._sqs import Verdict
 from waiters.simulator import Fleet, Lifecycle
 from waiters.testing import MockClock
 
 JOB = default_registry().get("iot-job-execution")
+COMMAND = default_registry().get("iot-command-execution")
 BACKOFF = Backoff(1.0, 30.0)
 SWEEP = 8.0
 STALENESS = 60.0
@@ -258,3 +262,236 @@ def test_bad_options_are_refused_naming_the_field(field: str, value: Any) -> Non
     options: dict[str, Any] = {"queue_url": QUEUE_URL, field: value}
     with pytest.raises(InvalidOption, match=f"SqsEvents.{field}"):
         SqsEvents(**options)
+
+
+# --- one wait at a time, on a scripted queue -------------------------------------------
+
+
+async def _waits(
+    ids: list[dict[str, str]],
+    fleet: Fleet,
+    queue: FakeSqs,
+    *,
+    machine: Any = JOB,
+    batch: bool = False,
+    failure_reasons: bool = False,
+    source: SqsEvents | None = None,
+    send: Any = None,
+) -> tuple[Any, Poller]:
+    service = "iot"
+    async with fleet.async_client(service) as client:
+        executions = [Execution(machine, i, client) for i in ids]
+        async with (
+            Poller(
+                budgets=BudgetRegistry(BUDGETS),
+                backoff=BACKOFF,
+                batch=batch,
+                batch_min=10,
+                timeout=3600,
+                failure_reasons=failure_reasons,
+                events=source or SqsEvents(QUEUE_URL, client=queue, staleness=STALENESS),
+                wall_clock=anyio.current_time,
+            ) as poller,
+            anyio.create_task_group() as tasks,
+        ):
+            if send is not None:
+                tasks.start_soon(send)
+            result = await poller.wait_all(executions)
+            tasks.cancel_scope.cancel()
+    return result, poller
+
+
+def _calls(fleet: Fleet, operation: str) -> int:
+    """Requests the fleet served for *operation* (``"iot:DescribeJobExecution"``)."""
+    entry = fleet.stats().get(operation, {})
+    return int(entry.get("served", 0)) + int(entry.get("throttled", 0))
+
+
+def _failing_job(things: int) -> tuple[Fleet, list[dict[str, str]]]:
+    fleet = Fleet(seed=1, clock=anyio.current_time)
+    lifecycle = Lifecycle(pending=(0.0, 1.0), running=(20.0, 30.0), mix={"FAILED": 1.0})
+    return fleet, fleet.add_iot_job("job", things=things, lifecycle=lifecycle)
+
+
+def _send_endings(fleet: Fleet, queue: FakeSqs, ids: list[dict[str, str]], *, details: bool) -> Any:
+    async def send() -> None:
+        endings = []
+        for i in ids:
+            state, at = fleet.truth("iot-job-execution", **i)[-1]
+            assert state is not None
+            endings.append((at, i["thingName"], state))
+        for at, thing, state in sorted(endings):
+            await anyio.sleep_until(at)
+            reason = {"reason": "disk full"} if details else None
+            queue.send(job_event("job", thing, state, at_ms=int(at * 1000), details=reason))
+
+    return send
+
+
+@pytest.mark.parametrize("details", [True, False])
+def test_a_failure_event_without_its_reason_is_described_once_for_it(details: bool) -> None:
+    """Described executions: the outcome says why, as without events; an event that
+    does not say is completed by one Describe, one that does needs none."""
+
+    async def main() -> tuple[Any, Poller, Fleet]:
+        fleet, ids = _failing_job(3)
+        queue = FakeSqs()
+        result, poller = await _waits(
+            ids, fleet, queue, send=_send_endings(fleet, queue, ids, details=details)
+        )
+        return result, poller, fleet
+
+    result, _, fleet = MockClock().run(main)
+    for outcome in result.outcomes:
+        assert outcome.kind is OutcomeKind.FAILED
+        thing = outcome.execution.params["thingName"]
+        ended = fleet.truth("iot-job-execution", jobId="job", thingName=thing)[-1][1]
+        assert outcome.elapsed - ended <= 1.0
+        # The event's reason, or the one its Describe read.
+        assert outcome.reason == ("reason=disk full" if details else "result=failed")
+    describes = _calls(fleet, "iot:DescribeJobExecution")
+    # The first look at each (their first polls), then the retries allowance; and with
+    # no reason in the event, one more Describe each.
+    first = 3
+    assert describes == (first if details else 2 * first), describes
+
+
+@pytest.mark.parametrize("failure_reasons", [True, False])
+def test_a_swept_failure_heard_without_its_reason_follows_failure_reasons(
+    failure_reasons: bool,
+) -> None:
+    """Swept executions: as for a list item, the reason is read only when asked for."""
+
+    async def main() -> tuple[Any, Fleet]:
+        fleet, ids = _failing_job(30)
+        queue = FakeSqs()
+        result, _ = await _waits(
+            ids,
+            fleet,
+            queue,
+            batch=True,
+            failure_reasons=failure_reasons,
+            send=_send_endings(fleet, queue, ids, details=False),
+        )
+        return result, fleet
+
+    result, fleet = MockClock().run(main)
+    describes = _calls(fleet, "iot:DescribeJobExecution")
+    for outcome in result.outcomes:
+        assert outcome.kind is OutcomeKind.FAILED
+        assert outcome.reason is not None
+        if failure_reasons:
+            assert outcome.reason == "result=failed"  # as its Describe read it
+        else:
+            assert outcome.reason == "ended FAILED; its event gives no reason"
+    assert describes == (30 if failure_reasons else 0)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_messages_for_nobody_here_are_dropped_or_released(shared: bool) -> None:
+    """On a queue of its own the poller deletes what is not its (an event for another
+    execution, a message nobody could read); on a shared one it releases them for the
+    other consumers, and deletes one only once it went round release_limit times."""
+
+    async def main() -> tuple[FakeSqs, Poller, Any]:
+        fleet = Fleet(seed=1, clock=anyio.current_time)
+        lifecycle = Lifecycle(pending=(0.0, 1.0), running=(30.0, 30.0), mix={"SUCCEEDED": 1.0})
+        ids = fleet.add_iot_job("job", things=1, lifecycle=lifecycle)
+        queue = FakeSqs()
+        other = queue.send(job_event("job", "somebody-else", "SUCCEEDED", at_ms=1))
+        garbage = queue.send("<not an event>")
+        source = SqsEvents(
+            QUEUE_URL, client=queue, staleness=STALENESS, shared=shared, release_limit=3
+        )
+
+        async def send() -> None:
+            await anyio.sleep(31)
+            queue.send(job_event("job", "thing-00001", "SUCCEEDED", at_ms=31_000))
+
+        result, poller = await _waits(ids, fleet, queue, source=source, send=send)
+        return queue, poller, (other, garbage, result)
+
+    queue, poller, (other, garbage, result) = MockClock().run(main)
+    assert result.outcomes[0].kind is OutcomeKind.SUCCEEDED
+    assert poller.listener is not None
+    verdicts = poller.listener.verdicts
+    if shared:
+        # Released twice each (received 1 and 2 times), deleted at the third receive.
+        assert queue.released.count(other) == 2
+        assert queue.released.count(garbage) == 2
+        assert other in queue.deleted and garbage in queue.deleted
+        assert verdicts[Verdict.NOBODY] == 3 and verdicts[Verdict.FOREIGN] == 3
+    else:
+        assert queue.released == []
+        assert other in queue.deleted and garbage in queue.deleted
+        assert verdicts[Verdict.NOBODY] == 1 and verdicts[Verdict.FOREIGN] == 1
+    assert verdicts[Verdict.TAKEN] == 1
+
+
+def test_a_silent_source_hands_back_to_polling_until_it_speaks() -> None:
+    """Nothing heard for `silence` seconds: logged, polled at the normal cadence; the
+    next message makes it heard again (logged at info level), until the next silence."""
+
+    async def main() -> tuple[Any, Poller, Fleet, list[Any]]:
+        fleet = Fleet(seed=1, clock=anyio.current_time, record_requests=True)
+        lifecycle = Lifecycle(pending=(0.0, 1.0), running=(200.0, 200.0), mix={"SUCCEEDED": 1.0})
+        ids = fleet.add_iot_job("job", things=2, lifecycle=lifecycle)
+        queue = FakeSqs()
+        source = SqsEvents(QUEUE_URL, client=queue, staleness=STALENESS, silence=40)
+
+        async def send() -> None:
+            await anyio.sleep(120)
+            # Any message at all says the source is alive.
+            queue.send("a heartbeat nobody reads")
+
+        with capture_logs() as logs:
+            result, poller = await _waits(ids, fleet, queue, source=source, send=send)
+        return result, poller, fleet, logs
+
+    result, _, fleet, logs = MockClock().run(main)
+    # Silent from 40 s; heard again at 120 s (a message), silent again from 160 s.
+    unhealthy = [e for e in logs if e["event"] == "waiters.events_unhealthy"]
+    assert [e["reason"] for e in unhealthy] == ["no message for 40s"] * 2
+    # Silent from 40 s to 120 s: polled at the backoff's cadence then, not once a minute.
+    times = [r.clock_time for r in fleet.requests if r.operation == "iot:DescribeJobExecution"]
+    quiet = [t for t in times if 45 <= t <= 120]
+    assert len(quiet) >= 2 * 2, times
+    assert all(o.kind is OutcomeKind.SUCCEEDED for o in result.outcomes)
+
+
+def test_command_executions_are_heard_too() -> None:
+    """The other type with events: a command's executions, each described on its own."""
+
+    async def main() -> tuple[Any, Fleet]:
+        fleet = Fleet(seed=2, clock=anyio.current_time)
+        lifecycle = Lifecycle(pending=(0.0, 1.0), running=(50.0, 90.0), mix={"SUCCEEDED": 1.0})
+        ids = fleet.add_command("cmd", 3, lifecycle=lifecycle)
+        queue = FakeSqs()
+
+        async def send() -> None:
+            endings = sorted((fleet.truth("iot-command-execution", **i)[-1][1], i) for i in ids)
+            for at, i in endings:
+                await anyio.sleep_until(at)
+                queue.send(
+                    eventbridge(
+                        {
+                            "eventType": "COMMAND_EXECUTION",
+                            "timestamp": int(at * 1000),
+                            "executionId": i["executionId"],
+                            "targetArn": i["targetArn"],
+                            "status": "SUCCEEDED",
+                        },
+                        "IoT Command Execution Status Change",
+                    )
+                )
+
+        result, _ = await _waits(ids, fleet, queue, machine=COMMAND, send=send)
+        return result, fleet
+
+    result, fleet = MockClock().run(main)
+    for outcome in result.outcomes:
+        assert outcome.kind is OutcomeKind.SUCCEEDED
+        ended = fleet.truth("iot-command-execution", **outcome.execution.params)[-1][1]
+        assert outcome.elapsed - ended <= 1.0
+    # One look each at the start, then nothing until they were heard ending.
+    assert _calls(fleet, "iot:GetCommandExecution") <= 3 * 2

@@ -258,11 +258,15 @@ class Listener:
             "VisibilityTimeout": source.visibility_seconds,
             "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
         }
+        # The first receive does not wait: the source is heard (or not) at once,
+        # not a long poll later, so polling slows to the net from the start.
+        params["WaitTimeSeconds"] = 0
         while True:
             slot = await self._receive.slot()
             answer = await self._receive.call(
-                params, limit=self._wait + self._call_limit, slot=slot
+                params, limit=params["WaitTimeSeconds"] + self._call_limit, slot=slot
             )
+            params["WaitTimeSeconds"] = self._wait
             self.stats.record(answer)
             if answer.response is None:
                 await self._failed(answer)

@@ -129,6 +129,7 @@ class Tracker:
         "retry_allowance",
         "retry_check",
         "retry_until",
+        "said",
         "seen",
         "started",
         "state",
@@ -196,6 +197,9 @@ class Tracker:
         self.log_group: str | None = None
         #: The newest order (a timestamp or version) of an event taken: older ones are stale.
         self.event_order: float | None = None
+        #: Why it ended, as the last event taken said, for an outcome decided later
+        #: (once the parent's retries are known); a later answer replaces it.
+        self.said: str | None = None
 
     def resume(self, state: str, attempt: float | None, log_group: str | None) -> None:
         """Go on from what a checkpoint says was seen of it: *state*, its retry *attempt*,
@@ -254,6 +258,7 @@ class Tracker:
         events = self.watch.events
         self.attempts += 1
         self.seen = True
+        self.said = None
         self.not_found = None
         self.unreachable_since = None
         hints = machine.hints
@@ -500,6 +505,7 @@ class Tracker:
         kind = machine.kind_of(event.state)
         if self.watch.settings.keep_responses or (kind is not None and kind.terminal):
             self.response = event.payload
+            self.said = event.reason
         self.observe(event.state, kind, now)
         if self.kind is not None and self.kind.terminal:
             if not retries_judged and self.retry_follows(now):
@@ -685,7 +691,7 @@ class Tracker:
             return self.outcome
         machine = self.execution.machine
         if reason is None:
-            reason = machine.reason_of(self.response)
+            reason = self.said if self.said is not None else machine.reason_of(self.response)
         if reason is None and kind in (OutcomeKind.FAILED, OutcomeKind.CANCELLED):
             # Say so rather than nothing: the model has no field for why.
             if not self.listed:
