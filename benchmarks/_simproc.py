@@ -35,6 +35,7 @@ class SimulatorProcess:
         cpu: pin the process to this CPU, so it never competes with the client.
         speed: service time runs this much faster than real time (default 1).
         record_requests: keep a record of every request, for :meth:`requests`.
+        extra: more command-line options of the simulator (``--events ...``).
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class SimulatorProcess:
         cpu: int | None = None,
         speed: float = 1.0,
         record_requests: bool = False,
+        extra: tuple[str, ...] = (),
     ) -> None:
         command = [sys.executable, "-m", "waiters.simulator", "--port", "0", "--seed", str(seed)]
         if speed != 1.0:
@@ -60,7 +62,7 @@ class SimulatorProcess:
             command += ["--error-5xx", repr(error_5xx), "--fault-seed", str(seed)]
         if counts_lag:
             command += ["--counts-lag", repr(counts_lag)]
-        self.command = command
+        self.command = [*command, *extra]
         self.cpu = cpu
         self.process: subprocess.Popen[str] | None = None
         self.url = ""

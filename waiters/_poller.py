@@ -1479,8 +1479,8 @@ class Poller:
         group.add(tracker)
         return True
 
-    def _describe_again(self, lane: Lane, tracker: Tracker) -> None:
-        lane.push(tracker, self.clock.now())
+    def _describe_again(self, lane: Lane, tracker: Tracker, due: float) -> None:
+        lane.push(tracker, due)
 
     def _group_done(self, key: tuple[int, str, Any], group: Group) -> None:
         if self._groups.get(key) is group:

@@ -87,7 +87,8 @@ class Group:
     :param unmet: called with the group and a listing's seconds when one
         takes *latency* or longer (the quota cannot meet it), once per episode.
     :param straggler_limit: this few members left go back to Describe.
-    :param describe: hands one member back to its own Describe calls.
+    :param describe: hands one member back to its own Describe calls, due at
+        the time given (on the poller's clock).
     :param done: called once when the group stops sweeping.
     :param failure_reasons: describe each member seen failing, for its reason.
     :param allowance: the retries the parent allows after each retried state,
@@ -115,7 +116,7 @@ class Group:
         stats: CallStats,
         interval: float,
         straggler_limit: int,
-        describe: Callable[[Tracker], None],
+        describe: Callable[[Tracker, float], None],
         done: Callable[[Group], None],
         failure_reasons: bool = False,
         latency: float | None = None,
@@ -339,21 +340,31 @@ class Group:
             if key is not None:
                 self._forget(key, tracker)
 
-    def _describe(self, key: tuple[Any, ...], tracker: Tracker | None = None) -> None:
-        """Hand a member (every wait on it, or just *tracker*) back to Describe polling."""
+    def _describe(
+        self, key: tuple[Any, ...], tracker: Tracker | None = None, *, release: bool = False
+    ) -> None:
+        """Hand a member (every wait on it, or just *tracker*) back to Describe polling.
+
+        At once, unless *release* (the sweeps stop) while events are heard:
+        then its Describe calls go on at the safety net's pace.
+        """
         now = self._clock.now()
+        pace = self._pace
+        heard = pace is not None and pace.bound is not None
         for wait in [tracker] if tracker is not None else list(self.members.get(key, ())):
             self._forget(key, wait)
             if wait.outcome is None:
                 wait.listed = False
-                # The sweeps observed it until now (counts that did not move say
-                # nobody ended): its Describe calls take over from here.
-                wait.polled = now
-                self._describe_one(wait)
+                if not heard:
+                    # The sweeps observed it until now (counts that did not move say
+                    # nobody ended): its Describe calls take over from here. While
+                    # events are heard no counts are read: its last sighting stands.
+                    wait.polled = now
+                self._describe_one(wait, wait.next_due(now) if release and heard else now)
 
     def _release_all(self) -> None:
         for key in list(self.members):
-            self._describe(key)
+            self._describe(key, release=True)
 
     def _release_unseen(self, now: float) -> None:
         """Never listed after the grace window: Describe says whether it exists at all."""
