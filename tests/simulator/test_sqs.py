@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import aioboto3
@@ -24,8 +25,9 @@ def sim() -> Iterator[Simulator]:
 
 
 @pytest.fixture
-def sqs(sim: Simulator) -> Any:
-    return boto3.client("sqs", **sim.client_kwargs())
+def sqs(sim: Simulator) -> Iterator[Any]:
+    with closing(boto3.client("sqs", **sim.client_kwargs())) as client:
+        yield client
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def queue(sqs: Any) -> str:
     return url
 
 
-def _code(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, str | None]:
+def _code(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, object]:
     details = error.value.response["Error"]
     return details["Code"], details.get("QueryErrorCode")
 
@@ -129,9 +131,7 @@ def test_a_long_poll_wakes_for_a_delayed_message_and_times_out_when_empty(
     assert 0.95 <= time.monotonic() - started < 1.6
 
 
-def test_the_visibility_timeout_hides_a_message_then_shows_it_again(
-    sqs: Any, queue: str
-) -> None:
+def test_the_visibility_timeout_hides_a_message_then_shows_it_again(sqs: Any, queue: str) -> None:
     sqs.send_message(QueueUrl=queue, MessageBody="m")
     first = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=1)["Messages"][0]
     assert "Messages" not in sqs.receive_message(QueueUrl=queue)
@@ -199,7 +199,7 @@ def test_batches_answer_each_entry(sqs: Any, queue: str) -> None:
     assert [entry["Id"] for entry in sent["Successful"]] == [f"e{i}" for i in range(10)]
     for entry in sent["Successful"]:
         body = f"body-{entry['Id'][1:]}"
-        assert entry["MD5OfMessageBody"] == hashlib.md5(body.encode()).hexdigest()  # noqa: S324
+        assert entry["MD5OfMessageBody"] == hashlib.md5(body.encode()).hexdigest()
     mixed = sqs.send_message_batch(
         QueueUrl=queue,
         Entries=[{"Id": "ok", "MessageBody": "x"}, {"Id": "bad", "MessageBody": ""}],
@@ -266,8 +266,10 @@ def test_sqs_calls_are_counted_but_neither_throttled_nor_faulted() -> None:
     fleet = Fleet(
         seed=1, throttle=ThrottleConfig(rate=0, burst=0), faults=Faults(error_5xx=1.0, seed=1)
     )
-    with Simulator(fleet).in_thread() as sim:
-        sqs = boto3.client("sqs", **sim.client_kwargs())
+    with (
+        Simulator(fleet).in_thread() as sim,
+        closing(boto3.client("sqs", **sim.client_kwargs())) as sqs,
+    ):
         url = sqs.create_queue(QueueName="q")["QueueUrl"]
         for _ in range(3):
             sqs.send_message(QueueUrl=url, MessageBody="m")
@@ -280,8 +282,10 @@ def test_sqs_calls_are_counted_but_neither_throttled_nor_faulted() -> None:
 
 def test_message_ids_and_handles_follow_the_seed() -> None:
     def run() -> list[str]:
-        with Simulator(seed=11).in_thread() as sim:
-            sqs = boto3.client("sqs", **sim.client_kwargs())
+        with (
+            Simulator(seed=11).in_thread() as sim,
+            closing(boto3.client("sqs", **sim.client_kwargs())) as sqs,
+        ):
             url = sqs.create_queue(QueueName="q")["QueueUrl"]
             ids = [sqs.send_message(QueueUrl=url, MessageBody="m")["MessageId"] for _ in range(3)]
             got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]

@@ -225,7 +225,7 @@ class EventPublisher:
         self._rng = random.Random(self._seed_of(config))
         self._outbox: list[tuple[float, int, int, ExecutionRecord]] = []
         self._order = 0
-        self._held: dict[tuple[str, ...], _Held] = {}
+        self._held: dict[tuple[str, ...], list[_Held]] = {}
         #: Every event taken from the outbox, in order.
         self.log: list[EventRecord] = []
         #: Messages handed to the sink, counting duplicates.
@@ -275,7 +275,6 @@ class EventPublisher:
         state = str(attempt.states[index])
         entered = attempt.times[index]
         key = (attempt.type.name, *attempt.ids.values())
-        held = self._held.pop(key, None)
         fate = "published"
         if config.silent:
             fate = "silenced"
@@ -283,45 +282,49 @@ class EventPublisher:
             fate = "lost"
         bodies: tuple[str, ...] = ()
         visible: tuple[float, ...] = ()
+        would_show = entered + delay * config.delay
         if fate == "published":
             body = self.body(attempt, index, event_id)
-            first = entered + delay * config.delay
             if copy < config.duplicate:
-                bodies, visible = (body, body), (first, entered + copy_delay * config.delay)
+                bodies, visible = (body, body), (would_show, entered + copy_delay * config.delay)
             else:
-                bodies, visible = (body,), (first,)
-        record = EventRecord(
-            event_id,
-            attempt.type.name,
-            dict(attempt.ids),
-            state,
-            attempt.number,
-            entered,
-            fate,
-            visible,
-            False,
-        )
-        reorder = fate == "published" and hold < config.reorder and self._has_next(attempt, index)
-        self.log.append(record)
-        if reorder:
-            self._held[key] = _Held(len(self.log) - 1, bodies, visible)
-        else:
-            out.extend(Publication(b, v) for b, v in zip(bodies, visible, strict=True))
-            self.messages += len(bodies)
-        if held is not None:
-            # Shown just after this event's messages (or when they would have been).
-            after = max((*visible, *held.visible, entered + delay * config.delay)) + _HOLD_GAP
-            if config.silent:
-                self.log[held.position] = self.log[held.position]._replace(
-                    fate="silenced", visible=()
-                )
-                return
-            moved = tuple(after for _ in held.bodies)
-            self.log[held.position] = self.log[held.position]._replace(
-                visible=moved, reordered=True
+                bodies, visible = (body,), (would_show,)
+        self.log.append(
+            EventRecord(
+                event_id,
+                attempt.type.name,
+                dict(attempt.ids),
+                state,
+                attempt.number,
+                entered,
+                fate,
+                visible,
+                False,
             )
-            out.extend(Publication(b, v) for b, v in zip(held.bodies, moved, strict=True))
-            self.messages += len(held.bodies)
+        )
+        held = self._held.setdefault(key, [])
+        if fate == "published" and hold < config.reorder and self._has_next(attempt, index):
+            # Held until the execution's next event that is not held itself.
+            held.append(_Held(len(self.log) - 1, bodies, visible))
+            return
+        del self._held[key]
+        out.extend(Publication(b, v) for b, v in zip(bodies, visible, strict=True))
+        self.messages += len(bodies)
+        if not held:
+            return
+        # Each held event is shown just after the one it was held behind (the
+        # newest first), or after when that one would have shown, if it was not.
+        log = self.log
+        after = max((would_show, *visible, *(v for item in held for v in item.visible)))
+        for item in reversed(held):
+            if config.silent:
+                log[item.position] = log[item.position]._replace(fate="silenced", visible=())
+                continue
+            after += _HOLD_GAP
+            moved = tuple(after for _ in item.bodies)
+            log[item.position] = log[item.position]._replace(visible=moved, reordered=True)
+            out.extend(Publication(b, v) for b, v in zip(item.bodies, moved, strict=True))
+            self.messages += len(item.bodies)
 
     @staticmethod
     def _has_next(attempt: ExecutionRecord, index: int) -> bool:
@@ -402,7 +405,7 @@ class EventPublisher:
             messages=self.messages,
             duplicated=duplicated,
             reordered=reordered,
-            held=len(self._held),
+            held=sum(len(items) for items in self._held.values()),
             pending=len(self._outbox),
         )
         return counts

@@ -296,6 +296,8 @@ class Fleet:
                     for execution in self._store.executions:
                         publisher.track(execution, after=now)
                 else:
+                    # What came due under the old settings is published under them.
+                    self._pump_events()
                     publisher.reconfigure(config)
                 target = config.forward_to
                 forwarder = self._forwarder
@@ -966,12 +968,13 @@ class Fleet:
         access_key: str | None,
         clock_now: float,
     ) -> SqsAnswer:
+        # Publishing goes on while the source fails: the queue is only unreachable.
+        self._pump_events()
         events = self._events
         if events is not None and events.config.fail and events.config.forward_to is None:
             return SqsAnswer(
                 error=SqsError("InternalError", "The event source fails (EventConfig.fail)", 500)
             )
-        self._pump_events()
         sqs = self._sqs
         try:
             if operation == "ReceiveMessage":

@@ -114,6 +114,12 @@ class Forwarder:
 
     def _run(self) -> None:
         client = self._client()
+        try:
+            self._loop(client)
+        finally:
+            client.close()
+
+    def _loop(self, client: Any) -> None:
         while not self._stop.is_set():
             next_transition = self._pump()
             now = self._clock()
