@@ -258,11 +258,16 @@ class EventPublisher:
         """The service time of the next transition in the outbox; None if it is empty."""
         return self._outbox[0][0] if self._outbox else None
 
-    def pump(self, now: float) -> list[Publication]:
-        """Every message for the transitions due by service time *now*, in transition order."""
+    def pump(self, now: float, limit: int | None = None) -> list[Publication]:
+        """The messages for the transitions due by service time *now*, in transition order.
+
+        At most *limit* transitions are taken (default: all that are due).
+        """
         out: list[Publication] = []
         outbox = self._outbox
-        while outbox and outbox[0][0] <= now:
+        budget = len(outbox) if limit is None else limit
+        while outbox and outbox[0][0] <= now and budget > 0:
+            budget -= 1
             _, _, index, attempt = heapq.heappop(outbox)
             self._publish(attempt, index, out)
         return out

@@ -372,11 +372,11 @@ class Fleet:
         with self._lock:
             self._pump_events()
 
-    def _pump_events(self) -> None:
+    def _pump_events(self, limit: int | None = None) -> None:
         events = self._events
         if events is None:
             return
-        publications = events.pump(self.now())
+        publications = events.pump(self.now(), limit)
         if not publications:
             return
         to_clock = self.to_clock
@@ -969,7 +969,7 @@ class Fleet:
         clock_now: float,
     ) -> SqsAnswer:
         # Publishing goes on while the source fails: the queue is only unreachable.
-        self._pump_events()
+        self._pump_events(_PUMP_LIMIT)
         events = self._events
         if events is not None and events.config.fail and events.config.forward_to is None:
             return SqsAnswer(
@@ -1011,7 +1011,7 @@ class Fleet:
                         "InternalError", "The event source fails (EventConfig.fail)", 500
                     )
                 ), 0.0
-            self._pump_events()
+            self._pump_events(_PUMP_LIMIT)
             sqs = self._sqs
             gone = sqs.queues.get((queue.account, queue.name)) is not queue
             messages = [] if gone else sqs.receive(queue, poll.limit, poll.visibility, poll.wanted)
@@ -1039,6 +1039,11 @@ class Fleet:
         with self._lock:
             poll.queue.notify[:] = [w for w in poll.queue.notify if w is not wake]
 
+
+#: Transitions one SQS request publishes at most: a rollout's burst (10,000
+#: QUEUED at once) is published over several requests, so that the fleet's
+#: lock is never held for long and describe calls go on meanwhile.
+_PUMP_LIMIT = 500
 
 #: The SenderId of the messages the fleet publishes (as an IoT rule's role would show).
 _EVENTS_SENDER = "AROASIMULATORIOTRULE:iot-rule"
