@@ -1000,6 +1000,9 @@ class Fleet:
         ``wake_at`` is the clock time to try again at the latest: the
         deadline, the next message to become visible, or the next event to
         publish. Call :meth:`sqs_poll_done` when giving up early.
+
+        :param poll: the long poll, from the answer :meth:`sqs_request` gave.
+        :param wake: a thread-safe callable that wakes the waiting request.
         """
         with self._lock:
             events = self._events
@@ -1035,7 +1038,11 @@ class Fleet:
             return None, wake_at
 
     def sqs_poll_done(self, poll: ReceivePoll, wake: Callable[[], None]) -> None:
-        """Forget *wake* (a long poll given up: the client went away)."""
+        """Forget *wake* (a long poll given up: the client went away).
+
+        :param poll: the long poll :meth:`sqs_poll` was called with.
+        :param wake: the callable registered for it.
+        """
         with self._lock:
             poll.queue.notify[:] = [w for w in poll.queue.notify if w is not wake]
 
