@@ -25,7 +25,15 @@ From sync code, ``with Simulator(...).in_thread() as sim:``; from another
 process, ``python -m waiters.simulator`` (first stdout line: the URL) and the
 JSON control API under ``/_simulator/`` (``GET stats``, ``GET truth``,
 ``GET requests``, ``GET health``, ``POST executions``, ``POST faults``
-(which also sets quirks), ``POST reset-stats``).
+(which also sets quirks), ``GET``/``POST events``, ``POST reset-stats``).
+
+Execution events: ``Simulator(events=EventConfig(...))`` publishes a message
+for every status an IoT job or command execution enters to an embedded
+SQS-compatible queue at ``sim.events_queue_url``, served on the same port
+(``boto3.client("sqs", **sim.client_kwargs())``), with knobs for delay,
+duplication, reordering, loss, a failing or silent source, and
+``forward_to=ForwardSqs(...)`` to send them to a real SQS server instead;
+``fleet.events_log`` and ``fleet.events_stats()`` are their ground truth.
 
 Without HTTP, the same fleet answers boto3-shaped fakes::
 
@@ -48,6 +56,7 @@ from ._catalogue import (
     Retries,
 )
 from ._cli import add_arguments, main, run
+from ._events import EventConfig, EventRecord, ForwardSqs
 from ._faults import Faults, Latency, ThrottleConfig
 from ._fleet import Fleet
 from ._inprocess import AsyncFakeClient, FakeClient
@@ -62,10 +71,13 @@ __all__ = (
     "GONE",
     "IMPLEMENTED",
     "AsyncFakeClient",
+    "EventConfig",
+    "EventRecord",
     "ExecutionType",
     "FakeClient",
     "Faults",
     "Fleet",
+    "ForwardSqs",
     "Latency",
     "Lifecycle",
     "Quirks",

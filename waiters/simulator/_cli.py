@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from ._catalogue import EXECUTION_TYPES
+from ._events import EventConfig
 from ._faults import Faults, ThrottleConfig
 from ._fleet import Fleet
 from ._quirks import Quirks
@@ -50,7 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ``--malformed``, ``--throttle-fault`` with ``--fault-seed``, and the
     quirks ``--counts-lag``, ``--counts-frozen``, ``--hint-lag``,
     ``--omit-empty-lists``, ``--sparse-pages`` (the fields of
-    :class:`Quirks`); :func:`run` reads them.
+    :class:`Quirks`), and ``--events`` with ``--events-queue``,
+    ``--events-format``, ``--events-delay``, ``--events-duplicate``,
+    ``--events-reorder``, ``--events-loss``, ``--events-no-reasons``,
+    ``--events-seed`` (the fields of :class:`EventConfig`); :func:`run`
+    reads them.
 
     :param parser: the ``argparse`` parser (or subcommand parser) to add them to.
     """
@@ -129,6 +134,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="quirk: list pages filter after reading a page, so may be short or empty",
     )
+    events = parser.add_argument_group(
+        "events", "publish IoT job and command execution events to an embedded SQS queue"
+    )
+    events.add_argument("--events", action="store_true", help="publish execution events")
+    events.add_argument(
+        "--events-queue", default="waiters-events", help="queue name (default: %(default)s)"
+    )
+    events.add_argument(
+        "--events-format",
+        choices=("raw", "eventbridge"),
+        default="raw",
+        help="message body: the IoT rule's raw payload or an EventBridge event",
+    )
+    events.add_argument(
+        "--events-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="each message visible after a uniform draw in [0, SECONDS] service seconds",
+    )
+    events.add_argument(
+        "--events-duplicate", type=float, default=0.0, help="probability of a second copy"
+    )
+    events.add_argument(
+        "--events-reorder",
+        type=float,
+        default=0.0,
+        help="probability a message is held back behind its execution's next one",
+    )
+    events.add_argument(
+        "--events-loss", type=float, default=0.0, help="probability an event is never published"
+    )
+    events.add_argument(
+        "--events-no-reasons",
+        action="store_true",
+        help="terminal events without statusDetails / statusReason",
+    )
+    events.add_argument("--events-seed", type=int, help="seed of the event draws (default: --seed)")
 
 
 def build_fleet(args: argparse.Namespace) -> Fleet:
@@ -156,7 +199,20 @@ def build_fleet(args: argparse.Namespace) -> Fleet:
         omit_empty_lists=args.omit_empty_lists,
         sparse_pages=args.sparse_pages,
     )
+    events = None
+    if args.events:
+        events = EventConfig(
+            queue=args.events_queue,
+            format=args.events_format,
+            delay=args.events_delay,
+            duplicate=args.events_duplicate,
+            reorder=args.events_reorder,
+            loss=args.events_loss,
+            reasons=not args.events_no_reasons,
+            seed=args.events_seed,
+        )
     fleet = Fleet(
+        events=events,
         seed=args.seed,
         speed=args.speed,
         throttle=throttle,

@@ -27,6 +27,7 @@ lifecycles, throttles and faults.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import threading
@@ -36,11 +37,14 @@ from typing import Any
 
 from ._catalogue import Lifecycle, Retries, SchedulePlan, lookup_type
 from ._checks import check_number
+from ._events import EventConfig, EventPublisher, EventRecord
 from ._faults import Faults, RequestGate, ThrottleConfig
+from ._forward import Forwarder
 from ._handlers import HANDLERS, invalid_params
 from ._inprocess import AsyncFakeClient, FakeClient
 from ._protocol import ErrorSpec, OperationSpec, Reply, ServiceError, operation_spec
 from ._quirks import NO_QUIRKS, Quirks
+from ._sqs import ReceivePoll, SqsAnswer, SqsError, SqsService
 from ._stats import OperationCounter, RequestRecord, Stats, result_of
 from ._store import Store
 
@@ -78,9 +82,12 @@ class Fleet:
     :param quirks: how the answers lag or depart from the model (a
         :class:`Quirks`); ``None`` (the default) for none. Can be changed
         later (:attr:`quirks`).
+    :param events: publish execution events to an SQS queue (an
+        :class:`EventConfig`); ``None`` (the default) publishes none. Can be
+        changed later (:attr:`events`).
     :raises TypeError: a *seed* that is not an int, a *clock* that is not
-        callable, or a *throttle*, *faults* or *quirks* of the wrong type,
-        naming it.
+        callable, or a *throttle*, *faults*, *quirks* or *events* of the
+        wrong type, naming it.
     :raises ValueError: a *speed* that is not a finite number above 0, a
         *region* not shaped like ``us-east-1``, or an *account* that is not
         12 digits, naming it and the value.
@@ -98,6 +105,7 @@ class Fleet:
         account: str = "123456789012",
         record_requests: bool = False,
         quirks: Quirks | None = None,
+        events: EventConfig | None = None,
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"Fleet.seed must be an int, got {seed!r}")
@@ -109,6 +117,7 @@ class Fleet:
         _check_throttle(throttle)
         _check_faults(faults)
         _check_quirks(quirks)
+        _check_events(events)
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
             raise ValueError(f"Fleet.region must look like 'us-east-1', got {region!r}")
         if not re.fullmatch(r"\d{12}", account):
@@ -136,6 +145,13 @@ class Fleet:
             f"{prefix >> 32:08x}-{prefix >> 16 & 0xFFFF:04x}-4{prefix & 0xFFF:03x}-8000-"
         )
         self._request_count = 0
+        self._sqs = SqsService(
+            clock=clock, to_service_ms=self._service_ms, region=region, seed=seed
+        )
+        self._events: EventPublisher | None = None
+        self._forwarder: Forwarder | None = None
+        self._undelivered = 0
+        self.events = events
 
     def __repr__(self) -> str:
         return (
@@ -193,6 +209,10 @@ class Fleet:
         """The current service time (epoch seconds as the responses report it)."""
         return self._origin + (self._clock() - self._origin) * self.speed
 
+    def clock(self) -> float:
+        """The current ``clock`` time (the time base of throttles, queues and truth)."""
+        return self._clock()
+
     def to_clock(self, service_time: float) -> float:
         """Convert a service time to the ``clock`` time base (the inverse of :meth:`now`).
 
@@ -200,6 +220,10 @@ class Fleet:
             schedules report it.
         """
         return self._origin + (service_time - self._origin) / self.speed
+
+    def _service_ms(self, clock_time: float) -> int:
+        """A ``clock`` time as epoch milliseconds of service time."""
+        return round((self._origin + (clock_time - self._origin) * self.speed) * 1000)
 
     # -- configuration at runtime ---------------------------------------------------------
 
@@ -239,6 +263,147 @@ class Fleet:
         _check_quirks(quirks)
         with self._lock:
             self._store.quirks = quirks if quirks is not None else NO_QUIRKS
+
+    @property
+    def events(self) -> EventConfig | None:
+        """How execution events are published (None: they are not); assign to change it.
+
+        Turning events on creates the queue (:attr:`events_queue_url`) in
+        the fleet's account, if it does not exist, and publishes every
+        transition from then on (those of executions added earlier too);
+        turning them off (None) drops what was not yet published and the
+        log.  Other changes apply to the transitions not yet published.
+        With ``forward_to``, a thread sends the messages to that queue.
+        """
+        events = self._events
+        return events.config if events is not None else None
+
+    @events.setter
+    def events(self, config: EventConfig | None) -> None:
+        _check_events(config)
+        stop: Forwarder | None = None
+        with self._lock:
+            publisher = self._events
+            if config is None:
+                self._events = None
+                stop, self._forwarder = self._forwarder, None
+            else:
+                if publisher is None:
+                    publisher = self._events = EventPublisher(
+                        config, seed=self.seed, region=self.region, account=self.account
+                    )
+                    now = self.now()
+                    for execution in self._store.executions:
+                        publisher.track(execution, after=now)
+                else:
+                    # What came due under the old settings is published under them.
+                    self._pump_events()
+                    publisher.reconfigure(config)
+                target = config.forward_to
+                forwarder = self._forwarder
+                if forwarder is not None and forwarder.target != target:
+                    stop, self._forwarder = forwarder, None
+                if target is None:
+                    self._sqs.create(self.account, config.queue)
+                elif self._forwarder is None:
+                    self._forwarder = Forwarder(
+                        target,
+                        clock=self._clock,
+                        pump=self._pump_for_forwarder,
+                        failing=self._events_failing,
+                    )
+                    self._forwarder.start()
+                else:
+                    self._forwarder.wake()
+        if stop is not None:
+            # Outside the lock: the forwarder's thread takes it to pump.
+            stop.stop()
+
+    @property
+    def events_queue_url(self) -> str:
+        """The URL of the embedded queue the events go to.
+
+        Its host is the HTTP server's once :class:`Simulator` serves the fleet.
+
+        :raises RuntimeError: events are off.
+        """
+        config = self.events
+        if config is None:
+            raise RuntimeError("events are off: set Fleet.events to an EventConfig")
+        return self._sqs.url_of(self.account, config.queue)
+
+    @property
+    def events_log(self) -> list[EventRecord]:
+        """Every event taken from the outbox so far, in transition order (ground truth).
+
+        Events are taken lazily, when an SQS request (or the forwarder)
+        comes: call :meth:`pump_events` first to bring the log up to now.
+        """
+        with self._lock:
+            events = self._events
+            return list(events.log) if events is not None else []
+
+    def events_stats(self) -> dict[str, int]:
+        """Counts of the events so far (an empty dict when events are off).
+
+        ``events`` taken from the outbox, by fate (``published``, ``lost``,
+        ``silenced``); ``messages`` handed to the queue (duplicates count
+        twice); ``duplicated`` and ``reordered`` events; ``held`` (waiting
+        for their execution's next event) and ``pending`` (transitions not
+        yet due); ``undelivered`` messages whose queue had been deleted;
+        with ``forward_to``, ``forwarded``, ``refused`` and ``dropped``
+        (while failing) messages.
+        """
+        with self._lock:
+            events = self._events
+            if events is None:
+                return {}
+            counts = events.counts()
+            counts["undelivered"] = self._undelivered
+            forwarder = self._forwarder
+        if forwarder is not None:
+            counts.update(
+                forwarded=forwarder.sent, refused=forwarder.refused, dropped=forwarder.dropped
+            )
+        return counts
+
+    def pump_events(self) -> None:
+        """Publish every event due by now (requests and the forwarder do it as they come)."""
+        with self._lock:
+            self._pump_events()
+
+    def _pump_events(self, limit: int | None = None) -> None:
+        events = self._events
+        if events is None:
+            return
+        publications = events.pump(self.now(), limit)
+        if not publications:
+            return
+        to_clock = self.to_clock
+        forwarder = self._forwarder
+        if forwarder is not None:
+            for body, visible in publications:
+                forwarder.put(body, to_clock(visible))
+            return
+        queue = self._sqs.queues.get((self.account, events.config.queue))
+        if queue is None:
+            self._undelivered += len(publications)
+            return
+        send = self._sqs.send
+        for body, visible in publications:
+            at = to_clock(visible)
+            send(queue, body, at, _EVENTS_SENDER, sent_at=at)
+
+    def _pump_for_forwarder(self) -> float | None:
+        with self._lock:
+            self._pump_events()
+            events = self._events
+            due = events.next_due() if events is not None else None
+            return self.to_clock(due) if due is not None else None
+
+    def _events_failing(self) -> bool:
+        events = self._events
+        return events is not None and events.config.fail
 
     @property
     def logs_denied(self) -> bool:
@@ -509,9 +674,16 @@ class Fleet:
         plan = SchedulePlan(execution_type, lifecycle, schedule, retries)
         with self._lock:
             start = self.now() if start_at is None else check_number("add", "start_at", start_at)
-            return self._store.add(
+            created = self._store.add(
                 plan, count, parent, members, start, log_lag=lag if logs and logging else None
             )
+            events = self._events
+            if events is not None and created:
+                for execution in self._store.executions[-len(created) :]:
+                    events.track(execution, after=-math.inf)
+                if self._forwarder is not None:
+                    self._forwarder.wake()
+            return created
 
     # -- ground truth ---------------------------------------------------------------------
 
@@ -746,6 +918,147 @@ class Fleet:
             counter.faulted["malformed"] = counter.faulted.get("malformed", 0) + 1
             return Reply(spec.success_status, body=body, fault="malformed", delay=delay)
         return Reply(spec.success_status, body=body, delay=delay)
+
+    # -- SQS --------------------------------------------------------------------------------
+
+    @property
+    def sqs(self) -> SqsService:
+        """The embedded SQS service: its queues (the HTTP server serves it; tests may peek)."""
+        return self._sqs
+
+    def sqs_request(
+        self, operation: str, params: Mapping[str, Any], access_key: str | None = None
+    ) -> SqsAnswer:
+        """Answer one SQS request (what the HTTP server calls), counted as ``sqs:<Operation>``.
+
+        SQS requests are not throttled and take no injected faults; while
+        :attr:`events` says ``fail`` (and does not forward), every one
+        answers 500 ``InternalError``. A ReceiveMessage that finds nothing
+        and may wait returns an answer with a ``poll``: go on with
+        :meth:`sqs_poll`.
+
+        :param operation: the operation name (``"ReceiveMessage"``).
+        :param params: its decoded JSON parameters.
+        :param access_key: the access key id that signed it: its account
+            owns the queues it creates and lists.
+        """
+        with self._lock:
+            clock_now = self._clock()
+            counter = self._stats.counters[f"sqs:{operation}"]
+            answer = self._sqs_answer(operation, params, access_key, clock_now)
+            error = answer.error
+            if error is not None and error.code == "InternalError" and error.status == 500:
+                counter.faulted["error_5xx"] = counter.faulted.get("error_5xx", 0) + 1
+            else:
+                counter.served += 1
+                if error is not None:
+                    counter.errors[error.code] = counter.errors.get(error.code, 0) + 1
+            records = self._stats.records
+            if records is not None:
+                result = "ok" if error is None else "error_5xx" if error.status >= 500 else "error"
+                records.append(
+                    RequestRecord(clock_now, self.region, f"sqs:{operation}", result, access_key)
+                )
+            return answer
+
+    def _sqs_answer(
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        access_key: str | None,
+        clock_now: float,
+    ) -> SqsAnswer:
+        # Publishing goes on while the source fails: the queue is only unreachable.
+        self._pump_events(_PUMP_LIMIT)
+        events = self._events
+        if events is not None and events.config.fail and events.config.forward_to is None:
+            return SqsAnswer(
+                error=SqsError("InternalError", "The event source fails (EventConfig.fail)", 500)
+            )
+        sqs = self._sqs
+        try:
+            if operation == "ReceiveMessage":
+                queue, limit, visibility, wait, wanted = sqs.receive_settings(params)
+                messages = sqs.receive(queue, limit, visibility, wanted)
+                if messages or wait <= 0:
+                    return SqsAnswer(body={"Messages": messages} if messages else {})
+                return SqsAnswer(
+                    poll=ReceivePoll(queue, limit, visibility, wanted, clock_now + wait)
+                )
+            account = self.accounts.get(access_key, self.account) if access_key else self.account
+            return SqsAnswer(body=sqs.handle(operation, params, account, access_key or "simulator"))
+        except SqsError as exc:
+            return SqsAnswer(error=exc)
+
+    def sqs_poll(
+        self, poll: ReceivePoll, wake: Callable[[], None]
+    ) -> tuple[SqsAnswer | None, float]:
+        """Try a long poll again: ``(answer, 0)`` when it is over, else ``(None, wake_at)``.
+
+        While it goes on, *wake* is registered with the queue (called, under
+        the fleet's lock, when a message is added or released) and
+        ``wake_at`` is the clock time to try again at the latest: the
+        deadline, the next message to become visible, or the next event to
+        publish. Call :meth:`sqs_poll_done` when giving up early.
+
+        :param poll: the long poll, from the answer :meth:`sqs_request` gave.
+        :param wake: a thread-safe callable that wakes the waiting request.
+        """
+        with self._lock:
+            events = self._events
+            queue = poll.queue
+            if events is not None and events.config.fail and events.config.forward_to is None:
+                queue.notify[:] = [w for w in queue.notify if w is not wake]
+                return SqsAnswer(
+                    error=SqsError(
+                        "InternalError", "The event source fails (EventConfig.fail)", 500
+                    )
+                ), 0.0
+            self._pump_events(_PUMP_LIMIT)
+            sqs = self._sqs
+            gone = sqs.queues.get((queue.account, queue.name)) is not queue
+            messages = [] if gone else sqs.receive(queue, poll.limit, poll.visibility, poll.wanted)
+            now = self._clock()
+            if messages or gone or now >= poll.deadline:
+                queue.notify[:] = [w for w in queue.notify if w is not wake]
+                return SqsAnswer(body={"Messages": messages} if messages else {}), 0.0
+            if all(w is not wake for w in queue.notify):
+                queue.notify.append(wake)
+            wake_at = poll.deadline
+            visible = queue.next_visible()
+            if visible is not None:
+                wake_at = min(wake_at, visible)
+            if events is not None and (queue.account, queue.name) == (
+                self.account,
+                events.config.queue,
+            ):
+                due = events.next_due()
+                if due is not None:
+                    wake_at = min(wake_at, self.to_clock(due))
+            return None, wake_at
+
+    def sqs_poll_done(self, poll: ReceivePoll, wake: Callable[[], None]) -> None:
+        """Forget *wake* (a long poll given up: the client went away).
+
+        :param poll: the long poll :meth:`sqs_poll` was called with.
+        :param wake: the callable registered for it.
+        """
+        with self._lock:
+            poll.queue.notify[:] = [w for w in poll.queue.notify if w is not wake]
+
+
+#: Transitions one SQS request publishes at most: a rollout's burst (10,000
+#: QUEUED at once) is published over several requests, so that the fleet's
+#: lock is never held for long and describe calls go on meanwhile.
+_PUMP_LIMIT = 500
+
+#: The SenderId of the messages the fleet publishes (as an IoT rule's role would show).
+_EVENTS_SENDER = "AROASIMULATORIOTRULE:iot-rule"
+
+
+def _check_events(events: object) -> None:
+    if events is not None and not isinstance(events, EventConfig):
+        raise TypeError(f"Fleet.events must be an EventConfig or None, got {events!r}")
 
 
 def _check_throttle(throttle: object) -> None:

@@ -29,7 +29,7 @@ from ._logs import (
 from ._protocol import OperationSpec, ServiceError
 from ._store import Keep, Store, decode_token, encode_token, page_limit
 
-__all__ = ["HANDLERS", "Handler", "invalid_params"]
+__all__ = ["HANDLERS", "Handler", "command_reason", "invalid_params", "job_details"]
 
 #: ``handler(store, params, now, spec) -> output``.
 Handler = Callable[[Store, Mapping[str, Any], float, OperationSpec], dict[str, Any]]
@@ -71,6 +71,28 @@ def invalid_params(spec: OperationSpec, params: Mapping[str, Any]) -> str | None
 # -- IoT jobs ----------------------------------------------------------------------------
 
 
+def job_details(state: str | None, terminal: bool) -> dict[str, str] | None:
+    """DescribeJobExecution's ``statusDetails.detailsMap`` in *state*; None if it has none.
+
+    The execution events (``_events``) carry the same map as ``statusDetails``.
+    """
+    if state == "IN_PROGRESS":
+        return {"step": "downloading"}
+    if terminal:
+        return {"result": str(state).lower()}
+    return None
+
+
+def command_reason(state: str | None, terminal: bool) -> dict[str, str] | None:
+    """GetCommandExecution's ``statusReason`` in *state*; None if it has none."""
+    if not terminal or state == "SUCCEEDED":
+        return None
+    return {
+        "reasonCode": f"DEVICE_{state}",
+        "reasonDescription": f"The device reported {str(state).lower()}",
+    }
+
+
 def describe_job_execution(
     store: Store, params: Mapping[str, Any], now: float, spec: OperationSpec
 ) -> dict[str, Any]:
@@ -103,17 +125,17 @@ def describe_job_execution(
     started = execution.entered(index, "IN_PROGRESS")
     if started is not None:
         body["startedAt"] = started
+    details = job_details(state, state in execution.type.terminal)
+    if details is not None:
+        body["statusDetails"] = {"detailsMap": details}
     if state == "IN_PROGRESS":
-        body["statusDetails"] = {"detailsMap": {"step": "downloading"}}
         if execution.timeout_s is not None and started is not None:
             # A lagging hint reaches 0 early and stays there until the timeout.
             body["approximateSecondsBeforeTimedOut"] = max(
                 0, math.ceil(started + execution.timeout_s - store.quirks.hint_lag - now)
             )
-    elif state in execution.type.terminal:
-        body["statusDetails"] = {"detailsMap": {"result": str(state).lower()}}
-        if state == "CANCELED":
-            body["forceCanceled"] = False
+    elif state == "CANCELED":
+        body["forceCanceled"] = False
     return {"execution": body}
 
 
@@ -224,11 +246,9 @@ def get_command_execution(
                 "exitCode": {"S": "0" if state == "SUCCEEDED" else "1"},
                 "ok": {"B": state == "SUCCEEDED"},
             }
-        if state != "SUCCEEDED":
-            body["statusReason"] = {
-                "reasonCode": f"DEVICE_{state}",
-                "reasonDescription": f"The device reported {str(state).lower()}",
-            }
+        reason = command_reason(state, terminal=True)
+        if reason is not None:
+            body["statusReason"] = reason
     return body
 
 

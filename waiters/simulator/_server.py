@@ -30,6 +30,7 @@ from aiohttp import web
 from botocore.config import Config
 
 from ._catalogue import Lifecycle, Retries
+from ._events import EventConfig, ForwardSqs
 from ._faults import Faults, Latency, ThrottleConfig
 from ._fleet import Fleet
 from ._protocol import (
@@ -41,6 +42,7 @@ from ._protocol import (
     router,
 )
 from ._quirks import Quirks
+from ._sqs import SQS_OPERATIONS, SqsAnswer, SqsError
 from ._sts import caller_identity
 
 __all__ = ["Simulator", "SimulatorThread"]
@@ -185,6 +187,7 @@ class Simulator:
         host, port = runner.addresses[0][:2]
         self.port = port
         self._url = f"http://{host}:{port}"
+        self.fleet.sqs.base_url = self._url
 
     async def stop(self) -> None:
         """Stop serving and close every connection."""
@@ -204,6 +207,15 @@ class Simulator:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    @property
+    def events_queue_url(self) -> str:
+        """The URL of the queue the fleet's events go to (``Fleet.events_queue_url``).
+
+        :raises RuntimeError: the simulator is not running, or events are off.
+        """
+        self.endpoint_url  # noqa: B018 - raises when not running
+        return self.fleet.events_queue_url
 
     def in_thread(self) -> SimulatorThread:
         """This simulator served from a background thread: ``with sim.in_thread() as sim:``."""
@@ -253,6 +265,8 @@ class Simulator:
                 f"{refused}: the security token included in the request is not valid",
                 request_id,
             )
+        if scope[3] == "sqs":
+            return await self._serve_sqs(request, request_id, scope[0])
         if scope[3] == "sts":
             status, payload = caller_identity(
                 await request.read(), scope[0], fleet.account_of(scope[0]), request_id
@@ -319,6 +333,46 @@ class Simulator:
         status, headers, payload = reply.render(protocol, request_id)
         return web.Response(body=payload, status=status, headers=headers)
 
+    async def _serve_sqs(
+        self, request: web.BaseRequest, request_id: str, access_key: str
+    ) -> web.StreamResponse:
+        """SQS over JSON 1.0; a ReceiveMessage that waits sleeps until woken or due."""
+        target = request.headers.get("X-Amz-Target", "")
+        prefix, _, operation = target.partition(".")
+        if prefix != "AmazonSQS" or operation not in SQS_OPERATIONS:
+            answer = SqsAnswer(
+                error=SqsError("UnsupportedOperation", f"Unsupported X-Amz-Target {target!r}")
+            )
+            return _sqs_response(answer, request_id)
+        params = await _read_object(request)
+        if params is None:
+            answer = SqsAnswer(error=SqsError("InvalidParameterValue", _NOT_AN_OBJECT))
+            return _sqs_response(answer, request_id)
+        fleet = self.fleet
+        answer = fleet.sqs_request(operation, params, access_key)
+        poll = answer.poll
+        if poll is None:
+            return _sqs_response(answer, request_id)
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+
+        def wake() -> None:
+            # Called under the fleet's lock, from whichever thread added a message.
+            loop.call_soon_threadsafe(woken.set)
+
+        try:
+            while True:
+                final, wake_at = fleet.sqs_poll(poll, wake)
+                if final is not None:
+                    return _sqs_response(final, request_id)
+                delay = wake_at - fleet.clock()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(woken.wait(), delay)
+                woken.clear()
+        finally:
+            fleet.sqs_poll_done(poll, wake)
+
     # -- control API -------------------------------------------------------------
 
     async def _control(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -359,6 +413,10 @@ class Simulator:
                         "quirks": repr(fleet.quirks),
                     }
                 )
+            if path == "/_simulator/events" and method in ("GET", "POST"):
+                if method == "POST":
+                    fleet.events = _events_from_json(await _json_object(request))
+                return _json_response(_events_state(fleet, request.query.get("log") == "1"))
             if method == "POST" and path == "/_simulator/reset-stats":
                 fleet.reset_stats()
                 return _json_response({"ok": True})
@@ -370,6 +428,11 @@ class Simulator:
 
 
 _NOT_AN_OBJECT: Final = "The request body is not a JSON object"
+
+
+def _sqs_response(answer: SqsAnswer, request_id: str) -> web.Response:
+    status, headers, payload = answer.render(request_id)
+    return web.Response(body=payload, status=status, headers=headers)
 
 
 async def _read_object(request: web.BaseRequest) -> dict[str, Any] | None:
@@ -520,6 +583,42 @@ def _configure_from_json(fleet: Fleet, data: Mapping[str, Any]) -> None:
     if "quirks" in data:
         raw = data["quirks"]
         fleet.quirks = Quirks(**raw) if raw is not None else None
+
+
+def _events_from_json(data: Mapping[str, Any]) -> EventConfig | None:
+    """``POST /_simulator/events``: the fields of :class:`EventConfig` as JSON.
+
+    ``{"enabled": false}`` turns events off; ``"forward_to"`` is an object
+    with the fields of :class:`ForwardSqs`. Fields left out take their
+    defaults (not the values in force).
+    """
+    kwargs: dict[str, Any] = dict(data)
+    if kwargs.pop("enabled", True) is False:
+        if kwargs:
+            raise ValueError(
+                f"events: 'enabled': false takes no other fields, got {sorted(kwargs)}"
+            )
+        return None
+    forward = kwargs.get("forward_to")
+    if forward is not None:
+        if not isinstance(forward, Mapping):
+            raise TypeError(f"events: forward_to must be a JSON object, got {forward!r}")
+        kwargs["forward_to"] = ForwardSqs(**forward)
+    return EventConfig(**kwargs)
+
+
+def _events_state(fleet: Fleet, log: bool) -> dict[str, Any]:
+    """What ``GET /_simulator/events`` answers: the config, the queue, the counts (and the log)."""
+    config = fleet.events
+    fleet.pump_events()
+    state: dict[str, Any] = {
+        "config": None if config is None else repr(config),
+        "queue_url": None if config is None or config.forward_to else fleet.events_queue_url,
+        "stats": fleet.events_stats(),
+    }
+    if log:
+        state["log"] = [record._asdict() for record in fleet.events_log]
+    return state
 
 
 class SimulatorThread:
