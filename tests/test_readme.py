@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 
-from waiters.simulator import Lifecycle, Simulator
+from waiters import Execution, default_registry
+from waiters.simulator import EventConfig, Lifecycle, Simulator
 
+_JOB = default_registry().get("iot-job-execution")
 README = Path(__file__).resolve().parent.parent / "README.md"
 _BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.S | re.M)
 
@@ -33,7 +35,7 @@ def _examples() -> list[str]:
 @pytest.fixture
 def simulator(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Simulator]:
     """The simulator in a thread, and the environment pointing every client at it."""
-    with Simulator(seed=3, speed=60.0).in_thread() as sim:
+    with Simulator(seed=3, speed=60.0, events=EventConfig()).in_thread() as sim:
         for name in [n for n in __import__("os").environ if n.startswith("AWS_")]:
             monkeypatch.delenv(name)
         monkeypatch.setenv("AWS_ENDPOINT_URL", sim.endpoint_url)
@@ -65,6 +67,9 @@ def test_every_python_example_runs_against_the_simulator(simulator: Simulator) -
         "job_id": one["jobId"],
         "thing_name": one["thingName"],
         "thing_names": [ids["thingName"] for ids in rollout],
+        # The events example's queue and rollout: the simulator's own queue.
+        "queue_url": simulator.events_queue_url,
+        "rollout_executions": [Execution(_JOB, ids) for ids in rollout],
     }
     for index, source in enumerate(examples):
         try:

@@ -407,16 +407,17 @@ def test_bad_knobs_are_refused_by_name() -> None:
         Fleet(events="on")  # type: ignore[arg-type]
 
 
-def test_two_hundred_messages_a_second_arrive_within_half_a_second() -> None:
+def test_a_rollouts_messages_reach_four_receivers_once_each_never_early() -> None:
     """A real-time run: 1,200 transitions over about 2 s to four long-polling receivers.
 
     The 400 CREATED events come all at once, when the executions are added;
-    the 800 others spread over the run from 0.3 s on, when that burst has
-    been read (about 400 a second), and those are the ones whose delivery
-    time is measured.
+    the 800 others spread over the run. Each arrives once (no knob duplicates
+    it), none before its transition. How soon they arrive is a benchmark's to
+    measure (``python -m benchmarks.events``), never a timed test's.
     """
     fleet = Fleet(seed=4, speed=10.0, events=EventConfig())
     latencies: list[float] = []
+    ids: list[str] = []
     received = 0
 
     async def main(sim: Simulator) -> None:
@@ -442,6 +443,7 @@ def test_two_hundred_messages_a_second_arrive_within_half_a_second() -> None:
                     messages = got.get("Messages", [])
                     received += len(messages)
                     for message in messages:
+                        ids.append(message["MessageId"])
                         body = json.loads(message["Body"])
                         if body["status"] != "CREATED":
                             latencies.append(now - fleet.to_clock(body["timestamp"] / 1000))
@@ -468,7 +470,7 @@ def test_two_hundred_messages_a_second_arrive_within_half_a_second() -> None:
         asyncio.run(main(sim))
     latencies.sort()
     assert received == 1200 and len(latencies) == 800
-    assert latencies[int(0.99 * len(latencies))] < 0.5
+    assert len(set(ids)) == 1200  # each once
     assert latencies[0] > -0.01  # never before the transition
 
 
