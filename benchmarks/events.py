@@ -37,7 +37,7 @@ import aioboto3
 
 from benchmarks._common import percentile, quiet_logs
 from benchmarks._simproc import SimulatorProcess
-from waiters import Execution, Poller, SqsEvents, default_registry
+from waiters import POLL_RETRY_CONFIG, Execution, Poller, SqsEvents, default_registry
 
 TYPE = "iot-job-execution"
 JOB = "events-rollout"
@@ -93,9 +93,11 @@ async def _client_run(
         region_name=REGION,
     )
     machine = default_registry().get(TYPE)
+    # One attempt per call, as the poller's own clients make: botocore's retries of a
+    # failing queue would hide for seconds that it is failing.
     async with (
-        session.client("iot", endpoint_url=url) as iot,
-        session.client("sqs", endpoint_url=url) as sqs,
+        session.client("iot", endpoint_url=url, config=POLL_RETRY_CONFIG) as iot,
+        session.client("sqs", endpoint_url=url, config=POLL_RETRY_CONFIG) as sqs,
     ):
         source = None
         if scenario.events:

@@ -87,7 +87,9 @@ class SqsEvents:
 
     :param queue_url: the queue's URL (``https://sqs.REGION.amazonaws.com/ACCOUNT/NAME``).
     :param client: a boto3 or aioboto3 SQS client (default ``None``: one
-        opened from the poller's session and region).
+        opened from the poller's session and region, making one attempt per
+        call). Give yours ``config=POLL_RETRY_CONFIG`` too: botocore's own
+        retries of a failing queue would hide for seconds that it fails.
     :param staleness: seconds (or a timedelta) between two observations of
         one waiting execution while the source is heard: the safety net for
         a lost event (default 300 s; at least 1 s). Without events the bound

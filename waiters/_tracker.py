@@ -490,6 +490,18 @@ class Tracker:
         """
         if not self.take_order(event.attempt, event.version):
             return None
+        machine = self.execution.machine
+        kind = machine.kind_of(event.state)
+        known = self.known
+        if (
+            kind is not None
+            and known is not None
+            and not self.fresh
+            and kind.rank < machine.states[known].rank
+        ):
+            # Behind what an answer or a list already showed: a late event, not a
+            # step back (no warning; an answer that went back would be one).
+            return None
         order = event.order
         if order is not None:
             if self.event_order is not None and order < self.event_order:
@@ -501,8 +513,6 @@ class Tracker:
         self.seen = True
         self.not_found = None
         self.unreachable_since = None
-        machine = self.execution.machine
-        kind = machine.kind_of(event.state)
         if self.watch.settings.keep_responses or (kind is not None and kind.terminal):
             self.response = event.payload
             self.said = event.reason
