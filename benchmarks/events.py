@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import aioboto3
+from aiobotocore.config import AioConfig
 
 from benchmarks._common import percentile, quiet_logs
 from benchmarks._simproc import SimulatorProcess
@@ -95,9 +96,10 @@ async def _client_run(
     machine = default_registry().get(TYPE)
     # One attempt per call, as the poller's own clients make: botocore's retries of a
     # failing queue would hide for seconds that it is failing.
+    once = AioConfig(retries=dict(POLL_RETRY_CONFIG))
     async with (
-        session.client("iot", endpoint_url=url, config=POLL_RETRY_CONFIG) as iot,
-        session.client("sqs", endpoint_url=url, config=POLL_RETRY_CONFIG) as sqs,
+        session.client("iot", endpoint_url=url, config=once) as iot,
+        session.client("sqs", endpoint_url=url, config=once) as sqs,
     ):
         source = None
         if scenario.events:

@@ -1284,6 +1284,12 @@ class Poller:
         }
         net = self._net
         assert net is not None
+        try:
+            members = client.meta.service_model.operation_model(
+                "ReceiveMessage"
+            ).input_shape.members
+        except Exception:  # noqa: BLE001 - a client without a model: today's parameter
+            members = ()
         listener = self.listener = Listener(
             source,
             receive=endpoints["ReceiveMessage"],
@@ -1295,8 +1301,21 @@ class Poller:
             rng=self.rng,
             events=self.events,
             call_limit=self.options.call_limit,
+            attributes=(
+                "AttributeNames"
+                if "AttributeNames" in members and "MessageSystemAttributeNames" not in members
+                else "MessageSystemAttributeNames"
+            ),
         )
-        await listener.run()
+        try:
+            await listener.run()
+        except Exception as exc:  # noqa: BLE001 - see _guarded: polling goes on without it
+            self.events.log.warning(
+                "waiters.events_unhealthy",
+                queue=source.queue_url,
+                reason=f"the listener stopped: {type(exc).__name__}: {exc}",
+            )
+            self._heard(False)
 
     def _heard(self, healthy: bool) -> None:
         """The source is heard again, or not: polling slows to the net, or comes back."""

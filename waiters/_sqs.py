@@ -88,8 +88,9 @@ class SqsEvents:
     :param queue_url: the queue's URL (``https://sqs.REGION.amazonaws.com/ACCOUNT/NAME``).
     :param client: a boto3 or aioboto3 SQS client (default ``None``: one
         opened from the poller's session and region, making one attempt per
-        call). Give yours ``config=POLL_RETRY_CONFIG`` too: botocore's own
-        retries of a failing queue would hide for seconds that it fails.
+        call). Give yours ``Config(retries=POLL_RETRY_CONFIG)`` too:
+        botocore's own retries of a failing queue would hide for seconds that
+        it fails.
     :param staleness: seconds (or a timedelta) between two observations of
         one waiting execution while the source is heard: the safety net for
         a lost event (default 300 s; at least 1 s). Without events the bound
@@ -202,6 +203,8 @@ class Listener:
     :param rng: jitter for retries.
     :param events: where ``waiters.events_*`` are logged.
     :param call_limit: the poller's call timeout, in seconds.
+    :param attributes: the ReceiveMessage parameter that asks for system
+        attributes (``AttributeNames`` in botocore models before 2024).
     """
 
     def __init__(
@@ -217,8 +220,10 @@ class Listener:
         rng: random.Random,
         events: Events,
         call_limit: float,
+        attributes: str = "MessageSystemAttributeNames",
     ) -> None:
         self.source = source
+        self._attributes = attributes
         self._receive = receive
         self._delete = delete
         self._release = release
@@ -258,7 +263,7 @@ class Listener:
             "MaxNumberOfMessages": source.max_messages,
             "WaitTimeSeconds": self._wait,
             "VisibilityTimeout": source.visibility_seconds,
-            "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
+            self._attributes: ["ApproximateReceiveCount"],
         }
         # The first receive does not wait: the source is heard (or not) at once,
         # not a long poll later, so polling slows to the net from the start.
@@ -274,7 +279,11 @@ class Listener:
                 await self._failed(answer)
                 continue
             self._failures = 0
-            messages = answer.response.get("Messages") or ()
+            found = answer.response.get("Messages")
+            # A hostile or broken answer: whatever is not a message is no message.
+            messages = (
+                [m for m in found if isinstance(m, Mapping)] if isinstance(found, list) else []
+            )
             now = self._clock.now()
             if messages:
                 self._heard_at = now
@@ -296,7 +305,18 @@ class Listener:
             handle = message.get("ReceiptHandle")
             if not isinstance(handle, str):
                 continue
-            verdict = await self._handle(body) if isinstance(body, str) else Verdict.FOREIGN
+            try:
+                verdict = await self._handle(body) if isinstance(body, str) else Verdict.FOREIGN
+            except Exception as exc:  # noqa: BLE001 - kept: it comes back, and waits go on
+                # Not deleted: it is received again after its visibility timeout, and
+                # until then the safety net observes whoever it was about.
+                self._events.log.warning(
+                    "waiters.events_error",
+                    message_id=message.get("MessageId"),
+                    error=type(exc).__name__,
+                    reason=str(exc),
+                )
+                continue
             self.verdicts[verdict] += 1
             if verdict is not Verdict.TAKEN:
                 events = self._events
