@@ -5,7 +5,10 @@ call is made, every bad value a usage error naming its flag. The queue's
 client comes from the same session (profile, credentials) as the others;
 its calls go to ``--events-endpoint-url``, else ``--endpoint-url`` (a
 simulator serves SQS beside IoT), else to AWS's SQS endpoint of the region
-the queue's URL names, which may not be the session's.
+the queue's URL names, which may not be the session's. One call checks the
+queue is there before the wait: a URL of no queue is bad input (exit 2); a
+queue that cannot be checked (no answer, no permission to read its
+attributes) is waited on regardless, polling covering for it until it is heard.
 """
 
 from __future__ import annotations
@@ -16,11 +19,16 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
+import structlog
+
 from waiters import InvalidOption, SqsEvents, StateMachine, default_registry
 
 from ._errors import UsageError
 
-__all__ = ["event_source", "queue_client_kwargs", "with_client"]
+__all__ = ["check_queue", "event_source", "queue_client_kwargs", "with_client"]
+
+_log = structlog.get_logger("waiters.cli")
 
 #: SqsEvents' fields that a flag sets, and the flag.
 _FLAGS = {
@@ -102,6 +110,46 @@ def queue_region(url: str) -> str | None:
     if match is None:
         return None
     return match.group("a") or match.group("b")
+
+
+#: Error codes that say the URL names no queue here (Amazon SQS API Reference: the
+#: query code, the JSON one, and a URL whose host is not the endpoint's).
+_NO_QUEUE = frozenset(
+    {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "InvalidAddress"}
+)
+
+
+async def check_queue(client: Any, url: str, *, timeout: float) -> None:
+    """Ask the queue for its visibility timeout once, before the wait.
+
+    :param client: the queue's SQS client (aioboto3).
+    :param url: the queue's URL (``--events-queue``).
+    :param timeout: seconds to wait for the answer (the call timeout).
+    :raises UsageError: SQS says there is no such queue, naming the URL.
+
+    Any other failure is logged (a warning when the queue did not answer)
+    and the wait goes on: polling covers for the queue until it is heard.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        with anyio.fail_after(timeout):
+            await client.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code"), error.get("Message")
+        if code in _NO_QUEUE:
+            raise UsageError(f"--events-queue: no such queue: {url} ({code}: {message})") from None
+        # A consumer may be allowed to receive and delete, not to read attributes.
+        _log.info("waiters.cli.events_unchecked", queue=url, reason=f"{code}: {message}")
+    except (TimeoutError, BotoCoreError, OSError) as exc:
+        reason = f"no answer within {timeout:g}s" if isinstance(exc, TimeoutError) else str(exc)
+        _log.warning(
+            "waiters.cli.events_unreachable",
+            queue=url,
+            reason=reason,
+            effect="waiting by polling until the queue is heard",
+        )
 
 
 def with_client(source: SqsEvents, client: Any) -> SqsEvents:

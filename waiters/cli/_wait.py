@@ -47,7 +47,7 @@ from ._checkpoint import CheckpointFile, executions_of
 from ._console import Console
 from ._display import Report, Summary
 from ._errors import UsageError, one_line, reading
-from ._events import event_source, queue_client_kwargs, with_client
+from ._events import check_queue, event_source, queue_client_kwargs, with_client
 from ._exit import ExitCode
 from ._run import (
     Interrupts,
@@ -527,7 +527,9 @@ async def _queue_client(
         return
     kwargs = queue_client_kwargs(args, session.region_name, client_kwargs)
     async with open_clients(session, ["sqs"], **kwargs) as clients:
-        yield replace(options, events=with_client(source, clients["sqs"]))
+        client = clients["sqs"]
+        await check_queue(client, source.queue_url, timeout=options.poller.call_limit)
+        yield replace(options, events=with_client(source, client))
 
 
 def _interrupted(signum: int) -> Interrupts:
