@@ -13,12 +13,20 @@ import difflib
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
-from waiters import DEFAULT_MIN_FINISHED, BudgetConfig, PollerOptions, WaitOptions
+from waiters import (
+    DEFAULT_EVENT_STALENESS,
+    DEFAULT_MIN_FINISHED,
+    BudgetConfig,
+    PollerOptions,
+    SqsEvents,
+    WaitOptions,
+)
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -37,12 +45,18 @@ OUTPUT_CHOICES = ("auto", "text", "json")
 #: The library's defaults, which the flags' defaults are.
 _WAIT = WaitOptions()
 
+#: An event source's defaults (it has no instance without a queue).
+_EVENTS: dict[str, Any] = {option.name: option.default for option in fields(SqsEvents)}
+
 _DURATION = re.compile(
     r"(?:(?P<d>\d+(?:\.\d+)?)d)?(?:(?P<h>\d+(?:\.\d+)?)h)?"
     r"(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?"
 )
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _NO_DEADLINE = frozenset({"none", "never", "inf"})
+# A queue URL's path (Amazon SQS Developer Guide, "Queue and message identifiers"): the
+# owner's 12-digit account, then the name, 1 to 80 of [A-Za-z0-9_-] (".fifo" included).
+_QUEUE_PATH = re.compile(r"/\d{12}/(?:[A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)/?")
 # argparse names an option by all its strings ("-p/--param"); the long one is enough.
 _SHORT_AND_LONG = re.compile(r"^-\w/(--[\w-]+)")
 
@@ -93,6 +107,8 @@ examples:
   jq -c '{ExecutionId: .id, WorkflowId: .workflow}' runs.json | \\
       waiters wait transfer-execution --from -
   waiters wait iot-job-execution --all-of fw-42 --timeout 1h30m --output json
+  waiters wait iot-job-execution --all-of fw-42 \\
+      --events-queue https://sqs.eu-west-1.amazonaws.com/123456789012/job-events
 
 exit codes: 0 all succeeded, 1 one ended badly, 2 usage, 3 timed out,
 4 AWS refused or unreachable (credentials, access, endpoint), 5 nothing to
@@ -239,6 +255,35 @@ def endpoint_url(text: str) -> str:
     if not ok:
         raise argparse.ArgumentTypeError(
             f"expected an http(s) URL such as http://127.0.0.1:4566, got {text!r}"
+        )
+    return text
+
+
+def queue_url(text: str) -> str:
+    """An SQS queue URL, ``http(s)://HOST/ACCOUNT/NAME``: a queue's ARN or name is not one,
+    and SQS would only say so once the wait has begun."""
+    if text.startswith("arn:"):
+        raise argparse.ArgumentTypeError(
+            f"expected the queue's URL, not its ARN: {text!r} (a URL reads "
+            "https://sqs.REGION.amazonaws.com/ACCOUNT/NAME; "
+            "`aws sqs get-queue-url --queue-name NAME` prints it)"
+        )
+    try:
+        parts = urlsplit(text)
+        ok = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and not parts.query
+            and not parts.fragment
+            and _QUEUE_PATH.fullmatch(parts.path) is not None
+        )
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(
+            f"expected a queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/"
+            f"events (a 12-digit account, then the queue's name), got {text!r}"
         )
     return text
 
@@ -462,6 +507,59 @@ def _add_polling(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_events(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "events",
+        # The wait parser's formatter keeps descriptions as written: wrapped here.
+        "Hear executions end through an SQS queue that their status-change events\n"
+        "reach (an IoT rule or EventBridge routes them there), for the types with an\n"
+        "[events] section (iot-job-execution, iot-command-execution). Polling stays\n"
+        "on as the safety net, and at its normal cadence while the queue is not heard.",
+    )
+    group.add_argument(
+        "--events-queue",
+        metavar="URL",
+        type=queue_url,
+        help="the queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME); "
+        "messages are deleted once their events are entered",
+    )
+    group.add_argument(
+        "--events-endpoint-url",
+        metavar="URL",
+        type=endpoint_url,
+        action=_Given,
+        help="send the queue's calls to URL (default: --endpoint-url if given, else "
+        "AWS's SQS endpoint of the queue's region)",
+    )
+    group.add_argument(
+        "--events-staleness",
+        type=duration,
+        action=_Given,
+        default=DEFAULT_EVENT_STALENESS,
+        metavar="DURATION",
+        help="while the queue is heard, still observe each waiting execution this often, "
+        "for an event that was lost (at least 1s; default: "
+        f"{DEFAULT_EVENT_STALENESS / 60:g}m)",
+    )
+    group.add_argument(
+        "--events-silence",
+        type=deadline,
+        action=_Given,
+        default=_EVENTS["silence"],
+        metavar="DURATION",
+        help="no message for this long and the queue counts as not heard: polling returns "
+        "to its normal cadence until one comes; none never judges silence (default: "
+        f"{_EVENTS['silence'] / 60:g}m)",
+    )
+    group.add_argument(
+        "--events-shared",
+        action="store_true",
+        help="the queue is shared with other consumers: messages about executions not "
+        "waited on here are released for them rather than deleted (deleted after "
+        f"{_EVENTS['release_limit']} receives; give the queue a redrive policy to keep them)",
+    )
+
+
 def build_parser(*, simulator: bool = True) -> Parser:
     """The whole grammar; *simulator* False skips importing the simulator (and aiohttp)
     for the simulator subcommand's options, which only ``waiters simulator`` needs."""
@@ -542,6 +640,7 @@ def build_parser(*, simulator: bool = True) -> Parser:
         "and on exit); run the same command again after a kill and it resumes from FILE: "
         "same deadline, outcomes already shown not shown again, states already seen kept",
     )
+    _add_events(wait)
     _add_aws(wait)
     _add_output(wait)
 

@@ -40,6 +40,7 @@ from ._errors import OutputError, clip
 from ._exit import describe
 
 __all__ = [
+    "Heard",
     "Items",
     "Rate",
     "Report",
@@ -316,6 +317,42 @@ def render_progress(
     return Group(Items(headline), Padding(Group(*body), _INDENT, expand=False))
 
 
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """What an event queue (``--events-queue``) did over a wait, for the summary."""
+
+    #: The queue's URL.
+    queue: str
+    #: Messages received (one that came back after its visibility timeout counts again).
+    received: int
+    #: Of those, the ones with an event about an execution waited on here.
+    taken: int
+    #: Whether the queue was heard when the wait ended (polling only the safety net).
+    healthy: bool
+    #: The queue's calls (receives, deletes, releases), and how many failed.
+    calls: int
+    errors: int
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "queue": self.queue,
+            "received": self.received,
+            "taken": self.taken,
+            "healthy": self.healthy,
+            "calls": self.calls,
+            "errors": self.errors,
+        }
+
+    def items(self) -> list[str]:
+        return [
+            f"{self.received:,} heard",
+            f"{self.taken:,} about these executions",
+            "queue heard at the end"
+            if self.healthy
+            else "queue not heard at the end (polling had taken over)",
+        ]
+
+
 @dataclass
 class Summary:
     """How a wait ended, whatever ended it."""
@@ -336,6 +373,8 @@ class Summary:
     note: str | None = None
     #: What the exit code means, when the standard wording does not fit (the demo).
     meaning: str | None = None
+    #: What the event queue did, when there was one.
+    events: Heard | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
@@ -399,6 +438,8 @@ def summary_record(summary: Summary) -> dict[str, Any]:
     }
     if summary.note:
         record["note"] = summary.note
+    if summary.events is not None:
+        record["events"] = summary.events.record()
     record.update(summary.extra)
     record["outcomes"] = [outcome_record(o) for o in summary.outcomes]
     return record
@@ -550,6 +591,8 @@ class SummaryView:
             facts.append(f"{summary.duplicates:,} duplicates waited on once")
         yield Text()
         yield Items(facts)
+        if summary.events is not None:
+            yield Items(summary.events.items(), lead="events: ")
         if summary.aborted and not summary.interrupted:
             yield Text("Stopped early: the --fail-fast threshold was reached.")
         if summary.note:

@@ -34,12 +34,13 @@ from waiters import (
     OutcomeKind,
     Poller,
     PollerOptions,
+    SqsEvents,
     Transition,
     WaitOptions,
 )
 
 from ._checkpoint import CheckpointFile, Saver, restore_tally
-from ._display import Report, Summary
+from ._display import Heard, Report, Summary
 from ._errors import UsageError
 from ._exit import ExitCode, exit_code_for, for_signal
 from ._signals import process_signals
@@ -55,6 +56,11 @@ __all__ = [
 ]
 
 _log = structlog.get_logger("waiters.cli")
+#: The calls an event queue's listener makes: (service, operation).
+_QUEUE_CALLS = frozenset(
+    ("sqs", operation)
+    for operation in ("ReceiveMessage", "DeleteMessageBatch", "ChangeMessageVisibilityBatch")
+)
 
 
 class Interrupts:
@@ -174,6 +180,8 @@ class RunOptions:
     checkpoint: CheckpointFile | None = None
     #: What that file held when the command started: the wait resumes from it.
     resume: Checkpoint | None = None
+    #: The event queue (``--events-queue``) with its client, or None: polling alone.
+    events: SqsEvents | None = None
 
 
 async def wait_and_report(
@@ -212,6 +220,7 @@ async def wait_and_report(
         follow_retries=wait.follow_retries,
         budgets=options.budgets,
         clients=clients,
+        events=options.events,
     ) as poller:
         if listing is not None:
             # Listed on the poller, so the list calls share its budgets and call timeout.
@@ -274,6 +283,7 @@ async def wait_and_report(
             if saver is not None:
                 saver.final()
         progress = batch.progress()
+        heard = _heard(options.events, poller)
     if interrupts.signum is not None:
         code: int = for_signal(interrupts.signum)
     elif code_for is not None:
@@ -315,9 +325,28 @@ async def wait_and_report(
             aborted=result.aborted and interrupts.signum is None,
             note=remark[0] if remark else None,
             meaning=remark[1] if remark else None,
+            events=heard,
         )
     )
     return code
+
+
+def _heard(source: SqsEvents | None, poller: Poller) -> Heard | None:
+    """What the event queue did, if there was one (read before the poller closes)."""
+    if source is None:
+        return None
+    listener = poller.listener
+    if listener is None:  # the wait ended before the queue's first receive began
+        return Heard(source.queue_url, received=0, taken=0, healthy=False, calls=0, errors=0)
+    return Heard(
+        queue=source.queue_url,
+        received=listener.received,
+        # Verdict is the listener's own (not public): its values are its names.
+        taken=sum(n for verdict, n in listener.verdicts.items() if verdict.value == "taken"),
+        healthy=listener.healthy,
+        calls=listener.stats.calls,
+        errors=listener.stats.errors,
+    )
 
 
 def _ignore(reason: str) -> None:
@@ -352,8 +381,11 @@ def _left(timeout: float | None, started: float) -> float | None:
 
 
 def _started(budgets: BudgetRegistry) -> int:
-    """Calls started: every one took a budget slot, whether or not it ever ended."""
-    return sum(stats.calls for stats in budgets.stats())
+    """Calls started about executions: every one took a budget slot, whether or not it
+    ever ended. An event queue's calls are not about executions, as in ``poller.stats``."""
+    return sum(
+        stats.calls for stats in budgets.stats() if (stats.key[2], stats.key[3]) not in _QUEUE_CALLS
+    )
 
 
 def never_answered(stats: Calls, budgets: BudgetRegistry) -> bool:

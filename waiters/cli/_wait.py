@@ -16,8 +16,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TextIO, cast
 
 import anyio
@@ -47,6 +47,7 @@ from ._checkpoint import CheckpointFile, executions_of
 from ._console import Console
 from ._display import Report, Summary
 from ._errors import UsageError, one_line, reading
+from ._events import check_queue, event_source, queue_client_kwargs, with_client
 from ._exit import ExitCode
 from ._run import (
     Interrupts,
@@ -371,6 +372,7 @@ def _options(args: argparse.Namespace, machine: StateMachine) -> RunOptions:
         accept=frozenset(args.accept),
         checkpoint=file,
         resume=resume,
+        events=event_source(args, machine),
     )
 
 
@@ -470,7 +472,10 @@ def run_wait(
             services = [machine.service]
             if machine.ending is not None:
                 services.append(machine.ending.service)
-            async with open_clients(session, services, **client_kwargs) as clients:
+            async with (
+                open_clients(session, services, **client_kwargs) as clients,
+                _queue_client(args, session, client_kwargs, options) as run_options,
+            ):
                 client = clients[machine.service]
                 bound = [execution.bind(client) for execution in executions]
                 listing = None
@@ -497,9 +502,10 @@ def run_wait(
                     parents=len(args.all_of),
                     region=session.region_name,
                     endpoint_url=args.endpoint_url,
+                    events_queue=args.events_queue,
                 )
                 return await wait_and_report(
-                    bound, options, report, interrupts, listing=listing, clients=clients
+                    bound, run_options, report, interrupts, listing=listing, clients=clients
                 )
         except ListingFailed as exc:
             return _failed_before_waiting(report, str(exc), exc.code, exc.stats)
@@ -508,6 +514,22 @@ def run_wait(
             return _failed_before_waiting(report, f"{machine.service}: {exc}", ExitCode.AWS_ERROR)
 
     return anyio.run(run_interruptible, body, cancelled_early(report, executions))
+
+
+@contextlib.asynccontextmanager
+async def _queue_client(
+    args: argparse.Namespace, session: Any, client_kwargs: dict[str, Any], options: RunOptions
+) -> AsyncIterator[RunOptions]:
+    """*options* with the event queue's client opened (the same session as the others)."""
+    source = options.events
+    if source is None:
+        yield options
+        return
+    kwargs = queue_client_kwargs(args, session.region_name, client_kwargs)
+    async with open_clients(session, ["sqs"], **kwargs) as clients:
+        client = clients["sqs"]
+        await check_queue(client, source.queue_url, timeout=options.poller.call_limit)
+        yield replace(options, events=with_client(source, client))
 
 
 def _interrupted(signum: int) -> Interrupts:
