@@ -6,7 +6,10 @@ operation, the same seeded rollout):
 
 * ``polling``: events off, today's batch Poller: the baseline;
 * ``events``: events on, delivered at once: the target (p99 detection at
-  most 1.5 s, at most 0.005 Describe or list calls per execution);
+  most 1.5 s, at most 0.005 Describe or list calls per execution); job
+  executions publish their endings, as AWS IoT does;
+* ``every-status``: the same with every status a job execution enters routed
+  to the queue (three times the messages): how the consumer holds a burst;
 * ``lossy``: 20% of events lost, 10% duplicated, delays up to 30 s: every
   outcome right, none later than the staleness bound;
 * ``dying``: the queue fails mid-rollout: polling takes over, every outcome right.
@@ -45,6 +48,7 @@ JOB = "events-rollout"
 REGION = "us-east-1"
 # A rollout of about a minute: each execution ends 10-50 s after creation.
 LIFECYCLE = {"pending": [0, 20], "running": [10, 30]}
+RECEIVERS = int(__import__("os").environ.get("RECEIVERS", "4"))
 IOT_OPERATIONS = ("iot:DescribeJobExecution", "iot:ListJobExecutionsForJob", "iot:DescribeJob")
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -64,6 +68,9 @@ class Scenario:
 SCENARIOS = (
     Scenario("polling", events=False),
     Scenario("events", events=True),
+    # Every status a job execution enters routed to the queue (IoT publishes its
+    # endings only): three times the messages, a burst of 10,000 at creation.
+    Scenario("every-status", events=True, flags=("--events-every-status",)),
     Scenario(
         "lossy",
         events=True,
@@ -96,7 +103,7 @@ async def _client_run(
     machine = default_registry().get(TYPE)
     # One attempt per call, as the poller's own clients make: botocore's retries of a
     # failing queue would hide for seconds that it is failing.
-    once = AioConfig(retries=dict(POLL_RETRY_CONFIG))
+    once = AioConfig(retries=dict(POLL_RETRY_CONFIG), max_pool_connections=50)
     async with (
         session.client("iot", endpoint_url=url, config=once) as iot,
         session.client("sqs", endpoint_url=url, config=once) as sqs,
@@ -104,7 +111,9 @@ async def _client_run(
         source = None
         if scenario.events:
             queue = await sqs.get_queue_url(QueueName="waiters-events")
-            source = SqsEvents(queue["QueueUrl"], client=sqs, staleness=scenario.staleness)
+            source = SqsEvents(
+                queue["QueueUrl"], client=sqs, staleness=scenario.staleness, receivers=RECEIVERS
+            )
         async with Poller(events=source, timeout=scenario.cap) as poller:
             ids = simulator.create(TYPE, count, parent=JOB, lifecycle=LIFECYCLE)
             started = time.time()
@@ -136,6 +145,7 @@ def run(scenario: Scenario, count: int, seed: int) -> dict[str, Any]:
         truth = {e["ids"]["thingName"]: e["truth"] for e in simulator.truth(TYPE)}
         stats = simulator.stats()
     latencies: list[float] = []
+    timeline: list[tuple[float, float]] = []
     wrong = 0
     for thing, states in truth.items():
         state, seen_at = report["seen"].get(thing, (None, float("inf")))
@@ -143,6 +153,7 @@ def run(scenario: Scenario, count: int, seed: int) -> dict[str, Any]:
         if state != final:
             wrong += 1
         latencies.append(seen_at - ended)
+        timeline.append((ended, seen_at - ended))
     calls = sum(
         stats.get(op, {}).get("served", 0) + stats.get(op, {}).get("throttled", 0)
         for op in IOT_OPERATIONS
@@ -162,6 +173,8 @@ def run(scenario: Scenario, count: int, seed: int) -> dict[str, Any]:
         "received": report["received"],
         "sqs_calls": report["sqs_calls"],
         "healthy_at_end": report["healthy_at_end"],
+        # (when it ended, seconds after the rollout started; its detection latency)
+        "timeline": sorted((ended - report["started"], latency) for ended, latency in timeline),
     }
 
 

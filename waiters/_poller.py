@@ -297,6 +297,7 @@ class Poller:
         self._heard_types: dict[str, tuple[StateMachine, tuple[str, ...]]] = {}
         #: The running listener, if any (its figures are for tests and reports).
         self.listener: Listener | None = None
+        self._listening = False
         self._wall_offset = 0.0
         #: Every call this poller made about executions (an event queue's calls
         #: are its listener's: ``listener.stats``).
@@ -353,8 +354,10 @@ class Poller:
         )
         self._task_group.start_soon(self._deadlines.run)
         if self._source is not None:
+            # The queue is read from the first wait on a type with events on: what it
+            # says before (while an --all-of lists its parent, say) waits for it there.
             self._net = Pace(self._source.staleness_seconds)
-            self._task_group.start_soon(self._listen, self._source)
+            self._listening = False
         self._accounts = Accounts(
             self.events,
             self.budgets.known_accounts,
@@ -575,6 +578,9 @@ class Poller:
             spec = execution.machine.batch
             if observe and spec is not None and spec.parent_from is None:
                 self._join_group(lane, tracker, execution.params[spec.parent], task_group)
+        if self._heard_types and not self._listening and self._source is not None:
+            self._listening = True
+            task_group.start_soon(self._listen, self._source)
         if restored:
             batch.judge()
         return batch

@@ -37,6 +37,7 @@ from enum import Enum
 from typing import Any
 
 import anyio
+from anyio.abc import TaskGroup
 
 from ._attempt import Answer, CallStats, Endpoint
 from ._backoff import Backoff
@@ -60,6 +61,10 @@ _RETRY = Backoff(min_delay=0.5, max_delay=30.0)
 _MAX_WAIT = 20
 _MAX_MESSAGES = 10
 _MAX_VISIBILITY = 12 * 3600
+#: Seconds a delete may finish in once the poller closes.
+_SETTLE = 2.0
+#: Seconds an entered message waits for nine more before its delete goes alone.
+_FLUSH_EVERY = 0.05
 
 
 class Verdict(Enum):
@@ -112,8 +117,10 @@ class SqsEvents:
         (default ``False``).
     :param release_limit: on a shared queue, a message no consumer claimed
         is deleted once it was received this many times (default 10).
-    :param receivers: receives in flight at once (default 1; a consumer
-        handles about a thousand messages a second).
+    :param receivers: receives in flight at once (default 4): a receive
+        brings at most 10 messages and takes a round trip, so a rollout's
+        burst of events (thousands a second) needs several; an idle one costs
+        a connection held in a long poll.
     :param budget: the pace of the SQS calls, under budgets of their own
         (default: 50 calls/s, rising to 500; SQS's standard queues allow "a
         nearly unlimited number of API calls per second", Amazon SQS
@@ -132,7 +139,7 @@ class SqsEvents:
     visibility_timeout: float | timedelta = 60
     shared: bool = False
     release_limit: int = 10
-    receivers: int = 1
+    receivers: int = 4
     budget: BudgetConfig = field(
         default_factory=lambda: BudgetConfig(initial_rate=50.0, max_rate=500.0)
     )
@@ -240,6 +247,16 @@ class Listener:
         self._failures = 0
         self._heard_at = -math.inf
         self._healthy = False
+        #: Whether the source was judged at all yet: the first judgement is said.
+        self._judged = False
+        self._tasks: TaskGroup | None = None
+        #: Receivers running now (see _receiving).
+        self._active = 0
+        #: Messages entered and not yet given to a delete call.
+        self._pending: list[Mapping[str, Any]] = []
+        self._pending_due = anyio.Event()
+        self._deleting = 0
+        self._idle = anyio.Event()
         #: Messages received, and what became of them, for tests and reports.
         self.received = 0
         self.verdicts: dict[Verdict, int] = dict.fromkeys(Verdict, 0)
@@ -253,10 +270,21 @@ class Listener:
         """Consume the queue until cancelled (the poller closes)."""
         self._heard_at = self._clock.now()
         async with anyio.create_task_group() as tasks:
-            for _ in range(self.source.receivers):
-                tasks.start_soon(self._receiving)
+            # Deletes go on beside the next receive: a round trip each would halve the
+            # messages a receiver takes per second.
+            self._tasks = tasks
+            self._active = 1
+            tasks.start_soon(self._receiving, True)
+            tasks.start_soon(self._flushing)
 
-    async def _receiving(self) -> None:
+    async def _receiving(self, first: bool) -> None:
+        """Receive and enter messages; more receivers join while batches come full.
+
+        A receive returns as soon as one message is there: receivers racing a
+        trickle would each bring one, at a call each. So one receives while
+        the queue is short, and another joins (up to ``receivers``) each time
+        a receive comes back full, leaving again at its first short one.
+        """
         source = self.source
         params: dict[str, Any] = {
             "QueueUrl": source.queue_url,
@@ -294,6 +322,55 @@ class Listener:
                 self._heard(True, None)
             if messages:
                 await self._take(messages)
+            full = len(messages) >= source.max_messages
+            if full and self._active < source.receivers:
+                self._active += 1
+                tasks = self._tasks
+                assert tasks is not None
+                tasks.start_soon(self._receiving, False)
+            elif not full and not first:
+                self._active -= 1
+                return
+
+    async def _flushing(self) -> None:
+        """Delete what was entered, ten a call: at once when ten wait, else within
+        a moment, so a trickle of single messages is not a delete call each."""
+        try:
+            while True:
+                await self._pending_due.wait()
+                self._pending_due = anyio.Event()
+                await self._clock.sleep_until(self._clock.now() + _FLUSH_EVERY)
+                self._flush(whole=False)
+        finally:
+            with anyio.CancelScope(shield=True):
+                # Closing: what was entered is deleted, within a moment.
+                self._flush(whole=False)
+                with anyio.move_on_after(_SETTLE):
+                    await self._flushed()
+
+    def _flush(self, *, whole: bool) -> None:
+        """Start deleting the pending messages (only full batches if *whole*)."""
+        pending = self._pending
+        size = _MAX_MESSAGES
+        tasks = self._tasks
+        assert tasks is not None
+        while len(pending) >= size or (pending and not whole):
+            batch, pending[:] = pending[:size], pending[size:]
+            self._deleting += 1
+            tasks.start_soon(self._delete_batch, batch)
+
+    async def _delete_batch(self, batch: list[Mapping[str, Any]]) -> None:
+        try:
+            await self._batch(self._delete, batch, {})
+        finally:
+            self._deleting -= 1
+            if not self._deleting:
+                self._idle.set()
+                self._idle = anyio.Event()
+
+    async def _flushed(self) -> None:
+        while self._deleting:
+            await self._idle.wait()
 
     async def _take(self, messages: Sequence[Mapping[str, Any]]) -> None:
         done: list[Mapping[str, Any]] = []
@@ -331,10 +408,15 @@ class Listener:
                     released.append(message)
                     continue
             done.append(message)
+        tasks = self._tasks
+        assert tasks is not None
         if done:
-            await self._batch(self._delete, done, {})
+            self._pending.extend(done)
+            self._flush(whole=True)
+            if self._pending:
+                self._pending_due.set()
         if released:
-            await self._batch(self._release, released, {"VisibilityTimeout": 0})
+            tasks.start_soon(self._batch, self._release, released, {"VisibilityTimeout": 0})
 
     async def _batch(
         self, endpoint: Endpoint, messages: list[Mapping[str, Any]], extra: Mapping[str, Any]
@@ -344,7 +426,13 @@ class Listener:
             {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"], **extra}
             for index, message in enumerate(messages)
         ]
-        answer = await endpoint.attempt({"QueueUrl": self.source.queue_url, "Entries": entries})
+        # Shielded a moment: the poller closing just after an event ended its last
+        # wait should not leave that message to come back to the next consumer.
+        answer: Answer | None = None
+        with anyio.move_on_after(_SETTLE, shield=True):
+            answer = await endpoint.attempt({"QueueUrl": self.source.queue_url, "Entries": entries})
+        if answer is None:
+            return
         self.stats.record(answer)
         failed = (
             answer.response.get("Failed") or ()
@@ -379,8 +467,9 @@ class Listener:
         await self._clock.sleep_until(self._clock.now() + delay)
 
     def _heard(self, healthy: bool, reason: str | None) -> None:
-        if healthy == self._healthy:
+        if healthy == self._healthy and self._judged:
             return
+        self._judged = True
         self._healthy = healthy
         self._tell(healthy)
         if healthy:

@@ -54,7 +54,8 @@ def _client(stack: ExitStack, sim: Simulator, service: str) -> Any:
 
 
 def _fleet(clock: FakeClock, **events: Any) -> Fleet:
-    fleet = Fleet(seed=5, clock=clock, events=EventConfig(**events))
+    # Every status, so each transition's event can be held against its answer.
+    fleet = Fleet(seed=5, clock=clock, events=EventConfig(**{"every_status": True, **events}))
     fleet.add_iot_job(
         "job-1",
         things=6,
@@ -502,7 +503,9 @@ def test_events_forwarded_to_motos_sqs_arrive_as_published(moto_sqs: tuple[str, 
     fleet = Fleet(
         seed=6,
         speed=100.0,
-        events=EventConfig(forward_to=ForwardSqs(queue_url=url, endpoint_url=endpoint)),
+        events=EventConfig(
+            forward_to=ForwardSqs(queue_url=url, endpoint_url=endpoint), every_status=True
+        ),
     )
     try:
         fleet.add_iot_job("job-fw", things=10, lifecycle=JOB_LIFE)
@@ -524,3 +527,33 @@ def test_events_forwarded_to_motos_sqs_arrive_as_published(moto_sqs: tuple[str, 
     assert kinds == {"JOB_EXECUTION": 30, "COMMAND_EXECUTION": 30}
     # No embedded queue was made: the events went to moto's.
     assert fleet.sqs.queues == {}
+
+
+def test_job_executions_publish_only_their_endings_unless_every_status() -> None:
+    """As IoT publishes job execution events (on success or failure), by default; every
+    status with ``every_status``. Command executions publish every change either way."""
+    counts = {}
+    for every in (False, True):
+        clock = FakeClock()
+        fleet = Fleet(seed=5, clock=clock, events=EventConfig(every_status=every))
+        fleet.add_iot_job("job-1", things=4, lifecycle=JOB_LIFE)
+        fleet.add_command("cmd-1", 4, lifecycle=COMMAND_LIFE)
+        clock.advance(10_000.0)
+        fleet.pump_events()
+        counts[every] = Counter(
+            (
+                record.type,
+                record.status
+                in ("SUCCEEDED", "FAILED", "TIMED_OUT", "REJECTED", "REMOVED", "CANCELED"),
+            )
+            for record in fleet.events_log
+        )
+    assert counts[False][("iot-job-execution", False)] == 0
+    assert counts[False][("iot-job-execution", True)] == 4
+    assert counts[True][("iot-job-execution", False)] >= 4
+    assert counts[True][("iot-job-execution", True)] == 4
+    assert (
+        counts[False][("iot-command-execution", False)]
+        == counts[True][("iot-command-execution", False)]
+        > 0
+    )

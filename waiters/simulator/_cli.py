@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ``--omit-empty-lists``, ``--sparse-pages`` (the fields of
     :class:`Quirks`), and ``--events`` with ``--events-queue``,
     ``--events-format``, ``--events-delay``, ``--events-duplicate``,
-    ``--events-reorder``, ``--events-loss``, ``--events-no-reasons``,
+    ``--events-reorder``, ``--events-loss``, ``--events-every-status``, ``--events-no-reasons``,
     ``--events-seed`` (the fields of :class:`EventConfig`); :func:`run`
     reads them.
 
@@ -167,6 +167,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--events-loss", type=float, default=0.0, help="probability an event is never published"
     )
     events.add_argument(
+        "--events-every-status",
+        action="store_true",
+        help="job executions publish every status they enter, not only terminal ones",
+    )
+    events.add_argument(
         "--events-no-reasons",
         action="store_true",
         help="terminal events without statusDetails / statusReason",
@@ -209,6 +214,7 @@ def build_fleet(args: argparse.Namespace) -> Fleet:
             reorder=args.events_reorder,
             loss=args.events_loss,
             reasons=not args.events_no_reasons,
+            every_status=args.events_every_status,
             seed=args.events_seed,
         )
     fleet = Fleet(

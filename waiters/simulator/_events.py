@@ -104,6 +104,11 @@ class EventConfig:
         the next message of the same execution (default 0); an execution's
         last event is never held.
     :param loss: probability that an event is never published (default 0).
+    :param every_status: publish every status an IoT job execution enters
+        (default ``False``: its terminal statuses only, as AWS IoT publishes
+        job execution events "when a device reports success or failure",
+        AWS IoT Developer Guide, "Jobs events"; a command execution publishes
+        every status change either way).
     :param reasons: ``False`` leaves ``statusDetails`` (job executions) and
         ``statusReason`` (command executions) out of terminal events
         (default ``True``).
@@ -128,6 +133,7 @@ class EventConfig:
     duplicate: float = 0.0
     reorder: float = 0.0
     loss: float = 0.0
+    every_status: bool = False
     reasons: bool = True
     fail: bool = False
     silent: bool = False
@@ -150,7 +156,7 @@ class EventConfig:
             if value > 1:
                 raise ValueError(f"EventConfig.{name} must be in [0, 1], got {value!r}")
             object.__setattr__(self, name, value)
-        for name in ("reasons", "fail", "silent"):
+        for name in ("every_status", "reasons", "fail", "silent"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"EventConfig.{name} must be a bool, got {getattr(self, name)!r}")
         if self.seed is not None and (
@@ -274,6 +280,12 @@ class EventPublisher:
 
     def _publish(self, attempt: ExecutionRecord, index: int, out: list[Publication]) -> None:
         config = self.config
+        if (
+            not config.every_status
+            and attempt.type.name == "iot-job-execution"
+            and attempt.states[index] not in attempt.type.terminal
+        ):
+            return  # IoT publishes no event for it: not one lost, none at all
         rng = self._rng
         event_id = _uuid(rng)
         lost, delay, copy, copy_delay, hold = (rng.random() for _ in range(5))
