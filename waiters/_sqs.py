@@ -262,6 +262,11 @@ class Listener:
         self.verdicts: dict[Verdict, int] = dict.fromkeys(Verdict, 0)
 
     @property
+    def taken(self) -> int:
+        """Messages whose events were about a wait here (and were entered)."""
+        return self.verdicts[Verdict.TAKEN]
+
+    @property
     def healthy(self) -> bool:
         """Whether the source is heard: polling is the safety net only."""
         return self._healthy

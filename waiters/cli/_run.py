@@ -342,7 +342,7 @@ def _heard(source: SqsEvents | None, poller: Poller) -> Heard | None:
         queue=source.queue_url,
         received=listener.received,
         # Verdict is the listener's own (not public): its values are its names.
-        taken=sum(n for verdict, n in listener.verdicts.items() if verdict.value == "taken"),
+        taken=listener.taken,
         healthy=listener.healthy,
         calls=listener.stats.calls,
         errors=listener.stats.errors,
