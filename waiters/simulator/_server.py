@@ -129,6 +129,10 @@ class Simulator:
         self.host = host
         self.port = port
         self._runner: web.ServerRunner | None = None
+        #: The long polls waiting now: stopping ends them at once, empty, as a
+        #: queue being shut down would, rather than each at its own deadline.
+        self._polls: set[asyncio.Event] = set()
+        self._stopping = False
         self._routers: dict[str, ServiceRouter] = {service: router(service) for service in SERVICES}
         self._url: str | None = None
 
@@ -193,8 +197,14 @@ class Simulator:
         """Stop serving and close every connection."""
         runner, self._runner = self._runner, None
         self._url = None
-        if runner is not None:
-            await runner.cleanup()
+        self._stopping = True
+        for woken in self._polls:
+            woken.set()
+        try:
+            if runner is not None:
+                await runner.cleanup()
+        finally:
+            self._stopping = False
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -360,8 +370,11 @@ class Simulator:
             # Called under the fleet's lock, from whichever thread added a message.
             loop.call_soon_threadsafe(woken.set)
 
+        self._polls.add(woken)
         try:
             while True:
+                if self._stopping:
+                    return _sqs_response(SqsAnswer(body={}), request_id)
                 final, wake_at = fleet.sqs_poll(poll, wake)
                 if final is not None:
                     return _sqs_response(final, request_id)
@@ -371,6 +384,7 @@ class Simulator:
                         await asyncio.wait_for(woken.wait(), delay)
                 woken.clear()
         finally:
+            self._polls.discard(woken)
             fleet.sqs_poll_done(poll, wake)
 
     # -- control API -------------------------------------------------------------

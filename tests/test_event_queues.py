@@ -1,0 +1,162 @@
+"""Events end to end over 127.0.0.1: the simulator's IoT and its queue, and moto's SQS.
+
+Real aioboto3 clients. The simulator plays a rollout and publishes its
+executions' events to its own queue (raw IoT rule payloads or EventBridge
+envelopes), or forwards them to an SQS server nobody here wrote (moto's);
+the poller hears them there. Every outcome must be the simulator's truth,
+heard without the Describe and list calls polling alone would make.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import aioboto3
+import anyio
+import pytest
+from aiobotocore.config import AioConfig
+
+from waiters import POLL_RETRY_CONFIG, Execution, Poller, SqsEvents, default_registry
+from waiters.simulator import EventConfig, ForwardSqs, Lifecycle, Simulator
+
+JOB = default_registry().get("iot-job-execution")
+COMMAND = default_registry().get("iot-command-execution")
+# Speed 60: a rollout of about 80 s of service time in under 2 s.
+SPEED = 60.0
+LIFECYCLE = Lifecycle(
+    pending=(0.0, 20.0), running=(10.0, 60.0), mix={"SUCCEEDED": 0.8, "FAILED": 0.2}
+)
+COMMAND_LIFECYCLE = Lifecycle(
+    pending=(0.0, 20.0), running=(10.0, 60.0), mix={"SUCCEEDED": 0.8, "TIMED_OUT": 0.2}
+)
+
+
+@pytest.fixture
+def moto_sqs() -> Iterator[tuple[str, str]]:
+    """moto's server on 127.0.0.1 with one queue: its endpoint and the queue's URL."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        client = boto3.client(
+            "sqs",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        url = client.create_queue(QueueName="job-events")["QueueUrl"]
+        client.close()
+        yield endpoint, url
+    finally:
+        server.stop()
+
+
+async def _heard_rollout(
+    sim: Simulator, *, queue: tuple[str, str] | None, commands: bool = False
+) -> tuple[Any, Poller]:
+    session = aioboto3.Session()
+    once = AioConfig(retries=dict(POLL_RETRY_CONFIG))
+
+    def simulator() -> dict[str, Any]:
+        kwargs = sim.client_kwargs()
+        base = kwargs.get("config")
+        kwargs["config"] = once if base is None else base.merge(once)
+        return kwargs
+
+    async with AsyncExitStack() as stack:
+        iot = await stack.enter_async_context(session.client("iot", **simulator()))
+        if queue is None:
+            sqs_kwargs: dict[str, Any] = simulator()
+            url = sim.events_queue_url
+        else:
+            endpoint, url = queue
+            sqs_kwargs = {
+                "endpoint_url": endpoint,
+                "region_name": "us-east-1",
+                "aws_access_key_id": "testing",
+                "aws_secret_access_key": "testing",
+                "config": once,
+            }
+        sqs = await stack.enter_async_context(session.client("sqs", **sqs_kwargs))
+        if commands:
+            ids = sim.fleet.add_command("cmd-1", 30, lifecycle=COMMAND_LIFECYCLE)
+            executions = [Execution(COMMAND, i, iot) for i in ids]
+        else:
+            ids = sim.fleet.add_iot_job("job-1", things=40, lifecycle=LIFECYCLE)
+            executions = [Execution(JOB, i, iot) for i in ids]
+        source = SqsEvents(url, client=sqs, wait_time=2)
+        async with Poller(events=source, timeout=600, budgets=None) as poller:
+            with anyio.fail_after(60):
+                result = await poller.wait_all(executions)
+    return result, poller
+
+
+def _check(result: Any, sim: Simulator, machine: Any) -> None:
+    """Every outcome is how the simulator says its execution ended."""
+    for outcome in result.outcomes:
+        truth = sim.fleet.truth(machine.name, **outcome.execution.params)
+        assert outcome.state == truth[-1][0], (outcome, truth)
+
+
+def _heard(result: Any) -> int:
+    """Outcomes an event ended (their response is the event's payload)."""
+    return sum(1 for o in result.outcomes if "eventType" in (o.response or {}))
+
+
+@pytest.mark.parametrize("fmt", ["raw", "eventbridge"])
+def test_a_rollout_heard_on_the_simulators_queue(fmt: str) -> None:
+    """Raw IoT rule payloads and EventBridge envelopes alike: every outcome the truth,
+    and after the first listing no Describe or list call but for the failures' reasons."""
+
+    async def main() -> tuple[Any, Poller, Simulator]:
+        async with Simulator(seed=7, speed=SPEED, events=EventConfig(format=fmt)) as sim:
+            result, poller = await _heard_rollout(sim, queue=None)
+            return result, poller, sim
+
+    result, poller, sim = anyio.run(main)
+    _check(result, sim, JOB)
+    assert poller.listener is not None
+    assert _heard(result) >= 20
+    stats = sim.fleet.stats()
+    describes = stats.get("iot:DescribeJobExecution", {}).get("served", 0)
+    lists = stats.get("iot:ListJobExecutionsForJob", {}).get("served", 0)
+    # Polling alone sweeps every 6 s for about two service minutes; heard, the one
+    # listing that sees the executions first, and the stragglers' looks.
+    assert lists <= 2, stats
+    assert describes <= 10, stats
+
+
+def test_command_executions_heard_on_the_simulators_queue() -> None:
+    async def main() -> tuple[Any, Poller, Simulator]:
+        async with Simulator(seed=8, speed=SPEED, events=EventConfig()) as sim:
+            result, poller = await _heard_rollout(sim, queue=None, commands=True)
+            return result, poller, sim
+
+    result, poller, sim = anyio.run(main)
+    _check(result, sim, COMMAND)
+    assert poller.listener is not None
+    assert _heard(result) >= 15
+
+
+def test_a_rollout_heard_on_motos_sqs(moto_sqs: tuple[str, str]) -> None:
+    """The events forwarded to an SQS server nobody here wrote; the poller reads it."""
+    endpoint, url = moto_sqs
+
+    async def main() -> tuple[Any, Poller, Simulator]:
+        forward = ForwardSqs(queue_url=url, endpoint_url=endpoint)
+        async with Simulator(seed=9, speed=SPEED, events=EventConfig(forward_to=forward)) as sim:
+            result, poller = await _heard_rollout(sim, queue=moto_sqs)
+            sim.fleet.events = None  # stop the forwarder before moto goes
+            return result, poller, sim
+
+    result, poller, sim = anyio.run(main)
+    _check(result, sim, JOB)
+    assert poller.listener is not None
+    assert _heard(result) >= 20
