@@ -495,3 +495,11 @@ def test_command_executions_are_heard_too() -> None:
         assert outcome.elapsed - ended <= 1.0
     # One look each at the start, then nothing until they were heard ending.
     assert _calls(fleet, "iot:GetCommandExecution") <= 3 * 2
+
+
+def test_a_visibility_timeout_within_the_call_timeout_is_refused() -> None:
+    """A message must stay hidden while its handling runs, and that may take a call."""
+    source = SqsEvents(QUEUE_URL, client=FakeSqs(), visibility_timeout=30)
+    with pytest.raises(InvalidOption, match=r"visibility_timeout \(30 s\).*call_timeout \(30 s\)"):
+        Poller(events=source, call_timeout=30)
+    Poller(events=source, call_timeout=29)  # longer than the call timeout: fine

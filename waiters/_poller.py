@@ -286,6 +286,15 @@ class Poller:
                 option="events",
                 value=events,
             )
+        if events is not None and events.visibility_seconds <= self.options.call_limit:
+            # Entering a message may take a call (a parent's retries): it must stay
+            # hidden from other consumers until then.
+            raise InvalidOption(
+                f"events: SqsEvents.visibility_timeout ({events.visibility_seconds} s) must be "
+                f"longer than call_timeout ({self.options.call_limit:g} s)",
+                option="events",
+                value=events,
+            )
         self._source = events
         #: The safety net while the source is heard (made on entry, on the loop).
         self._net: Pace | None = None
