@@ -25,6 +25,7 @@ import boto3
 import pytest
 
 from tests.fakesqs import job_event
+from tests.motoserver import moto_running
 from tests.test_cli import REPO, _base_env, _command, json_lines, summary_of
 from waiters import DEFAULT_EVENT_STALENESS, SqsEvents, default_registry
 from waiters.cli import main
@@ -33,8 +34,6 @@ from waiters.cli._display import Heard, Summary, render_summary, summary_record
 from waiters.cli._events import queue_client_kwargs
 from waiters.cli._wait import _options
 from waiters.simulator import Simulator
-
-moto_server = pytest.importorskip("moto.server")
 
 REGION = "us-east-1"
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/job-events"
@@ -238,13 +237,8 @@ def sim() -> Iterator[Simulator]:
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
     """moto's server on 127.0.0.1 (a free port): the queue's endpoint."""
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_running() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

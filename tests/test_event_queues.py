@@ -15,9 +15,11 @@ from typing import Any
 
 import aioboto3
 import anyio
+import boto3
 import pytest
 from aiobotocore.config import AioConfig
 
+from tests.motoserver import moto_running
 from waiters import POLL_RETRY_CONFIG, Execution, Poller, SqsEvents, default_registry
 from waiters.simulator import EventConfig, ForwardSqs, Lifecycle, Simulator
 
@@ -36,14 +38,7 @@ COMMAND_LIFECYCLE = Lifecycle(
 @pytest.fixture
 def moto_sqs() -> Iterator[tuple[str, str]]:
     """moto's server on 127.0.0.1 with one queue: its endpoint and the queue's URL."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    try:
+    with moto_running() as endpoint:
         client = boto3.client(
             "sqs",
             endpoint_url=endpoint,
@@ -54,8 +49,6 @@ def moto_sqs() -> Iterator[tuple[str, str]]:
         url = client.create_queue(QueueName="job-events")["QueueUrl"]
         client.close()
         yield endpoint, url
-    finally:
-        server.stop()
 
 
 async def _heard_rollout(

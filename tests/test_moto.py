@@ -16,9 +16,9 @@ import aioboto3
 import anyio
 import pytest
 
+from tests.motoserver import moto_running
 from waiters import Backoff, BudgetRegistry, OutcomeKind, Poller, execution
 
-moto_server = pytest.importorskip("moto.server")
 moto_iot = pytest.importorskip("moto.iot.models")
 
 REGION = "us-east-1"
@@ -37,13 +37,8 @@ ENDINGS = {
 @pytest.fixture
 def moto_endpoint() -> Iterator[str]:
     """moto's server on 127.0.0.1 (a free port), stopped after the test."""
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_running() as endpoint:
+        yield endpoint
 
 
 def _client_kwargs(endpoint: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.motoserver import moto_running
 from waiters.simulator import (
     EventConfig,
     Fleet,
@@ -478,14 +479,10 @@ def test_a_rollouts_messages_reach_four_receivers_once_each_never_early() -> Non
 @pytest.fixture
 def moto_sqs() -> Iterator[tuple[str, Any]]:
     """moto's server on 127.0.0.1 with an SQS queue: its URL and a boto3 client."""
-    moto_server = pytest.importorskip("moto.server")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
+    with moto_running() as endpoint:
         client = boto3.client(
             "sqs",
-            endpoint_url=f"http://{host}:{port}",
+            endpoint_url=endpoint,
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
@@ -493,8 +490,6 @@ def moto_sqs() -> Iterator[tuple[str, Any]]:
         url = client.create_queue(QueueName="forwarded")["QueueUrl"]
         with closing(client):
             yield url, client
-    finally:
-        server.stop()
 
 
 def test_events_forwarded_to_motos_sqs_arrive_as_published(moto_sqs: tuple[str, Any]) -> None:
