@@ -219,7 +219,9 @@ class Poller:
         wall_clock: Callable[[], float] | None = None,
         events: SqsEvents | None = None,
     ) -> None:
-        self._wait_options_cache: dict[tuple[tuple[str, type, Any], ...], WaitOptions] = {}
+        self._wait_options_cache: dict[tuple[Any, ...], WaitOptions] = {}
+        #: The compiled settings of each options object in use (see _settings).
+        self._settings_cache: dict[int, tuple[WaitOptions, WaitSettings]] = {}
         self.wait_options = WaitOptions(
             timeout=timeout,
             backoff=backoff if backoff is not None else Backoff(),
@@ -362,6 +364,8 @@ class Poller:
             clock=self.clock, grace=self.options.call_limit, expired=_expire
         )
         self._task_group.start_soon(self._deadlines.run)
+        # Settings hold this run's safety net, if any: none of a run before.
+        self._settings_cache.clear()
         if self._source is not None:
             # The queue is read from the first wait on a type with events on: what it
             # says before (while an --all-of lists its parent, say) waits for it there.
@@ -538,16 +542,43 @@ class Poller:
             restored, seen = resume_plan(checkpoint, list(unique))
         waiting = [e for e in unique if e not in restored]
         lanes = [await self._lane_for(e) for e in waiting]
-        settings = WaitSettings(
-            backoff=self._paced(options.backoff),
-            timeout=options.deadline_in,
-            not_found_grace=options.grace,
-            keep_responses=options.keep_responses,
-            follow_retries=options.follow_retries,
-            pace=self._net,
-        )
-        batch = Batch(
+        return self._start(
+            task_group,
+            submitted,
+            options,
             list(unique),
+            duplicates,
+            waiting,
+            lanes,
+            fail_fast=fail_fast,
+            on_transition=on_transition,
+            on_outcome=on_outcome,
+            immediate=immediate,
+            restored=restored,
+            seen=seen,
+        )
+
+    def _start(
+        self,
+        task_group: TaskGroup,
+        submitted: float,
+        options: WaitOptions,
+        executions: list[Execution],
+        duplicates: list[Execution],
+        waiting: list[Execution],
+        lanes: list[Lane],
+        *,
+        fail_fast: FailFast | None = None,
+        on_transition: Callable[[Execution, Transition], None] | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        immediate: bool = False,
+        restored: Mapping[Execution, Outcome] | None = None,
+        seen: Mapping[Execution, SeenState] | None = None,
+    ) -> Batch:
+        """Make the batch of *executions* (checked), and schedule the *waiting* ones' polls."""
+        settings = self._settings(options)
+        batch = Batch(
+            executions,
             duplicates,
             settings=settings,
             events=self.events,
@@ -575,14 +606,15 @@ class Poller:
         now = self.clock.now()
         low = settings.min_delay
         observe = self.options.batch
+        count = len(executions)
         for execution, lane in zip(waiting, lanes, strict=True):
-            tracker = batch.track(execution, submitted, seen.get(execution))
+            tracker = batch.track(execution, submitted, seen.get(execution) if seen else None)
             self._share(tracker)
             deadlines.add(tracker)
             if self._net is not None and execution.machine.events is not None:
                 self._hear_of(tracker, lane)
             rate = lane.endpoint.budget.rate
-            spread = 0.0 if immediate else self.rng.random() * min(low, len(unique) / rate)
+            spread = 0.0 if immediate else self.rng.random() * min(low, count / rate)
             lane.push(tracker, now + spread)
             spec = execution.machine.batch
             if observe and spec is not None and spec.parent_from is None:
@@ -627,14 +659,16 @@ class Poller:
             infinite or NaN duration, naming it.
         :raises RuntimeError: the poller is not running.
         """
-        batch = await self.submit(
-            [execution],
-            timeout=timeout,
-            backoff=backoff,
-            not_found_grace=not_found_grace,
-            immediate=True,
-            keep_responses=True,
-            follow_retries=follow_retries,
+        task_group = self._running()
+        submitted = self.clock.now()
+        if not isinstance(execution, Execution):
+            raise InvalidExecution(f"expected an Execution, got {execution!r}")
+        # One execution, given by the caller: what submit checks of a batch cannot
+        # go wrong here, and a lone wait costs no more than its share of a batch.
+        options = self._wait_options(timeout, backoff, not_found_grace, True, follow_retries)
+        lane = await self._lane_for(execution)
+        batch = self._start(
+            task_group, submitted, options, [execution], [], [execution], [lane], immediate=True
         )
         try:
             await batch.done.wait()
@@ -736,6 +770,24 @@ class Poller:
         # made twice the calls the target needs).
         return Backoff(min_delay=min(max(low, cap / 2), cap), max_delay=cap)
 
+    def _settings(self, options: WaitOptions) -> WaitSettings:
+        """The compiled form of *options* the trackers read, made once per options object."""
+        cached = self._settings_cache.get(id(options))
+        if cached is not None and cached[0] is options:
+            return cached[1]
+        settings = WaitSettings(
+            backoff=self._paced(options.backoff),
+            timeout=options.deadline_in,
+            not_found_grace=options.grace,
+            keep_responses=options.keep_responses,
+            follow_retries=options.follow_retries,
+            pace=self._net,
+        )
+        if len(self._settings_cache) >= _WAIT_OPTIONS_CACHED:
+            self._settings_cache.clear()
+        self._settings_cache[id(options)] = (options, settings)
+        return settings
+
     def _wait_options(
         self,
         timeout: float | timedelta | FromPoller | None,
@@ -744,6 +796,35 @@ class Poller:
         keep_responses: bool | None,
         follow_retries: bool | None = None,
     ) -> WaitOptions:
+        if (
+            backoff is None
+            and not_found_grace is None
+            and keep_responses is None
+            and follow_retries is None
+            and isinstance(timeout, FromPoller)
+        ):
+            return self.wait_options
+        # Every lone wait asks with the same few options: validated once each. The
+        # types are in the key, or True would pass as an already checked 1.
+        key = (
+            type(timeout),
+            timeout,
+            backoff,
+            type(not_found_grace),
+            not_found_grace,
+            type(keep_responses),
+            keep_responses,
+            type(follow_retries),
+            follow_retries,
+        )
+        try:
+            cached = self._wait_options_cache.get(key)
+            hashable = True
+        except TypeError:  # an unhashable value: validated below, which names it
+            cached = None
+            hashable = False
+        if cached is not None:
+            return cached
         changes: dict[str, Any] = {}
         if follow_retries is not None:
             changes["follow_retries"] = follow_retries
@@ -755,17 +836,8 @@ class Poller:
             changes["not_found_grace"] = not_found_grace
         if keep_responses is not None:
             changes["keep_responses"] = keep_responses
-        if not changes:
-            return self.wait_options
-        # Every lone wait asks with the same few options: validated once each. The
-        # types are in the key, or True would pass as an already checked 1.
-        key = tuple((name, type(value), value) for name, value in changes.items())
-        try:
-            cached = self._wait_options_cache.get(key)
-        except TypeError:  # an unhashable value: validated below, which names it
-            return dataclasses.replace(self.wait_options, **changes)
-        if cached is None:
-            cached = dataclasses.replace(self.wait_options, **changes)
+        cached = dataclasses.replace(self.wait_options, **changes)
+        if hashable:
             if len(self._wait_options_cache) >= _WAIT_OPTIONS_CACHED:
                 self._wait_options_cache.clear()
             self._wait_options_cache[key] = cached
