@@ -1481,8 +1481,10 @@ class Poller:
                 and event.reason is None
                 and machine.reason is not None
             ):
-                # The outcome says why, as a Describe would: one reads it, now.
-                lane.push(tracker, now)
+                # The outcome says why, as a Describe would: one reads it, now. Events
+                # older than this one are stale from here, so none puts it off.
+                if tracker.heard(event):
+                    lane.push(tracker, now)
                 return
             before = tracker.attempt
             decision = tracker.on_event(event, now, observed=observed)

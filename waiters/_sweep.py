@@ -411,7 +411,9 @@ class Group:
                 or self._may_retry(tracker, event.state, event.attempt)
             )
         ):
-            self._describe(key, tracker)
+            # Its Describe confirms the ending; a late older event cannot put it off.
+            if tracker.heard(event):
+                self._describe(key, tracker)
             return
         tracker.on_event(event, now, retries_judged=True, observed=observed)
         if tracker.pinned is not None and tracker.outcome is None:

@@ -105,6 +105,7 @@ class Tracker:
     __slots__ = (
         "attempt",
         "attempts",
+        "confirming",
         "deadline",
         "due",
         "ending_since",
@@ -197,6 +198,10 @@ class Tracker:
         self.log_group: str | None = None
         #: The newest order (a timestamp or version) of an event taken: older ones are stale.
         self.event_order: float | None = None
+        #: An event said it ended, without what the outcome needs (its reason, or
+        #: whether a retry follows): its own Describe confirms it, at the backoff's
+        #: cadence, never the safety net's.
+        self.confirming = False
         #: Why it ended, as the last event taken said, for an outcome decided later
         #: (once the parent's retries are known); a later answer replaces it.
         self.said: str | None = None
@@ -469,6 +474,23 @@ class Tracker:
             return self.finish(_OUTCOME_OF[self.kind], now)
         return None
 
+    def heard(self, event: Event) -> bool:
+        """Take *event*'s place in the order without its state: it reports an ending that
+        its own Describe is to confirm (``confirming``). False if it is stale.
+
+        Events older than it are stale from here on, so a late one can neither
+        undo the ending nor put the confirming Describe off.
+        """
+        if not self.take_order(event.attempt, event.version):
+            return False
+        order = event.order
+        if order is not None:
+            if self.event_order is not None and order < self.event_order:
+                return False
+            self.event_order = order
+        self.confirming = True
+        return True
+
     def on_event(
         self,
         event: Event,
@@ -652,7 +674,13 @@ class Tracker:
             # A hint makes a poll sooner, never sooner than the backoff's floor.
             due = max(hint, now + settings.min_delay)
         pace = settings.pace
-        if pace is not None and pace.bound is not None and self.seen and self.retry_until is None:
+        if (
+            pace is not None
+            and pace.bound is not None
+            and self.seen
+            and self.retry_until is None
+            and not self.confirming
+        ):
             # Events report its changes: a poll is only the net for a lost one. An
             # execution not seen yet (or whose retry is due) keeps its cadence.
             floor = self.polled + pace.bound
