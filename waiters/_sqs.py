@@ -61,6 +61,8 @@ _RETRY = Backoff(min_delay=0.5, max_delay=30.0)
 _MAX_WAIT = 20
 _MAX_MESSAGES = 10
 _MAX_VISIBILITY = 12 * 3600
+#: Receives in flight at most: each holds one of the client's connections.
+_MAX_RECEIVERS = 32
 #: Seconds a delete may finish in once the poller closes.
 _SETTLE = 2.0
 #: Seconds an entered message waits for nine more before its delete goes alone.
@@ -107,7 +109,7 @@ class SqsEvents:
         missing queue, a denied call), counts as dead at once.
     :param wait_time: seconds a receive waits for messages (long polling),
         an integer from 1 to 20 (default 20); kept below the poller's call
-        timeout.
+        timeout, and within *silence*, so silence is judged in time.
     :param max_messages: messages per receive, 1 to 10 (default 10).
     :param visibility_timeout: seconds (or a timedelta) a received message
         stays hidden from other consumers, longer than its handling: an
@@ -117,7 +119,7 @@ class SqsEvents:
         (default ``False``).
     :param release_limit: on a shared queue, a message no consumer claimed
         is deleted once it was received this many times (default 10).
-    :param receivers: receives in flight at once (default 4): a receive
+    :param receivers: receives in flight at once, 1 to 32 (default 4): a receive
         brings at most 10 messages and takes a round trip, so a rollout's
         burst of events (thousands a second) needs several; an idle one costs
         a connection held in a long poll.
@@ -178,6 +180,11 @@ class SqsEvents:
         flag("SqsEvents.shared", self.shared)
         integer("SqsEvents.release_limit", self.release_limit, minimum=1)
         integer("SqsEvents.receivers", self.receivers, minimum=1)
+        if self.receivers > _MAX_RECEIVERS:
+            # Each holds a connection: more than the client's pool would wait for one.
+            raise invalid(
+                "SqsEvents.receivers", f"an integer from 1 to {_MAX_RECEIVERS}", self.receivers
+            )
         instance("SqsEvents.budget", self.budget, BudgetConfig, "a BudgetConfig")
 
     @property
@@ -242,8 +249,13 @@ class Listener:
         #: The queue's calls (the poller's ``stats`` count the calls about executions).
         self.stats = CallStats()
         self._call_limit = call_limit
-        # A long poll that outlived the socket's read timeout would end in an error.
-        self._wait = max(0, min(source.wait_time, math.ceil(call_limit) - 2))
+        # A long poll that outlived the socket's read timeout would end in an error,
+        # and one longer than the silence would judge it a long poll late.
+        wait = min(source.wait_time, math.ceil(call_limit) - 2)
+        silence = source.silence_seconds
+        if silence is not None:
+            wait = min(wait, math.floor(silence))
+        self._wait = max(0, wait)
         self._failures = 0
         self._heard_at = -math.inf
         self._healthy = False
