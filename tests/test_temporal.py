@@ -10,6 +10,7 @@ each request.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import random
 import signal
@@ -324,6 +325,16 @@ def test_a_rollout_across_three_accounts_and_two_regions(rig: Rig) -> None:
     assert _most_in_any_window(describes) > MAX_RATE
 
 
+async def _heartbeat_after(handle: Any, moment: float) -> bool:
+    """Whether a running shard of the rollout heartbeated after *moment* (epoch seconds)."""
+    description = await handle.describe()
+    return any(
+        activity.last_heartbeat_time.ToDatetime().replace(tzinfo=dt.UTC).timestamp() > moment
+        for activity in description.raw_description.pending_activities
+        if activity.HasField("last_heartbeat_time")
+    )
+
+
 def test_a_killed_worker_loses_no_outcome_and_keeps_the_deadline(rig: Rig) -> None:
     """SIGKILL mid-rollout, start another worker: every outcome once, equal to the truth,
     and executions still running at the deadline end then, not a deadline later."""
@@ -351,6 +362,13 @@ def test_a_killed_worker_loses_no_outcome_and_keeps_the_deadline(rig: Rig) -> No
         while finished < len(targets) // 4:
             await asyncio.sleep(0.2)
             finished = sum((await handle.query(RolloutWorkflow.progress)).outcomes.values())
+        # The kill must come after a heartbeat that holds those outcomes reached the
+        # server: Temporal sends a shard's heartbeats at most once per 80% of its
+        # heartbeat timeout, so the progress above can be ahead of them.
+        reached, beaten = time.time(), False
+        while not beaten:
+            await asyncio.sleep(0.2)
+            beaten = await _heartbeat_after(handle, reached)
         rig.worker.kill()
         killed_at = time.time()
         rig.worker.start()
