@@ -48,7 +48,6 @@ JOB = "events-rollout"
 REGION = "us-east-1"
 # A rollout of about a minute: each execution ends 10-50 s after creation.
 LIFECYCLE = {"pending": [0, 20], "running": [10, 30]}
-RECEIVERS = int(__import__("os").environ.get("RECEIVERS", "4"))
 IOT_OPERATIONS = ("iot:DescribeJobExecution", "iot:ListJobExecutionsForJob", "iot:DescribeJob")
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -111,9 +110,7 @@ async def _client_run(
         source = None
         if scenario.events:
             queue = await sqs.get_queue_url(QueueName="waiters-events")
-            source = SqsEvents(
-                queue["QueueUrl"], client=sqs, staleness=scenario.staleness, receivers=RECEIVERS
-            )
+            source = SqsEvents(queue["QueueUrl"], client=sqs, staleness=scenario.staleness)
         async with Poller(events=source, timeout=scenario.cap) as poller:
             ids = simulator.create(TYPE, count, parent=JOB, lifecycle=LIFECYCLE)
             started = time.time()
