@@ -15,11 +15,10 @@ from typing import Any
 
 import aioboto3
 import anyio
-import boto3
 import pytest
 from aiobotocore.config import AioConfig
 
-from tests.motoserver import moto_running
+from tests.motoserver import moto_queue
 from waiters import POLL_RETRY_CONFIG, Execution, Poller, SqsEvents, default_registry
 from waiters.simulator import EventConfig, ForwardSqs, Lifecycle, Simulator
 
@@ -38,16 +37,7 @@ COMMAND_LIFECYCLE = Lifecycle(
 @pytest.fixture
 def moto_sqs() -> Iterator[tuple[str, str]]:
     """moto's server on 127.0.0.1 with one queue: its endpoint and the queue's URL."""
-    with moto_running() as endpoint:
-        client = boto3.client(
-            "sqs",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        url = client.create_queue(QueueName="job-events")["QueueUrl"]
-        client.close()
+    with moto_queue("job-events") as (endpoint, url, _):
         yield endpoint, url
 
 

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.motoserver import moto_running
+from tests.motoserver import moto_queue
 from waiters.simulator import (
     EventConfig,
     Fleet,
@@ -479,17 +479,8 @@ def test_a_rollouts_messages_reach_four_receivers_once_each_never_early() -> Non
 @pytest.fixture
 def moto_sqs() -> Iterator[tuple[str, Any]]:
     """moto's server on 127.0.0.1 with an SQS queue: its URL and a boto3 client."""
-    with moto_running() as endpoint:
-        client = boto3.client(
-            "sqs",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        url = client.create_queue(QueueName="forwarded")["QueueUrl"]
-        with closing(client):
-            yield url, client
+    with moto_queue("forwarded") as (_, url, client):
+        yield url, client
 
 
 def test_events_forwarded_to_motos_sqs_arrive_as_published(moto_sqs: tuple[str, Any]) -> None:
