@@ -489,7 +489,9 @@ def test_thread_form_starts_and_stops_cleanly() -> None:
         assert runner.thread is not None and runner.thread.is_alive()
         thread = runner.thread
         url = sim.endpoint_url
-        ids: dict[str, Any] = sim.fleet.add_iot_job("job-1", 1)[0]
+        # Queued for an hour: a slow machine's first call still finds it so.
+        queued = Lifecycle(pending=(3600.0, 3600.0))
+        ids: dict[str, Any] = sim.fleet.add_iot_job("job-1", 1, lifecycle=queued)[0]
         client = boto3.client("iot", **sim.client_kwargs())
         try:
             assert client.describe_job_execution(**ids)["execution"]["status"] == "QUEUED"
@@ -510,7 +512,9 @@ def test_request_records_name_the_access_key_that_signed_them() -> None:
     """Different access keys are different accounts: each request's record says whose it was."""
     other = "AKIASIMULATOROTHER00"
     with Simulator(seed=3, record_requests=True).in_thread() as sim:
-        ids: dict[str, Any] = sim.fleet.add_iot_job("job-1", 1)[0]
+        # Queued for an hour: a slow machine's first call still finds it so.
+        queued = Lifecycle(pending=(3600.0, 3600.0))
+        ids: dict[str, Any] = sim.fleet.add_iot_job("job-1", 1, lifecycle=queued)[0]
         default = sim.client_kwargs()["aws_access_key_id"]
         for key in (default, other, other):
             client = boto3.client("iot", **{**sim.client_kwargs(), "aws_access_key_id": key})

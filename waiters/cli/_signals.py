@@ -25,8 +25,10 @@ __all__ = ["SIGNALS", "Interrupted", "ProcessSignals", "process_signals"]
 #: The signals the command answers with a summary and exit 128 + the signal's number.
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: Seconds between looks at the record while waiting for a signal: a signal the kernel
-#: hands to another thread runs the handler only once the main thread next wakes.
-_TICK = 0.25
+#: hands to another thread runs the handler only once the main thread next wakes, and
+#: two signals pending then run in signal-number order, not arrival order. A short tick
+#: keeps the record in arrival order for signals this far apart or more.
+_TICK = 0.02
 
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
