@@ -134,7 +134,11 @@ def test_a_rollout_heard_on_motos_sqs(moto_sqs: tuple[str, str]) -> None:
 
     async def main() -> tuple[Any, Poller, Simulator]:
         forward = ForwardSqs(queue_url=url, endpoint_url=endpoint)
-        async with Simulator(seed=9, speed=SPEED, events=EventConfig(forward_to=forward)) as sim:
+        # A third of the speed: moto's queue takes its time, and the endings must
+        # reach it while the executions still wait.
+        async with Simulator(
+            seed=9, speed=SPEED / 3, events=EventConfig(forward_to=forward)
+        ) as sim:
             result, poller = await _heard_rollout(sim, queue=moto_sqs)
             sim.fleet.events = None  # stop the forwarder before moto goes
             return result, poller, sim
