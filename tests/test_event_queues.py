@@ -5,10 +5,15 @@ executions' events to its own queue (raw IoT rule payloads or EventBridge
 envelopes), or forwards them to an SQS server nobody here wrote (moto's);
 the poller hears them there. Every outcome must be the simulator's truth,
 heard without the Describe and list calls polling alone would make.
+
+The rollout's service time stands still until the poller has seen every
+execution once (:class:`HeldClock`): what ends after that is what the
+events must tell, however slow the machine is at starting clients.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -34,6 +39,29 @@ COMMAND_LIFECYCLE = Lifecycle(
 )
 
 
+class HeldClock:
+    """The simulator's clock: held at its start until :meth:`release`, then running.
+
+    A rollout at 60 times real speed ends within the first second; on a
+    loaded machine the poller's clients may take that long to make their
+    first call, and the first listing would then see the endings instead of
+    the events telling them.  Holding service time until every execution has
+    been seen makes each test's rollout the same on any machine.
+    """
+
+    def __init__(self) -> None:
+        self._start = time.time()
+        self._released: float | None = None
+
+    def __call__(self) -> float:
+        released = self._released
+        return self._start if released is None else self._start + time.time() - released
+
+    def release(self) -> None:
+        if self._released is None:
+            self._released = time.time()
+
+
 @pytest.fixture
 def moto_sqs() -> Iterator[tuple[str, str]]:
     """moto's server on 127.0.0.1 with one queue: its endpoint and the queue's URL."""
@@ -42,7 +70,7 @@ def moto_sqs() -> Iterator[tuple[str, str]]:
 
 
 async def _heard_rollout(
-    sim: Simulator, *, queue: tuple[str, str] | None, commands: bool = False
+    sim: Simulator, clock: HeldClock, *, queue: tuple[str, str] | None, commands: bool = False
 ) -> tuple[Any, Poller]:
     session = aioboto3.Session()
     once = AioConfig(retries=dict(POLL_RETRY_CONFIG))
@@ -75,9 +103,16 @@ async def _heard_rollout(
             ids = sim.fleet.add_iot_job("job-1", things=40, lifecycle=LIFECYCLE)
             executions = [Execution(JOB, i, iot) for i in ids]
         source = SqsEvents(url, client=sqs, wait_time=2)
+        seen: set[Execution] = set()
+
+        def release_once_all_seen(execution: Execution, _: object) -> None:
+            seen.add(execution)
+            if len(seen) == len(executions):
+                clock.release()
+
         async with Poller(events=source, timeout=600, budgets=None) as poller:
             with anyio.fail_after(60):
-                result = await poller.wait_all(executions)
+                result = await poller.wait_all(executions, on_transition=release_once_all_seen)
     return result, poller
 
 
@@ -95,18 +130,22 @@ def _heard(result: Any) -> int:
 
 @pytest.mark.parametrize("fmt", ["raw", "eventbridge"])
 def test_a_rollout_heard_on_the_simulators_queue(fmt: str) -> None:
-    """Raw IoT rule payloads and EventBridge envelopes alike: every outcome the truth,
-    and after the first listing no Describe or list call but for the failures' reasons."""
+    """Raw IoT rule payloads and EventBridge envelopes alike: every outcome the truth, every
+    ending heard, and after the first listing no Describe or list call but for the failures'
+    reasons."""
 
     async def main() -> tuple[Any, Poller, Simulator]:
-        async with Simulator(seed=7, speed=SPEED, events=EventConfig(format=fmt)) as sim:
-            result, poller = await _heard_rollout(sim, queue=None)
+        clock = HeldClock()
+        async with Simulator(
+            seed=7, clock=clock, speed=SPEED, events=EventConfig(format=fmt)
+        ) as sim:
+            result, poller = await _heard_rollout(sim, clock, queue=None)
             return result, poller, sim
 
     result, poller, sim = anyio.run(main)
     _check(result, sim, JOB)
     assert poller.listener is not None
-    assert _heard(result) >= 20
+    assert _heard(result) == len(result.outcomes) == 40
     stats = sim.fleet.stats()
     describes = stats.get("iot:DescribeJobExecution", {}).get("served", 0)
     lists = stats.get("iot:ListJobExecutionsForJob", {}).get("served", 0)
@@ -118,14 +157,15 @@ def test_a_rollout_heard_on_the_simulators_queue(fmt: str) -> None:
 
 def test_command_executions_heard_on_the_simulators_queue() -> None:
     async def main() -> tuple[Any, Poller, Simulator]:
-        async with Simulator(seed=8, speed=SPEED, events=EventConfig()) as sim:
-            result, poller = await _heard_rollout(sim, queue=None, commands=True)
+        clock = HeldClock()
+        async with Simulator(seed=8, clock=clock, speed=SPEED, events=EventConfig()) as sim:
+            result, poller = await _heard_rollout(sim, clock, queue=None, commands=True)
             return result, poller, sim
 
     result, poller, sim = anyio.run(main)
     _check(result, sim, COMMAND)
     assert poller.listener is not None
-    assert _heard(result) >= 15
+    assert _heard(result) == len(result.outcomes) == 30
 
 
 def test_a_rollout_heard_on_motos_sqs(moto_sqs: tuple[str, str]) -> None:
@@ -134,16 +174,15 @@ def test_a_rollout_heard_on_motos_sqs(moto_sqs: tuple[str, str]) -> None:
 
     async def main() -> tuple[Any, Poller, Simulator]:
         forward = ForwardSqs(queue_url=url, endpoint_url=endpoint)
-        # A third of the speed: moto's queue takes its time, and the endings must
-        # reach it while the executions still wait.
+        clock = HeldClock()
         async with Simulator(
-            seed=9, speed=SPEED / 3, events=EventConfig(forward_to=forward)
+            seed=9, clock=clock, speed=SPEED, events=EventConfig(forward_to=forward)
         ) as sim:
-            result, poller = await _heard_rollout(sim, queue=moto_sqs)
+            result, poller = await _heard_rollout(sim, clock, queue=moto_sqs)
             sim.fleet.events = None  # stop the forwarder before moto goes
             return result, poller, sim
 
     result, poller, sim = anyio.run(main)
     _check(result, sim, JOB)
     assert poller.listener is not None
-    assert _heard(result) >= 20
+    assert _heard(result) == len(result.outcomes) == 40
