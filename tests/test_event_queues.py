@@ -7,8 +7,9 @@ the poller hears them there. Every outcome must be the simulator's truth,
 heard without the Describe and list calls polling alone would make.
 
 The rollout's service time stands still until the poller has seen every
-execution once (:class:`HeldClock`): what ends after that is what the
-events must tell, however slow the machine is at starting clients.
+execution once and hears the queue (:class:`HeldClock`): what ends after
+that is what the events must tell, however slow the machine is at starting
+clients.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class HeldClock:
     loaded machine the poller's clients may take that long to make their
     first call, and the first listing would then see the endings instead of
     the events telling them.  Holding service time until every execution has
-    been seen makes each test's rollout the same on any machine.
+    been seen, and the queue is heard, makes each test's rollout the same on
+    any machine.
     """
 
     def __init__(self) -> None:
@@ -105,14 +107,26 @@ async def _heard_rollout(
         source = SqsEvents(url, client=sqs, wait_time=2)
         seen: set[Execution] = set()
 
-        def release_once_all_seen(execution: Execution, _: object) -> None:
+        def see(execution: Execution, _: object) -> None:
             seen.add(execution)
-            if len(seen) == len(executions):
-                clock.release()
+
+        async def release_once_heard(poller: Poller) -> None:
+            # Until the queue is heard (its first receive answered) polling is the
+            # safety net at its usual cadence; a loaded machine may take a second
+            # or two to get there. The listener says it, but tells no one.
+            while not (  # noqa: ASYNC110
+                len(seen) == len(executions)
+                and poller.listener is not None
+                and poller.listener.healthy
+            ):
+                await anyio.sleep(0.005)
+            clock.release()
 
         async with Poller(events=source, timeout=600, budgets=None) as poller:
             with anyio.fail_after(60):
-                result = await poller.wait_all(executions, on_transition=release_once_all_seen)
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(release_once_heard, poller)
+                    result = await poller.wait_all(executions, on_transition=see)
     return result, poller
 
 
