@@ -161,14 +161,14 @@ class SqsEvents:
             object.__setattr__(
                 self, "silence", seconds("SqsEvents.silence", self.silence, allow_zero=False)
             )
-        integer("SqsEvents.wait_time", self.wait_time, minimum=1)
-        if self.wait_time > _MAX_WAIT:
-            raise invalid(
-                "SqsEvents.wait_time", "an integer from 1 to 20 (seconds)", self.wait_time
-            )
-        integer("SqsEvents.max_messages", self.max_messages, minimum=1)
-        if self.max_messages > _MAX_MESSAGES:
-            raise invalid("SqsEvents.max_messages", "an integer from 1 to 10", self.max_messages)
+        integer(
+            "SqsEvents.wait_time",
+            self.wait_time,
+            minimum=1,
+            maximum=_MAX_WAIT,
+            expected=f"an integer from 1 to {_MAX_WAIT} (seconds)",
+        )
+        integer("SqsEvents.max_messages", self.max_messages, minimum=1, maximum=_MAX_MESSAGES)
         visibility = seconds("SqsEvents.visibility_timeout", self.visibility_timeout)
         if visibility != int(visibility) or not 1 <= visibility <= _MAX_VISIBILITY:
             raise invalid(
@@ -179,12 +179,8 @@ class SqsEvents:
         object.__setattr__(self, "visibility_timeout", visibility)
         flag("SqsEvents.shared", self.shared)
         integer("SqsEvents.release_limit", self.release_limit, minimum=1)
-        integer("SqsEvents.receivers", self.receivers, minimum=1)
-        if self.receivers > _MAX_RECEIVERS:
-            # Each holds a connection: more than the client's pool would wait for one.
-            raise invalid(
-                "SqsEvents.receivers", f"an integer from 1 to {_MAX_RECEIVERS}", self.receivers
-            )
+        # Each receiver holds a connection: more than the client's pool would wait for one.
+        integer("SqsEvents.receivers", self.receivers, minimum=1, maximum=_MAX_RECEIVERS)
         instance("SqsEvents.budget", self.budget, BudgetConfig, "a BudgetConfig")
 
     @property

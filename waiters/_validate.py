@@ -88,13 +88,28 @@ def number(
     return real
 
 
-def integer(name: str, value: Any, *, minimum: int, expected: str | None = None) -> int:
-    """*value* if it is an int (not a bool) of at least *minimum*."""
+def integer(
+    name: str,
+    value: Any,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+    expected: str | None = None,
+) -> int:
+    """*value* if it is an int (not a bool) of at least *minimum* (and at most *maximum*)."""
     if expected is None:
-        expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
-            minimum, f"an integer >= {minimum}"
-        )
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        if maximum is not None:
+            expected = f"an integer from {minimum} to {maximum}"
+        else:
+            expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
+                minimum, f"an integer >= {minimum}"
+            )
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
         raise invalid(name, expected, value)
     return value
 
