@@ -483,12 +483,18 @@ class Tracker:
         """
         if not self.take_order(event.attempt, event.version):
             return False
-        order = event.order
+        if not self._take_event_order(event.order):
+            return False
+        self.confirming = True
+        return True
+
+    def _take_event_order(self, order: float | None) -> bool:
+        """Keep *order* (an event's order field) as the newest; False if an event already
+        taken is newer (a duplicate's equal order is kept: its state decides)."""
         if order is not None:
             if self.event_order is not None and order < self.event_order:
                 return False
             self.event_order = order
-        self.confirming = True
         return True
 
     def on_event(
@@ -524,11 +530,8 @@ class Tracker:
             # Behind what an answer or a list already showed: a late event, not a
             # step back (no warning; an answer that went back would be one).
             return None
-        order = event.order
-        if order is not None:
-            if self.event_order is not None and order < self.event_order:
-                return None
-            self.event_order = order
+        if not self._take_event_order(event.order):
+            return None
         seen_at = now if observed is None or observed > now else observed
         if seen_at > self.polled:
             self.polled = seen_at
