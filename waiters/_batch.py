@@ -64,10 +64,14 @@ class Batch:
         batch: the first error is logged (``waiters.callback_error``) and
         raised by :meth:`wait` as a :class:`~waiters.CallbackError`, whatever
         it raised (a ``BaseException`` too); other batches are not affected.
-    :param record: the poller's own record of each outcome (metrics), called
-        before the callbacks; ``None`` (the default) without metrics.
+    :param record: the poller's own hook for each outcome (it lets go of the
+        wait, and counts it for metrics), called before the callbacks;
+        ``None`` (the default) for none.
     :param deadline_at: the batch's absolute deadline in epoch seconds, as
         :meth:`checkpoint` records it, or ``None`` for none (the default).
+    :param closed: called with the batch once it is done (every execution
+        has its outcome, or it was abandoned), so its poller lets go of it;
+        ``None`` (the default) for none.
     """
 
     def __init__(
@@ -84,10 +88,12 @@ class Batch:
         on_outcome: Callable[[Outcome], None] | None,
         record: Callable[[Outcome], None] | None = None,
         deadline_at: float | None = None,
+        closed: Callable[[Batch], None] | None = None,
     ) -> None:
         self.executions = executions
         self.deadline_at = deadline_at
         self.record = record
+        self._closed = closed
         self.duplicates = duplicates
         self.settings = settings
         self.events = events
@@ -329,6 +335,8 @@ class Batch:
     def _close(self) -> None:
         if not self.done.is_set():
             self.done.set()
+            if self._closed is not None:
+                self._closed(self)
             if self._arrived is not None:
                 self._arrived.set()
 

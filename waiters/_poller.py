@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import random
 import sys
 import time
@@ -326,7 +327,6 @@ class Poller:
         #: The latest wait on each execution: a new wait on one still under way
         #: shares its calls (see Tracker.peers). Finished ones are pruned as it grows.
         self._live: dict[Execution, Tracker] = {}
-        self._live_pruned_at = 0
         self._deadlines: Deadlines | None = None
         self._task_group: TaskGroup | None = None
         self._stack: AsyncExitStack | None = None
@@ -587,7 +587,10 @@ class Poller:
             fail_fast=fail_fast,
             on_transition=on_transition,
             on_outcome=on_outcome,
-            record=self._record_outcome if self._metrics is not None else None,
+            record=self._record_outcome,
+            # A batch submitted and waited on with batch.wait() is done without the
+            # poller's own wait paths seeing it: it lets go of the batch here.
+            closed=self._batches.discard,
             deadline_at=(
                 submitted + options.deadline_in + self._wall_offset
                 if options.deadline_in is not None
@@ -610,7 +613,6 @@ class Poller:
         for execution, lane in zip(waiting, lanes, strict=True):
             tracker = batch.track(execution, submitted, seen.get(execution) if seen else None)
             self._share(tracker)
-            deadlines.add(tracker)
             if self._net is not None and execution.machine.events is not None:
                 self._hear_of(tracker, lane)
             rate = lane.endpoint.budget.rate
@@ -619,6 +621,10 @@ class Poller:
             spec = execution.machine.batch
             if observe and spec is not None and spec.parent_from is None:
                 self._join_group(lane, tracker, execution.params[spec.parent], task_group)
+        # The waits of a batch start together, with one timeout: one deadline (as
+        # each tracker reckons its own).
+        timeout = settings.timeout
+        deadlines.add(batch, submitted + timeout if timeout is not None else math.inf)
         if self._heard_types and not self._listening and self._source is not None:
             self._listening = True
             task_group.start_soon(self._listen, self._source)
@@ -746,12 +752,9 @@ class Poller:
         other = live.get(tracker.execution)
         if other is not None and other.outcome is None:
             share(tracker, other)
+        # Until its outcome: then _record_outcome drops it, so a poller idle after a
+        # batch of 100,000 holds none of their waits.
         live[tracker.execution] = tracker
-        if len(live) > 2 * self._live_pruned_at + 1024:
-            # Amortised: the map never holds many more finished waits than live ones.
-            for execution in [e for e, t in live.items() if t.outcome is not None]:
-                del live[execution]
-            self._live_pruned_at = len(live)
 
     def _paced(self, backoff: Backoff) -> Backoff:
         """*backoff* with its delays capped at the latency target, if there is one:
@@ -1508,8 +1511,13 @@ class Poller:
             tracker.finish(OutcomeKind.ERROR, now, reason=f"{type(exc).__name__}: {exc}", error=exc)
 
     def _record_outcome(self, outcome: Outcome) -> None:
-        assert self._metrics is not None
-        self._metrics.outcome(outcome, wall=self.clock.now() + self._wall_offset)
+        """Forget the wait that ended (its answers go with its batch), and count it."""
+        live = self._live
+        tracker = live.get(outcome.execution)
+        if tracker is not None and tracker.outcome is not None:
+            del live[outcome.execution]
+        if self._metrics is not None:
+            self._metrics.outcome(outcome, wall=self.clock.now() + self._wall_offset)
 
     def _fail_lane(
         self, lane: Lane, refused: Tracker, failure: Failure, error: BaseException | None

@@ -18,7 +18,9 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import anyio
 from anyio.abc import TaskGroup
@@ -337,8 +339,22 @@ class Lane:
                 await wake.wait()
 
 
+class Watched(Protocol):
+    """What :class:`Deadlines` watches: a batch, whose waits share one deadline."""
+
+    @property
+    def trackers(self) -> Mapping[Execution, Tracker]: ...
+
+
 class Deadlines:
     """Ends waits whose deadline passed, wherever they are.
+
+    One entry per batch, not per wait: the waits of a batch start together
+    and share its timeout, so they share a deadline. The entry holds the
+    batch weakly, so a batch its caller has let go of (every wait ended, the
+    result taken) is freed then, with its waits and their answers, however
+    far off its deadline; entries of freed batches are dropped as new ones
+    come, so they never outnumber the live ones by much.
 
     :param clock: the poller's clock.
     :param grace: seconds after a deadline before the wait is ended, so a
@@ -347,7 +363,7 @@ class Deadlines:
         has no outcome yet.
     """
 
-    __slots__ = ("_alarm", "_expired", "_grace", "_heap", "clock")
+    __slots__ = ("_alarm", "_expired", "_grace", "_heap", "_kept", "clock")
 
     def __init__(
         self, *, clock: Clock, grace: float, expired: Callable[[Tracker, float], None]
@@ -355,27 +371,39 @@ class Deadlines:
         self.clock = clock
         self._grace = min(grace, _DEADLINE_GRACE)
         self._expired = expired
-        self._heap: list[tuple[float, int, Tracker]] = []
+        self._heap: list[tuple[float, int, weakref.ref[Watched]]] = []
+        #: Entries after the last time freed batches were dropped.
+        self._kept = 0
         self._alarm = _Alarm(clock)
 
-    def add(self, tracker: Tracker) -> None:
-        if tracker.deadline == math.inf:
+    def add(self, batch: Watched, deadline: float) -> None:
+        """Watch *batch*, whose waits end at *deadline* (seconds on the clock) at the latest."""
+        if deadline == math.inf:
             return
-        when = tracker.deadline + self._grace
-        heapq.heappush(self._heap, (when, next(_sequence), tracker))
+        heap = self._heap
+        if len(heap) > 2 * self._kept + 1024:
+            # Amortised: a thousand lone waits an hour leave no hour of dead entries.
+            heap[:] = [entry for entry in heap if entry[2]() is not None]
+            heapq.heapify(heap)
+            self._kept = len(heap)
+        when = deadline + self._grace
+        heapq.heappush(heap, (when, next(_sequence), weakref.ref(batch)))
         self._alarm.wake_before(when)
 
     async def run(self) -> None:
         heap = self._heap
         clock = self.clock
         while True:
-            while heap and heap[0][2].outcome is not None:
+            while heap and heap[0][2]() is None:
                 heapq.heappop(heap)
             until = heap[0][0] if heap else math.inf
             now = clock.now()
             if until > now:
                 await self._alarm.sleep_until(until)
                 continue
-            tracker = heapq.heappop(heap)[2]
-            if tracker.outcome is None:
-                self._expired(tracker, now)
+            batch = heapq.heappop(heap)[2]()
+            if batch is None:
+                continue
+            for tracker in list(batch.trackers.values()):
+                if tracker.outcome is None:
+                    self._expired(tracker, now)
