@@ -71,8 +71,10 @@ class Execution:
         values = tuple(params.get(spec.name) for spec in machine.parameters)
         self._values = values
         try:
-            self._key = (machine.name, values, id(client) if client else None)
-            self._hash = hash(self._key)
+            self._hash = hash((machine.name, values, id(client) if client else None))
+            # That tuple is made again when two executions' hashes match: kept, it
+            # would cost a tenth of a waiting execution's memory.
+            self._key: tuple[str, Any, int | None] | None = None
         except TypeError:
             # A list or a structure: identity is its frozen form, and the call gets a
             # copy made now, so a caller changing its list later changes neither.
@@ -117,10 +119,18 @@ class Execution:
     def __repr__(self) -> str:
         return f"<Execution {self.describe()}>"
 
+    def _identity(self) -> tuple[str, Any, int | None]:
+        if self._key is not None:
+            return self._key
+        client = self.client
+        return (self.machine.name, self._values, id(client) if client else None)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Execution):
             return NotImplemented
-        return self._key == other._key
+        if self is other:
+            return True
+        return self._hash == other._hash and self._identity() == other._identity()
 
     def __hash__(self) -> int:
         return self._hash

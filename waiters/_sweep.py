@@ -133,7 +133,8 @@ class Group:
         #: The waits on each execution, by identity: several batches (or an
         #: execution named with and without an optional parameter) may wait on
         #: one, and each list item reaches every one of them.
-        self.members: dict[tuple[Any, ...], list[Tracker]] = {}
+        # Tuples: almost every member is one wait, and a tuple of one costs half a list.
+        self.members: dict[tuple[Any, ...], tuple[Tracker, ...]] = {}
         self.last_counts: dict[str, int] | None = None
         #: Why the counts are no longer believed (they lag, froze, or do not add
         #: up); then every sweep lists, as for a type without counts.
@@ -173,12 +174,15 @@ class Group:
         #: so a call is recorded once whatever the number of batches it serves.
         self._owners: Counter[CallStats] = Counter()
         self._tally = CallStats()
-        #: Members whose wait ended (they say so: Tracker.on_end), dropped at the
+        #: Members whose wait ended (they say so: ended), dropped at the
         #: next sweep, so no sweep looks through every member to find them.
         self._finished: list[Tracker] = []
         #: Members not seen yet, by when their not-found grace ends (stale entries
         #: are skipped when they come up), so a sweep touches only those due.
-        self._unseen: list[tuple[float, int, Tracker]] = []
+        self._unseen: list[tuple[float, int, list[Tracker]]] = []
+        #: The entry members were last added to: members submitted together share
+        #: their grace's end, so a batch of 100,000 makes one entry, not 100,000.
+        self._unseen_last: tuple[float, int, list[Tracker]] | None = None
         self._order = itertools.count()
         ordered = sorted(
             (s for s, k in machine.states.items() if not k.terminal),
@@ -193,10 +197,10 @@ class Group:
         bound = max_delay + self._interval
         if bound < self._bound:
             self._bound = bound
-        waits = self.members.setdefault(identity_of(self.machine, tracker.execution.params), [])
+        key = identity_of(self.machine, tracker.execution.params)
+        waits = self.members.get(key, ())
         if tracker not in waits:
-            waits.append(tracker)
-            tracker.on_end = self._finished.append
+            self.members[key] = (*waits, tracker)
             tracker.group = self
             owner = tracker.watch.stats
             if not self._owners[owner]:
@@ -206,14 +210,23 @@ class Group:
                 self._finished.append(tracker)  # ended before it was told to say so
             elif not tracker.seen:
                 grace_ends = tracker.started + tracker.watch.settings.not_found_grace
-                heapq.heappush(self._unseen, (grace_ends, next(self._order), tracker))
+                last = self._unseen_last
+                if last is not None and last[0] == grace_ends:
+                    last[2].append(tracker)
+                else:
+                    last = self._unseen_last = (grace_ends, next(self._order), [tracker])
+                    heapq.heappush(self._unseen, last)
+
+    def ended(self, tracker: Tracker) -> None:
+        """*tracker*, a member, has its outcome: it is dropped at the next sweep."""
+        self._finished.append(tracker)
 
     def _forget(self, key: tuple[Any, ...], tracker: Tracker) -> None:
-        waits = self.members[key]
-        waits.remove(tracker)
-        if not waits:
+        waits = tuple(wait for wait in self.members[key] if wait is not tracker)
+        if waits:
+            self.members[key] = waits
+        else:
             del self.members[key]
-        tracker.on_end = None
         tracker.group = None
         owner = tracker.watch.stats
         self._owners[owner] -= 1
@@ -252,6 +265,7 @@ class Group:
             self._release_all()
             self._finished.clear()
             self._unseen.clear()
+            self._unseen_last = None
             self._done(self)
 
     async def _sweeps(self) -> None:
@@ -370,12 +384,15 @@ class Group:
         """Never listed after the grace window: Describe says whether it exists at all."""
         unseen = self._unseen
         while unseen and unseen[0][0] <= now:
-            tracker = heapq.heappop(unseen)[2]
-            if tracker.seen or tracker.outcome is not None:
-                continue
-            key = self._member(tracker)
-            if key is not None:
-                self._describe(key, tracker)
+            entry = heapq.heappop(unseen)
+            if entry is self._unseen_last:
+                self._unseen_last = None
+            for tracker in entry[2]:
+                if tracker.seen or tracker.outcome is not None:
+                    continue
+                key = self._member(tracker)
+                if key is not None:
+                    self._describe(key, tracker)
 
     def _apply(self, key: tuple[Any, ...], state: str | None, item: Any, now: float) -> None:
         """Apply a state a list showed (or the counts imply) to every wait on one member."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -121,7 +121,6 @@ class Tracker:
         "listed",
         "log_group",
         "not_found",
-        "on_end",
         "outcome",
         "peers",
         "pinned",
@@ -156,7 +155,9 @@ class Tracker:
         self.kind: StateKind | None = None
         self.seen = False
         self.response: Mapping[str, Any] | None = None
-        self.history: list[Transition] = []
+        # A tuple, grown by one per transition (a few per wait): an empty one costs
+        # nothing and a short one less than a list, and the outcome takes it as is.
+        self.history: tuple[Transition, ...] = ()
         #: When a hinted deadline is due (poll just after it), if one is known.
         self.hint_at: float | None = None
         #: Until when a hint already acted on may still run late (its slack).
@@ -185,11 +186,9 @@ class Tracker:
         self.peers: list[Tracker] | None = None
         #: Observed through list sweeps rather than its own Describe calls.
         self.listed = False
-        #: Told when the wait ends (set by the sweeps holding it), so they drop it
-        #: without looking through every member.
-        self.on_end: Callable[[Tracker], None] | None = None
-        #: The sweeps (a Group) holding it, which take its events too; None when
-        #: it is described.
+        #: The sweeps (a Group) holding it, which take its events too and are told
+        #: when it ends (``ended``), so they drop it without looking through every
+        #: member; None when it is described.
         self.group: Any = None
         #: When the service stopped reporting it, while its ending is looked up elsewhere.
         self.ending_since: float | None = None
@@ -430,7 +429,7 @@ class Tracker:
         self.state = state
         self.kind = kind
         self.step = 0
-        self.history.append(Transition(state, kind, now, self.attempts))
+        self.history += (Transition(state, kind, now, self.attempts),)
         if events.debug:
             events.log.debug(
                 "waiters.transition",
@@ -752,12 +751,12 @@ class Tracker:
             response=self.response,
             attempts=self.attempts,
             elapsed=now - self.started,
-            history=tuple(self.history),
+            history=self.history,
             error=error,
         )
         self.outcome = outcome
-        if self.on_end is not None:
-            self.on_end(self)
+        if self.group is not None:
+            self.group.ended(self)
         events = self.watch.events
         if events.info:
             events.log.info(
