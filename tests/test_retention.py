@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import gc
 
+import anyio
 import pytest
 
 from tests.test_lone import MACHINE, _Things
 from waiters import BudgetConfig, BudgetRegistry, Execution, OutcomeKind, Poller
 from waiters._tracker import Tracker
+from waiters.simulator import Fleet, Lifecycle
 
 pytestmark = pytest.mark.anyio
 
@@ -74,3 +76,21 @@ async def test_waits_sharing_an_execution_are_let_go_once_ended() -> None:
             assert (await second.wait()).counts == {OutcomeKind.SUCCEEDED: 100}
             del first, second
         assert _living_trackers() - before <= 200
+
+
+@pytest.mark.parametrize("batch", [True, False])
+async def test_a_poller_with_nothing_to_wait_on_makes_no_call(batch: bool) -> None:
+    # The sweeps of a parent end with its last member: members that ended while a
+    # sweep was under way were once told to a list the sweep had already taken, so
+    # they were never dropped and the poller listed the job for as long as it ran.
+    fleet = Fleet(clock=anyio.current_time, seed=3)
+    ids = fleet.add_iot_job(
+        "j", things=30, lifecycle=Lifecycle(running=(10, 100), mix={"SUCCEEDED": 1.0})
+    )
+    async with fleet.async_client("iot") as iot, Poller(batch=batch) as poller:
+        executions = [Execution(MACHINE, params, iot) for params in ids]
+        result = await poller.wait_all(executions, timeout=1000)
+        assert result.counts == {OutcomeKind.SUCCEEDED: 30}
+        served = {operation: stats["served"] for operation, stats in fleet.stats().items()}
+        await anyio.sleep(2000)
+        assert {op: stats["served"] for op, stats in fleet.stats().items()} == served
