@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import anyio
@@ -133,3 +134,55 @@ def test_closing_while_a_client_opens_leaves_nothing_open(backend: str) -> None:
     assert "closed" in str(state["error"])
     assert state["opened"] == state["closed"] == 1
     assert state["left"] == 0
+
+
+#: The events a tracker logs while it takes an answer or ends (debug and info).
+TRACKER_EVENTS = ["waiters.poll", "waiters.transition", "waiters.finished"]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("event", TRACKER_EVENTS)
+@pytest.mark.parametrize("raised", [RuntimeError, RecursionError, MemoryError])
+@pytest.mark.parametrize("batch", [True, False])
+def test_a_logger_that_raises_ends_only_the_wait_it_logged(
+    backend: str, event: str, raised: type[Exception], batch: bool
+) -> None:
+    """A logger raising on one execution's event ends that wait alone: the batches'
+    counts stay true to their waits, so the other batch ends as the service says and
+    nothing leaves ``async with Poller`` (it once left as a KeyError of the counts)."""
+    import structlog
+
+    raises = []
+
+    def processor(_: Any, __: str, event_dict: Any) -> Any:
+        if event_dict.get("event") == event and "'j'" in repr(event_dict):
+            raises.append(event)
+            raise raised("the logger broke")
+        raise structlog.DropEvent
+
+    async def main() -> tuple[list[OutcomeKind], list[OutcomeKind]]:
+        fleet = Fleet(clock=anyio.current_time, seed=3)
+        ended = Lifecycle(running=(10, 100), mix={"SUCCEEDED": 1.0})
+        logged = fleet.add_iot_job("j", things=1, lifecycle=ended)
+        others = fleet.add_iot_job("k", things=5, lifecycle=ended)
+        logger = structlog.wrap_logger(
+            structlog.PrintLogger(),
+            processors=[processor],
+            wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+        )
+        poller = Poller(logger=logger, batch=batch, budgets=BudgetRegistry())
+        async with fleet.async_client("iot") as iot, poller:
+            first = await poller.submit(
+                [execution(iot, "describe_job_execution", **p) for p in logged]
+            )
+            second = await poller.submit(
+                [execution(iot, "describe_job_execution", **p) for p in others]
+            )
+            mine = [o.kind for o in (await first.wait()).outcomes]
+            theirs = [o.kind for o in (await second.wait()).outcomes]
+        return mine, theirs
+
+    mine, theirs = MockClock().run(main, backend=backend)
+    assert raises  # the logger did break
+    assert len(mine) == 1 and mine[0] in (OutcomeKind.ERROR, OutcomeKind.SUCCEEDED)
+    assert theirs == [OutcomeKind.SUCCEEDED] * 5

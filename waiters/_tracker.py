@@ -430,6 +430,9 @@ class Tracker:
         self.kind = kind
         self.step = 0
         self.history += (Transition(state, kind, now, self.attempts),)
+        # The batch counts it before it is logged: a logger that raises then leaves
+        # the batch's counts true to its trackers, and ends this wait alone.
+        self.watch.transitioned(self, previous, before_kind)
         if events.debug:
             events.log.debug(
                 "waiters.transition",
@@ -438,7 +441,6 @@ class Tracker:
                 after=state,
                 kind=kind.value if kind else None,
             )
-        self.watch.transitioned(self, previous, before_kind)
         return True
 
     def on_summary(
@@ -757,6 +759,9 @@ class Tracker:
         self.outcome = outcome
         if self.group is not None:
             self.group.ended(self)
+        # Delivered before it is logged: a logger that raises cannot keep the
+        # outcome from its batch, whose wait would then never end.
+        self.watch.finished(self, outcome)
         events = self.watch.events
         if events.info:
             events.log.info(
@@ -768,7 +773,6 @@ class Tracker:
                 attempts=self.attempts,
                 elapsed=round(now - self.started, 3),
             )
-        self.watch.finished(self, outcome)
         return outcome
 
     def time_out(self, now: float) -> Outcome:
