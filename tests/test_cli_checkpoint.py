@@ -10,6 +10,7 @@ simulator's ground truth says it ended.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -247,6 +248,36 @@ def test_a_corrupt_or_foreign_checkpoint_file_is_a_usage_error(
     )
     assert result.returncode == 2
     assert f"--checkpoint {file}:" in result.stderr and says in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["a FIFO", "a directory", "a character device"])
+def test_a_checkpoint_path_that_is_no_regular_file_is_a_usage_error(
+    sim: Simulator, env: dict[str, str], tmp_path: Path, kind: str
+) -> None:
+    """Refused at once, naming the flag, the path and what it is: a FIFO used to be
+    opened for reading, which waits for a writer forever, deaf to SIGINT and SIGTERM."""
+    path = tmp_path / "checkpoint"
+    if kind == "a FIFO":
+        os.mkfifo(path)
+    elif kind == "a directory":
+        path.mkdir()
+    else:
+        path = Path(os.devnull)
+    result = run_cli(
+        *_wait_args(sim, "iot-job-execution"),
+        "--param",
+        "jobId=j",
+        "--param",
+        "thingName=t",
+        "--checkpoint",
+        str(path),
+        env=env,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"waiters: error: --checkpoint: {str(path)!r} must be a regular file (or none yet), "
+        f"got {kind}"
+    ]
 
 
 def test_deadline_at_with_timeout_is_refused_naming_both(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,14 @@ __all__ = ["CheckpointFile", "Saver", "executions_of", "restore_tally"]
 _log = structlog.get_logger("waiters.cli")
 #: Seconds between two saves, at least: a save writes the whole checkpoint.
 SAVE_INTERVAL = 1.0
+#: What a --checkpoint path that is not a regular file is, by its file type.
+_NOT_REGULAR = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
 
 
 class CheckpointFile:
@@ -57,13 +66,29 @@ class CheckpointFile:
             (naming the file and what is wrong).
         """
         try:
-            data = self.path.read_bytes()
+            # Without blocking, and checked on the descriptor: a FIFO would wait for
+            # a writer forever, and the file is replaced by each save anyway.
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise UsageError(
                 f"--checkpoint: cannot read {str(self.path)!r}: {exc.strerror}"
             ) from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise UsageError(
+                f"--checkpoint: {str(self.path)!r} must be a regular file (or none yet), "
+                f"got {_NOT_REGULAR.get(stat.S_IFMT(mode), 'another kind of file')}"
+            )
+        with os.fdopen(fd, "rb") as handle:
+            try:
+                data = handle.read()
+            except OSError as exc:
+                raise UsageError(
+                    f"--checkpoint: cannot read {str(self.path)!r}: {exc.strerror}"
+                ) from None
         try:
             return Checkpoint.from_json(data)
         except InvalidOption as exc:
