@@ -5,12 +5,12 @@ shared adaptive rate budget, and an embedded simulator to try it all without
 an AWS account.
 """
 
-import typing
-
 # The command line's signal handlers must be in place within moments of the
 # interpreter starting (`python -m waiters.cli` imports this package first), and
 # the engine below takes a second to import: each name is imported on first use.
-if typing.TYPE_CHECKING:
+# Not even `typing` (14 ms, with `re`): type checkers read this name as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
     from ._backoff import Backoff
     from ._batch import Batch
     from ._budget import BudgetConfig, BudgetRegistry, BudgetStats
@@ -153,9 +153,9 @@ __all__ = (
 
 
 # Not seen by type checkers: a module-level __getattr__ would make any name type-check.
-if not typing.TYPE_CHECKING:
+if not TYPE_CHECKING:
 
-    def __getattr__(name: str) -> typing.Any:
+    def __getattr__(name: str) -> object:
         module = _LAZY.get(name)
         if module is None:
             raise AttributeError(f"module 'waiters' has no attribute {name!r}")
@@ -167,3 +167,6 @@ if not typing.TYPE_CHECKING:
 
     def __dir__() -> list[str]:
         return sorted({*globals(), *__all__})
+
+
+del TYPE_CHECKING

@@ -18,7 +18,14 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import FrameType
-from typing import Any
+
+# Imported before the handlers are in place: nothing that is not needed (see main).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
+    _Handler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+del TYPE_CHECKING
 
 __all__ = ["SIGNALS", "Interrupted", "ProcessSignals", "process_signals"]
 
@@ -29,8 +36,6 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: two signals pending then run in signal-number order, not arrival order. A short tick
 #: keeps the record in arrival order for signals this far apart or more.
 _TICK = 0.02
-
-_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 class Interrupted(BaseException):
