@@ -199,6 +199,25 @@ def test_a_finished_command_run_again_shows_the_same_outcomes_and_exit_code(
     ] == outcomes
 
 
+def test_an_empty_checkpoint_file_is_a_fresh_start(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    """`CK=$(mktemp)` makes the file empty: nothing to resume, and the run saves there."""
+    file = tmp_path / "made-by-mktemp"
+    file.write_bytes(b"")
+    result = run_cli(
+        *_wait_args(sim, "iot-job-execution"),
+        *_iot(sim, "ck-empty", [("QUEUED", 0.0), ("SUCCEEDED", 0.2)]),
+        "--checkpoint",
+        str(file),
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [o["outcome"] for o in summary_of(result)["outcomes"]] == ["succeeded"] * 2
+    saved = Checkpoint.from_json(file.read_bytes())
+    assert len(saved.outcomes) == 2
+
+
 def test_a_checkpoint_of_another_command_is_a_usage_error_naming_the_file(
     sim: Simulator, env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -60,7 +60,7 @@ class CheckpointFile:
         self.path = Path(path)
 
     def read(self) -> Checkpoint | None:
-        """The checkpoint in the file, or ``None`` if there is no file yet.
+        """The checkpoint in the file, or ``None`` if there is no file yet (or it is empty).
 
         :raises UsageError: the file cannot be read, or is not a checkpoint
             (naming the file and what is wrong).
@@ -89,6 +89,10 @@ class CheckpointFile:
                 raise UsageError(
                     f"--checkpoint: cannot read {str(self.path)!r}: {exc.strerror}"
                 ) from None
+        if not data:
+            # Made empty for the command (`CK=$(mktemp)`): no saves are made empty, as
+            # each replaces the file whole, so there is nothing to resume yet.
+            return None
         try:
             return Checkpoint.from_json(data)
         except InvalidOption as exc:
