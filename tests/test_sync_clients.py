@@ -389,3 +389,39 @@ def test_session_clients_are_configured_with_the_call_timeout() -> None:
     assert config.retries == {"total_max_attempts": 1, "mode": "standard"}
     mine = client_config(Config(read_timeout=0.5), call_timeout=CALL_TIMEOUT)
     assert (mine.connect_timeout, mine.read_timeout) == (CALL_TIMEOUT, 0.5)
+
+
+@pytest.mark.parametrize("how", ["client", "session"])
+def test_an_aioboto3_client_on_trio_is_refused_before_any_call(how: str) -> None:
+    """aiohttp runs on asyncio only: on trio every call failed as a connection error,
+    retried to the deadline (an hour by default). Refused at once, saying what to use;
+    the same waits on asyncio are made as usual."""
+    import aioboto3
+
+    from waiters import InvalidExecution, wait_for
+    from waiters.simulator import Lifecycle, Simulator
+
+    with Simulator(seed=1, speed=60).in_thread() as sim:
+        (added,) = sim.fleet.add_iot_job(
+            "j", things=1, lifecycle=Lifecycle(running=(10, 20), mix={"SUCCEEDED": 1.0})
+        )
+        ids: dict[str, Any] = dict(added)
+
+        async def main() -> Any:
+            if how == "client":
+                async with aioboto3.Session().client("iot", **sim.client_kwargs()) as iot:
+                    return await wait_for(iot, "describe_job_execution", **ids, timeout=60)
+            kwargs = sim.client_kwargs()
+            session = aioboto3.Session(
+                aws_access_key_id=kwargs["aws_access_key_id"],
+                aws_secret_access_key=kwargs["aws_secret_access_key"],
+                region_name=kwargs["region_name"],
+            )
+            async with Poller(session=session, endpoint_url=kwargs["endpoint_url"]) as poller:
+                return await poller.wait(execution("iot-job-execution", **ids), timeout=60)
+
+        started = time.monotonic()
+        with pytest.raises(InvalidExecution, match=r"aioboto3 client.*on trio, use a boto3 client"):
+            anyio.run(main, backend="trio")
+        assert time.monotonic() - started < 10
+        assert anyio.run(main).kind is OutcomeKind.SUCCEEDED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import sys
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -298,6 +299,30 @@ def is_async_client(client: Any) -> bool:
     make = getattr(client, "_make_api_call", None)
     return inspect.iscoroutinefunction(make) or inspect.iscoroutinefunction(
         getattr(type(client), "_make_api_call", None)
+    )
+
+
+def check_event_loop(client: Any) -> None:
+    """Refuse an aioboto3 (aiobotocore) client outside asyncio, before any call.
+
+    Its HTTP client, aiohttp, runs on asyncio only (uvloop included): on trio
+    every call would fail as a connection error, retried to the deadline.
+
+    :raises InvalidExecution: naming the client and what to use instead.
+    """
+    aiobotocore = sys.modules.get("aiobotocore.client")
+    trio = sys.modules.get("trio")
+    if aiobotocore is None or trio is None or not isinstance(client, aiobotocore.AioBaseClient):
+        return
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:  # not in trio's event loop
+        return
+    from ._errors import InvalidExecution
+
+    raise InvalidExecution(
+        f"{client!r} is an aioboto3 client, which runs on asyncio only (aiohttp): on "
+        "trio, use a boto3 client (its calls run in worker threads)"
     )
 
 

@@ -30,7 +30,7 @@ from ._attempt import Answer, CallStats, Endpoint
 from ._backoff import MIN_DELAY, Backoff
 from ._batch import Batch
 from ._budget import BudgetConfig, BudgetRegistry, budget_key, default_budgets
-from ._calls import Failure, FailureKind, check_endpoint_url, open_client
+from ._calls import Failure, FailureKind, check_endpoint_url, check_event_loop, open_client
 from ._calls import client_config as client_config_for
 from ._checkpoint import Checkpoint, SeenState, resume_plan
 from ._clock import Clock, LoopClock, bound_clock
@@ -1004,6 +1004,7 @@ class Poller:
         key = (id(client), machine.operation)
         lane = self._lanes.get(key)
         if lane is None:
+            check_event_loop(client)
             endpoint = self._endpoint(
                 client,
                 machine,
