@@ -546,8 +546,16 @@ def test_options_that_belong_to_the_poller_are_refused_with_it() -> None:
                 ("session", object()),
             )
             for option, value in conflicting:
-                with pytest.raises(InvalidExecution, match=option):
+                with pytest.raises(InvalidExecution) as refused:
                     await wait_for(unbound, poller=poller, client=client, **{option: value})
+                assert f"{option}={value!r} belongs to the poller; set it on Poller" in str(
+                    refused.value
+                )
+            with pytest.raises(
+                InvalidExecution,
+                match=r"rng=<random.Random .*>, call_timeout=5\.0 belong to the poller; set them",
+            ):
+                await wait_for(unbound, poller=poller, call_timeout=5.0, rng=random.Random())
             return await wait_for(unbound, poller=poller, client=client)
 
     outcome = run_virtual(main)

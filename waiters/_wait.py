@@ -164,11 +164,13 @@ async def wait_for(
         "meter_provider": meter_provider,
     }
     if poller is not None:
-        given = [name for name, value in poller_options.items() if value is not None]
+        given = [f"{name}={value!r}" for name, value in poller_options.items() if value is not None]
         if given:
+            them = "it" if len(given) == 1 else "them"
             raise InvalidExecution(
-                f"wait_for(poller=...): {', '.join(given)} belong to the poller; "
-                "set them on Poller(...)"
+                f"wait_for(poller=...): {', '.join(given)} "
+                f"{'belongs' if len(given) == 1 else 'belong'} to the poller; set {them} on "
+                "Poller(...)"
             )
         outcome = await poller.wait(
             target_execution,
