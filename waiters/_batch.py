@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -103,6 +104,8 @@ class Batch:
         self.on_transition = on_transition
         self.on_outcome = on_outcome
         self.started = clock.now()
+        #: The deadline of waits starting at a moment, as (that moment, deadline).
+        self._deadline: tuple[float, float] | None = None
         self.trackers: dict[Execution, Tracker] = {}
         self.outcomes: dict[Execution, Outcome] = {}
         self.states: dict[str, int] = {_UNSEEN: len(executions)}
@@ -145,7 +148,11 @@ class Batch:
             (default): the wait goes on from that state, which it does not
             report as a transition again.
         """
-        tracker = self.trackers[execution] = Tracker(execution, self, now)
+        shared = self._deadline
+        if shared is None or shared[0] != now:
+            timeout = self.settings.timeout
+            shared = self._deadline = (now, now + timeout if timeout is not None else math.inf)
+        tracker = self.trackers[execution] = Tracker(execution, self, now, shared[1])
         if seen is not None:
             tracker.resume(seen.state, seen.attempt, seen.log_group)
             self.states[_UNSEEN] -= 1
