@@ -242,6 +242,20 @@ def test_a_checkpoint_of_another_command_is_a_usage_error_naming_the_file(
     assert f"--checkpoint {file}: not this command's wait" in other.stderr
 
 
+def _with_checkpoint(sim: Simulator, env: dict[str, str], path: Path) -> Any:
+    """One wait on a thing of job j (none such) with ``--checkpoint`` *path*."""
+    return run_cli(
+        *_wait_args(sim, "iot-job-execution"),
+        "--param",
+        "jobId=j",
+        "--param",
+        "thingName=t",
+        "--checkpoint",
+        str(path),
+        env=env,
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "says"),
     [
@@ -255,16 +269,7 @@ def test_a_corrupt_or_foreign_checkpoint_file_is_a_usage_error(
 ) -> None:
     file = tmp_path / "bad.checkpoint"
     file.write_text(content)
-    result = run_cli(
-        *_wait_args(sim, "iot-job-execution"),
-        "--param",
-        "jobId=j",
-        "--param",
-        "thingName=t",
-        "--checkpoint",
-        str(file),
-        env=env,
-    )
+    result = _with_checkpoint(sim, env, file)
     assert result.returncode == 2
     assert f"--checkpoint {file}:" in result.stderr and says in result.stderr
 
@@ -282,16 +287,7 @@ def test_a_checkpoint_path_that_is_no_regular_file_is_a_usage_error(
         path.mkdir()
     else:
         path = Path(os.devnull)
-    result = run_cli(
-        *_wait_args(sim, "iot-job-execution"),
-        "--param",
-        "jobId=j",
-        "--param",
-        "thingName=t",
-        "--checkpoint",
-        str(path),
-        env=env,
-    )
+    result = _with_checkpoint(sim, env, path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"waiters: error: --checkpoint: {str(path)!r} must be a regular file (or none yet), "
