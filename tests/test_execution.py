@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.scripted import ScriptedClient, status_response
@@ -184,3 +186,19 @@ def test_a_misspelt_option_gets_a_did_you_mean() -> None:
     """timout=5 reads as a parameter of the operation; the error points at timeout."""
     with pytest.raises(InvalidExecution, match="did you mean the option 'timeout'"):
         execution("iot-job-execution", jobId="j", thingName="t", timout=5)
+
+
+def test_what_params_hands_out_cannot_change_the_execution() -> None:
+    """A list or structure taken from ``params`` or ``call_params()`` and changed
+    changes neither the calls made nor the identity fixed when the execution was made."""
+    from waiters import execution
+
+    values = ["i-1"]
+    made: dict[str, Any] = {"Filters": [{"Name": "instance-id", "Values": values}]}
+    one = execution("ec2:InstanceRunning", **made)
+    other = execution("ec2:InstanceRunning", Filters=[{"Name": "instance-id", "Values": ["i-1"]}])
+    one.params["Filters"][0]["Name"] = "changed"
+    one.call_params()["Filters"][0]["Values"].append("i-2")
+    values.append("i-3")
+    assert one.call_params() == {"Filters": [{"Name": "instance-id", "Values": ["i-1"]}]}
+    assert one == other and hash(one) == hash(other)

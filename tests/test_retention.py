@@ -94,3 +94,20 @@ async def test_a_poller_with_nothing_to_wait_on_makes_no_call(batch: bool) -> No
         served = {operation: stats["served"] for operation, stats in fleet.stats().items()}
         await anyio.sleep(2000)
         assert {op: stats["served"] for op, stats in fleet.stats().items()} == served
+
+
+async def test_waits_that_shared_calls_are_let_go_once_later_calls_are_not_shared() -> None:
+    # A worker kept the list of waits its last shared call served until its next
+    # shared call, however many unshared calls came between.
+    client = _Things(running=2)
+    async with Poller(timeout=3600, batch=False, budgets=BudgetRegistry(FREE)) as poller:
+        before = _living_trackers()
+        first = await poller.submit(_executions(client, 0, 40))
+        second = await poller.submit(_executions(client, 0, 40))
+        await first.wait()
+        await second.wait()
+        del first, second
+        for round_ in range(1, 4):
+            await poller.wait_all(_executions(client, round_, 100))
+        # The last batch, which a worker may still hold; none of the shared ones.
+        assert _living_trackers() - before <= 100

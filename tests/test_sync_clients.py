@@ -391,37 +391,51 @@ def test_session_clients_are_configured_with_the_call_timeout() -> None:
     assert (mine.connect_timeout, mine.read_timeout) == (CALL_TIMEOUT, 0.5)
 
 
-@pytest.mark.parametrize("how", ["client", "session"])
-def test_an_aioboto3_client_on_trio_is_refused_before_any_call(how: str) -> None:
+@pytest.mark.parametrize("how", ["client", "session", "session without credentials"])
+def test_an_aioboto3_client_on_trio_is_refused_before_any_call(
+    how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """aiohttp runs on asyncio only: on trio every call failed as a connection error,
-    retried to the deadline (an hour by default). Refused at once, saying what to use;
-    the same waits on asyncio are made as usual."""
+    retried to the deadline (an hour by default), and a session looking for credentials
+    failed with botocore's HTTPClientError. Refused at once, saying what to use; the
+    same waits on asyncio are made as usual."""
     import aioboto3
 
     from waiters import InvalidExecution, wait_for
     from waiters.simulator import Lifecycle, Simulator
 
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(name, os.devnull)
     with Simulator(seed=1, speed=60).in_thread() as sim:
         (added,) = sim.fleet.add_iot_job(
             "j", things=1, lifecycle=Lifecycle(running=(10, 20), mix={"SUCCEEDED": 1.0})
         )
         ids: dict[str, Any] = dict(added)
+        kwargs = sim.client_kwargs()
 
         async def main() -> Any:
             if how == "client":
-                async with aioboto3.Session().client("iot", **sim.client_kwargs()) as iot:
+                async with aioboto3.Session().client("iot", **kwargs) as iot:
                     return await wait_for(iot, "describe_job_execution", **ids, timeout=60)
-            kwargs = sim.client_kwargs()
-            session = aioboto3.Session(
-                aws_access_key_id=kwargs["aws_access_key_id"],
-                aws_secret_access_key=kwargs["aws_secret_access_key"],
-                region_name=kwargs["region_name"],
+            keys = (
+                {}
+                if how == "session without credentials"
+                else {
+                    "aws_access_key_id": kwargs["aws_access_key_id"],
+                    "aws_secret_access_key": kwargs["aws_secret_access_key"],
+                }
             )
+            session = aioboto3.Session(region_name=kwargs["region_name"], **keys)
             async with Poller(session=session, endpoint_url=kwargs["endpoint_url"]) as poller:
                 return await poller.wait(execution("iot-job-execution", **ids), timeout=60)
 
         started = time.monotonic()
-        with pytest.raises(InvalidExecution, match=r"aioboto3 client.*on trio, use a boto3 client"):
+        with pytest.raises(
+            InvalidExecution, match=r"aioboto3, which runs on asyncio only.*on trio, use a boto3"
+        ):
             anyio.run(main, backend="trio")
         assert time.monotonic() - started < 10
-        assert anyio.run(main).kind is OutcomeKind.SUCCEEDED
+        if how != "session without credentials":
+            assert anyio.run(main).kind is OutcomeKind.SUCCEEDED

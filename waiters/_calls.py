@@ -303,16 +303,17 @@ def is_async_client(client: Any) -> bool:
 
 
 def check_event_loop(client: Any) -> None:
-    """Refuse an aioboto3 (aiobotocore) client outside asyncio, before any call.
+    """Refuse an aioboto3 (aiobotocore) client or session outside asyncio, before any call.
 
     Its HTTP client, aiohttp, runs on asyncio only (uvloop included): on trio
-    every call would fail as a connection error, retried to the deadline.
+    every call would fail as a connection error, retried to the deadline, and
+    a session without static credentials fails while it looks for them.
 
+    :param client: a client, or the session clients are opened from.
     :raises InvalidExecution: naming the client and what to use instead.
     """
-    aiobotocore = sys.modules.get("aiobotocore.client")
     trio = sys.modules.get("trio")
-    if aiobotocore is None or trio is None or not isinstance(client, aiobotocore.AioBaseClient):
+    if trio is None or not _aio(client):
         return
     try:
         trio.lowlevel.current_task()
@@ -321,8 +322,16 @@ def check_event_loop(client: Any) -> None:
     from ._errors import InvalidExecution
 
     raise InvalidExecution(
-        f"{client!r} is an aioboto3 client, which runs on asyncio only (aiohttp): on "
-        "trio, use a boto3 client (its calls run in worker threads)"
+        f"{client!r} is of aioboto3, which runs on asyncio only (aiohttp): on trio, use "
+        "a boto3 client or session (its calls run in worker threads)"
+    )
+
+
+def _aio(client: Any) -> bool:
+    """Whether *client* is an aiobotocore client, or an aioboto3 or aiobotocore session."""
+    module = type(client).__module__
+    return module.startswith(("aiobotocore.", "aioboto3.")) and (
+        hasattr(client, "_make_api_call") or hasattr(client, "client")
     )
 
 

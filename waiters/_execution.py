@@ -88,10 +88,16 @@ class Execution:
         return MappingProxyType(self.call_params())
 
     def call_params(self) -> dict[str, Any]:
-        """A fresh dict of the parameters, for one describe call."""
+        """A fresh dict of the parameters, for one describe call.
+
+        Values that are lists or structures are fresh copies too: changed by
+        whoever holds them, they would change the calls of an execution whose
+        identity (equality, hash) was fixed when it was made.
+        """
+        values = self._values if self._key is None else copy.deepcopy(self._values)
         return {
             spec.name: value
-            for spec, value in zip(self.machine.parameters, self._values, strict=True)
+            for spec, value in zip(self.machine.parameters, values, strict=True)
             if value is not None
         }
 

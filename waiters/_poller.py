@@ -972,6 +972,7 @@ class Poller:
             stack = self._stack
             if stack is None:
                 raise RuntimeError("the Poller was closed")
+            check_event_loop(self.session)
             # Opened on a stack of its own: the poller may close meanwhile, and a
             # client pushed onto a stack already unwound would never be closed.
             opening = AsyncExitStack()

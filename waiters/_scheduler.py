@@ -306,6 +306,9 @@ class Lane:
                 served = tracker.served_with()
                 if served:
                     answered(self, served, answer)
+                # Not kept past this call as the other names are (the next one
+                # rebinds those): it would hold these waits after they ended.
+                del served
             elif tracker.outcome is None:
                 answered(self, [tracker], answer)
 

@@ -11,6 +11,7 @@ waiting execution.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 from collections.abc import Mapping
@@ -770,15 +771,19 @@ class Tracker:
         self.watch.finished(self, outcome)
         events = self.watch.events
         if events.info:
-            events.log.info(
-                "waiters.finished",
-                execution=self.execution.describe(),
-                type=machine.name,
-                outcome=kind.value,
-                state=self.state,
-                attempts=self.attempts,
-                elapsed=round(now - self.started, 3),
-            )
+            # The outcome is delivered: a logger failing on it has no wait left to
+            # end, and raised here it would escape the handler that ends a wait on an
+            # error (the logger failing again), taking the poller with it.
+            with contextlib.suppress(Exception):
+                events.log.info(
+                    "waiters.finished",
+                    execution=self.execution.describe(),
+                    type=machine.name,
+                    outcome=kind.value,
+                    state=self.state,
+                    attempts=self.attempts,
+                    elapsed=round(now - self.started, 3),
+                )
         return outcome
 
     def time_out(self, now: float) -> Outcome:
