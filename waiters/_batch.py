@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 import random
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -104,7 +103,8 @@ class Batch:
         self.on_transition = on_transition
         self.on_outcome = on_outcome
         self.started = clock.now()
-        #: The deadline of waits starting at a moment, as (that moment, deadline).
+        #: The deadline of the waits last started, as (when they started, deadline):
+        #: the next ones starting then take the same float (see Tracker).
         self._deadline: tuple[float, float] | None = None
         self.trackers: dict[Execution, Tracker] = {}
         self.outcomes: dict[Execution, Outcome] = {}
@@ -149,10 +149,9 @@ class Batch:
             report as a transition again.
         """
         shared = self._deadline
-        if shared is None or shared[0] != now:
-            timeout = self.settings.timeout
-            shared = self._deadline = (now, now + timeout if timeout is not None else math.inf)
-        tracker = self.trackers[execution] = Tracker(execution, self, now, shared[1])
+        deadline = shared[1] if shared is not None and shared[0] == now else None
+        tracker = self.trackers[execution] = Tracker(execution, self, now, deadline)
+        self._deadline = (now, tracker.deadline)
         if seen is not None:
             tracker.resume(seen.state, seen.attempt, seen.log_group)
             self.states[_UNSEEN] -= 1

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import math
 import random
 import sys
 import time
@@ -325,7 +324,7 @@ class Poller:
         self._forming: dict[tuple[int, str, Any], list[Tracker]] = {}
         self._batches: set[Batch] = set()
         #: The latest wait on each execution: a new wait on one still under way
-        #: shares its calls (see Tracker.peers). Finished ones are pruned as it grows.
+        #: shares its calls (see Tracker.peers). Each leaves at its outcome.
         self._live: dict[Execution, Tracker] = {}
         self._deadlines: Deadlines | None = None
         self._task_group: TaskGroup | None = None
@@ -621,10 +620,8 @@ class Poller:
             spec = execution.machine.batch
             if observe and spec is not None and spec.parent_from is None:
                 self._join_group(lane, tracker, execution.params[spec.parent], task_group)
-        # The waits of a batch start together, with one timeout: one deadline (as
-        # each tracker reckons its own).
-        timeout = settings.timeout
-        deadlines.add(batch, submitted + timeout if timeout is not None else math.inf)
+        # The waits of a batch start together, with one timeout: one deadline.
+        deadlines.add(batch, batch.trackers[waiting[0]].deadline)
         if self._heard_types and not self._listening and self._source is not None:
             self._listening = True
             task_group.start_soon(self._listen, self._source)

@@ -166,11 +166,10 @@ async def wait_for(
     if poller is not None:
         given = [f"{name}={value!r}" for name, value in poller_options.items() if value is not None]
         if given:
-            them = "it" if len(given) == 1 else "them"
+            verb, them = ("belongs", "it") if len(given) == 1 else ("belong", "them")
             raise InvalidExecution(
-                f"wait_for(poller=...): {', '.join(given)} "
-                f"{'belongs' if len(given) == 1 else 'belong'} to the poller; set {them} on "
-                "Poller(...)"
+                f"wait_for(poller=...): {', '.join(given)} {verb} to the poller; "
+                f"set {them} on Poller(...)"
             )
         outcome = await poller.wait(
             target_execution,
